@@ -1,0 +1,1 @@
+"""Translation at the edges: Slack, Teams and the local playground, plus the composition root."""

@@ -1,0 +1,427 @@
+"""The words and shape of every message the bot sends (SPEC §4, §7).
+
+Pure functions from domain objects to neutral `Message`s. Tone: short, warm,
+specific; one emoji at most per line. Member words are always `Authored`,
+names always `Name`, so no adapter can let them ping or link anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.checkins import CheckIn
+from bot.circles import Circle
+from bot.commitments import MARKS, Commitment, CommitmentStatus
+from bot.hot_seat import Ask
+from bot.kinds import PRESETS, Commitments, HotSeat
+from bot.messages import (
+    Authored,
+    Block,
+    Choice,
+    Choices,
+    Context,
+    Fields,
+    Heading,
+    Message,
+    Name,
+    Paragraph,
+    Quote,
+    Rich,
+    Strong,
+    TextInput,
+    ToConversation,
+    ToPerson,
+    ask_key,
+    kickoff_key,
+)
+from bot.people import Person
+from bot.sessions import Session
+from bot.timefmt import day, when
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cast:
+    """Who plays which part in a session, by name (None: nobody)."""
+
+    facilitator: str | None
+    presenter: str | None
+
+
+def _name_or(name: str | None, fallback: str = "nobody yet") -> Rich:
+    return (Name(name),) if name else (fallback,)
+
+
+def kickoff(*, circle: Circle, session: Session, cast: Cast, prompt: str, authored: bool) -> Message:
+    """The session's thread root in the home conversation."""
+    assert session.id is not None
+    fields: list[tuple[str, Rich]] = [
+        ("Opens", (when(session.opens_at, circle.tz),)),
+        ("Closes", (when(session.closes_at, circle.tz),)),
+    ]
+    if cast.facilitator:
+        fields.append(("Facilitator", (Name(cast.facilitator),)))
+    if circle.hot_seat is HotSeat.PRESENTER:
+        fields.append(("Hot seat", _name_or(cast.presenter)))
+    title = "Closing session" if session.final else f"Session {session.number}"
+    expected = ["check in when I DM you"]
+    if circle.hot_seat is HotSeat.PRESENTER:
+        expected.append("respond to the hot seat in this thread")
+    if circle.hot_seat is HotSeat.ASKS:
+        expected.append("post one ask if you want help, and answer others' asks in their threads")
+    if circle.commitments is Commitments.REQUIRED:
+        expected.append("make one commitment for next time")
+    if circle.commitments is Commitments.OPTIONAL:
+        expected.append("make a commitment if you like")
+    topic: Rich = (Strong("Topic: "), Authored(prompt)) if authored else (Strong("Topic: "), prompt)
+    if circle.focus:
+        topic = (*topic, "\n", Strong("Focus: "), Authored(circle.focus))
+    return Message(
+        key=kickoff_key(session.id),
+        target=ToConversation(circle.home),
+        blocks=(
+            Heading(f"{title} · {circle.name}"),
+            Fields(tuple(fields)),
+            Paragraph(topic),
+            Paragraph(("This time: " + "; ".join(expected) + ".",)),
+            Context((f"Check-ins appear in this thread. It closes {day(session.closes_at, circle.tz)}.",)),
+        ),
+    )
+
+
+def review_prompt(*, person: Person, circle: Circle, commitment: Commitment, session: Session) -> Message:
+    assert commitment.id is not None and session.id is not None
+    again = " (asked again)" if commitment.status is CommitmentStatus.NOT_YET else ""
+    return Message(
+        key=f"session:{session.id}:review:{commitment.id}",
+        target=ToPerson(person.key),
+        blocks=(
+            Heading(f"Review · {circle.name}{again}"),
+            Paragraph(("Last time you committed to: “", Authored(commitment.text), "”. How did it go?")),
+            review_choices(commitment),
+            Context(("Or reply `done`, `partly`, `not yet` or `drop`, with a line on how it went.",)),
+        ),
+    )
+
+
+def review_choices(commitment: Commitment) -> Choices:
+    assert commitment.id is not None
+    return Choices(
+        (
+            Choice("Done", "review", f"{commitment.id}:done", "primary"),
+            Choice("Partly", "review", f"{commitment.id}:partly"),
+            Choice("Not yet", "review", f"{commitment.id}:not_yet"),
+            Choice("Drop", "review", f"{commitment.id}:dropped", "danger"),
+        )
+    )
+
+
+def rules_blocks(circle: Circle) -> tuple[Block, ...]:
+    assert circle.id is not None
+    return (
+        Paragraph((Strong("Ground rules"),)),
+        Quote((Authored(circle.rules),)),
+        Choices((Choice("I agree", "agree", str(circle.id), "primary"),)),
+        Context(("Or reply `agree`. Your check-in is posted once you have agreed.",)),
+    )
+
+
+def checkin_prompt(
+    *, person: Person, circle: Circle, session: Session, question: str, agreed: bool
+) -> Message:
+    assert session.id is not None
+    blocks: list[Block] = [
+        Heading(f"Check-in · {circle.name}, session {session.number}"),
+        Paragraph((question,)),
+        TextInput("checkin", str(session.id), "Your check-in", "A few lines are plenty"),
+        Context((f"Reply here before {when(session.closes_at, person.tz)}.",)),
+    ]
+    if not agreed:
+        blocks[1:1] = [Paragraph(("Before your first check-in is shared, please read and agree:",))]
+        blocks[2:2] = list(rules_blocks(circle))
+    return Message(key=f"session:{session.id}:checkin:{person.id}", target=ToPerson(person.key), blocks=tuple(blocks))
+
+
+def hot_seat_prompt(*, person: Person, circle: Circle, session: Session) -> Message:
+    assert session.id is not None
+    if circle.hot_seat is HotSeat.ASKS:
+        lines: tuple[Block, ...] = (
+            Heading(f"Your ask · {circle.name}"),
+            Paragraph(("Want the group's help? Describe one challenge or question; it gets its own thread.",)),
+            TextInput("hot_seat", str(session.id), "Your ask"),
+            Context(("Optional. Reply here with your ask.",)),
+        )
+    else:
+        lines = (
+            Heading(f"🔥 You're in the hot seat · {circle.name}"),
+            Paragraph(("Describe the challenge or question you want help with.",)),
+            TextInput("hot_seat", str(session.id), "Your challenge"),
+            Context((f"The circle responds in the thread until {when(session.closes_at, person.tz)}.",)),
+        )
+    return Message(key=f"session:{session.id}:hot_seat_prompt:{person.id}", target=ToPerson(person.key), blocks=lines)
+
+
+def checkin_post(
+    *,
+    circle: Circle,
+    session: Session,
+    author: Person,
+    checkin: CheckIn,
+    reviews: Sequence[Commitment],
+) -> Message:
+    """A check-in in the session thread, with the author's commitment review beneath."""
+    assert session.id is not None
+    blocks: list[Block] = [Paragraph((Name(author.name), " checked in")), Quote((Authored(checkin.text),))]
+    for commitment in reviews:
+        line: Rich = (MARKS[commitment.status], " · “", Authored(commitment.text), "”")
+        if commitment.reflection:
+            line = (*line, " — ", Authored(commitment.reflection))
+        blocks.append(Context(line))
+    base = f"session:{session.id}:checkin_post:{author.id}"
+    return Message(
+        key=base if checkin.version == 0 else f"{base}:v{checkin.version}",
+        target=ToConversation(circle.home, thread=kickoff_key(session.id)),
+        blocks=tuple(blocks),
+        replaces=base if checkin.version else None,
+    )
+
+
+def checkin_withdrawn(*, circle: Circle, session: Session, author: Person, version: int) -> Message:
+    assert session.id is not None
+    base = f"session:{session.id}:checkin_post:{author.id}"
+    return Message(
+        key=f"{base}:v{version}",
+        target=ToConversation(circle.home, thread=kickoff_key(session.id)),
+        blocks=(Context((Name(author.name), " withdrew their check-in."),),),
+        replaces=base,
+    )
+
+
+def ask_post(*, circle: Circle, session: Session, author: Person, ask: Ask) -> Message:
+    """The hot seat: a reply in the session thread, or (mastermind) a thread of its own."""
+    assert session.id is not None and author.id is not None
+    base = ask_key(session.id, author.id)
+    if circle.hot_seat is HotSeat.ASKS:
+        blocks: tuple[Block, ...] = (
+            Paragraph(("🙋 Ask from ", Name(author.name), f" · session {session.number}")),
+            Quote((Authored(ask.text),)),
+            Context(("Reply in this thread to help.",)),
+        )
+        target = ToConversation(circle.home)
+    else:
+        blocks = (
+            Paragraph(("🔥 ", Strong("Hot seat: "), Name(author.name))),
+            Quote((Authored(ask.text),)),
+            Context(("Reply in this thread with questions, ideas or experience.",)),
+        )
+        target = ToConversation(circle.home, thread=kickoff_key(session.id))
+    return Message(
+        key=base if ask.version == 0 else f"{base}:v{ask.version}",
+        target=target,
+        blocks=blocks,
+        replaces=base if ask.version else None,
+    )
+
+
+def ask_link(*, circle: Circle, session: Session, author: Person) -> Message:
+    """Mastermind: a line in the session thread pointing to a new ask's own thread."""
+    assert session.id is not None and author.id is not None
+    return Message(
+        key=f"session:{session.id}:ask_link:{author.id}",
+        target=ToConversation(circle.home, thread=kickoff_key(session.id)),
+        blocks=(Context((Name(author.name), " posted an ask in the channel; reply in its thread."),),),
+    )
+
+
+def hot_seat_notice(*, person: Person, circle: Circle, session: Session, presenter: Person, ask: Ask) -> Message:
+    assert session.id is not None
+    return Message(
+        key=f"session:{session.id}:hot_seat_notice:{person.id}",
+        target=ToPerson(person.key),
+        blocks=(
+            Paragraph((Name(presenter.name), " is in the hot seat: “", Authored(ask.excerpt()), "”")),
+            Paragraph((f"Reply in the {circle.name} thread before {when(session.closes_at, person.tz)}.",)),
+        ),
+    )
+
+
+def reminder(*, person: Person, circle: Circle, session: Session) -> Message:
+    assert session.id is not None
+    return Message(
+        key=f"session:{session.id}:reminder:{person.id}",
+        target=ToPerson(person.key),
+        blocks=(
+            Paragraph((f"A gentle reminder: your check-in for {circle.name} is still open.",)),
+            TextInput("checkin", str(session.id), "Your check-in"),
+            Context((f"Reply here before {when(session.closes_at, person.tz)}.",)),
+        ),
+    )
+
+
+def commitment_prompt(
+    *, person: Person, circle: Circle, session: Session, next_opens: datetime | None
+) -> Message:
+    assert session.id is not None
+    question = PRESETS[circle.kind].commitment_question
+    by = f" ({day(next_opens, person.tz)}, {person.tz})" if next_opens else ""
+    return Message(
+        key=f"session:{session.id}:commitment:{person.id}",
+        target=ToPerson(person.key),
+        blocks=(
+            Heading(f"Commitment · {circle.name}"),
+            Paragraph((f"{question}{by}?",)),
+            TextInput("commit", str(session.id), "Your commitment", "One concrete action"),
+            Context(("Reply here, or type `commit …` any time before the session closes.",)),
+        ),
+    )
+
+
+def last_call(*, person: Person, circle: Circle, session: Session, owed: Sequence[str]) -> Message:
+    assert session.id is not None
+    return Message(
+        key=f"session:{session.id}:last_call:{person.id}",
+        target=ToPerson(person.key),
+        blocks=(
+            Paragraph((f"Last call for {circle.name}: the session closes {when(session.closes_at, person.tz)}.",)),
+            Paragraph(("Still open for you: " + ", ".join(owed) + ".",)),
+        ),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recap:
+    """What a closing session's summary says."""
+
+    checked_in: int
+    expected: int
+    hot_seat: tuple[str, int] | None  # presenter name, number of responders
+    asks: tuple[tuple[str, int], ...]  # mastermind asks: author, responders
+    made: tuple[tuple[str, str], ...]  # commitments made: owner, exact text
+    reviewed: tuple[tuple[str, Commitment], ...]  # last session's commitments, reviewed
+    next_session: Session | None
+    next_cast: Cast | None
+
+
+def summary(*, circle: Circle, session: Session, recap: Recap) -> Message:
+    assert session.id is not None
+    blocks: list[Block] = [
+        Heading(f"Summary · {circle.name}, session {session.number}"),
+        Paragraph((Strong("Checked in: "), f"{recap.checked_in} of {recap.expected}")),
+    ]
+    if recap.hot_seat:
+        name, responders = recap.hot_seat
+        blocks.append(Paragraph((Strong("Hot seat: "), Name(name), f" · {_responses(responders)}")))
+    for name, responders in recap.asks:
+        blocks.append(Paragraph((Strong("Ask: "), Name(name), f" · {_responses(responders)}")))
+    if recap.made:
+        blocks.append(Paragraph((Strong("Commitments for next time"),)))
+        blocks.extend(Quote((Name(owner), ": ", Authored(text))) for owner, text in recap.made)
+    if recap.reviewed:
+        done = sum(1 for _, c in recap.reviewed if c.status is CommitmentStatus.DONE)
+        cheer = f" 🎉 {done} done!" if done else ""
+        blocks.append(Paragraph((Strong("Last time's commitments"), cheer)))
+        blocks.extend(
+            Context((MARKS[c.status], " · ", Name(owner), ": “", Authored(c.text), "”"))
+            for owner, c in recap.reviewed
+        )
+    if session.final:
+        blocks.append(Paragraph(("This was the circle's closing session. Thank you all for showing up. 💛",)))
+    elif recap.next_session and recap.next_cast:
+        nxt = recap.next_session
+        line: Rich = (Strong("Next: "), f"session {nxt.number}, {when(nxt.opens_at, circle.tz)}")
+        if recap.next_cast.facilitator:
+            line = (*line, " · facilitator ", Name(recap.next_cast.facilitator))
+        if recap.next_cast.presenter:
+            line = (*line, " · hot seat ", Name(recap.next_cast.presenter))
+        blocks.append(Paragraph(line))
+    return Message(
+        key=f"session:{session.id}:summary",
+        target=ToConversation(circle.home, thread=kickoff_key(session.id)),
+        blocks=tuple(blocks),
+    )
+
+
+def _responses(count: int) -> str:
+    return f"{count} response" + ("" if count == 1 else "s")
+
+
+def facilitator_note(*, facilitator: Person, circle: Circle, session: Session, absent: Sequence[str]) -> Message:
+    assert session.id is not None
+    if absent:
+        body: Rich = ("Did not take part: ", *_names(absent), ". A personal word from you often brings people back.")
+    else:
+        body = ("Everyone took part. Nicely run!",)
+    return Message(
+        key=f"session:{session.id}:facilitator_note",
+        target=ToPerson(facilitator.key),
+        blocks=(Paragraph((f"Private note · {circle.name}, session {session.number}",)), Paragraph(body)),
+    )
+
+
+def _names(names: Sequence[str]) -> Rich:
+    spans: list[str | Name] = []
+    for i, name in enumerate(names):
+        if i:
+            spans.append(", ")
+        spans.append(Name(name))
+    return tuple(spans)
+
+
+def escalation(*, person: Person, circle: Circle, session: Session) -> Message:
+    assert session.id is not None
+    return Message(
+        key=f"session:{session.id}:escalation:{person.id}",
+        target=ToPerson(person.key),
+        blocks=(
+            Paragraph((f"We've missed you in {circle.name} for two sessions. Everything all right?",)),
+            Paragraph(
+                (
+                    "If now is a busy time, pause with `away until YYYY-MM-DD`; "
+                    f"if the circle isn't for you any more, `leave in {circle.name}`. Both are fine.",
+                )
+            ),
+        ),
+    )
+
+
+def organiser_told(*, organiser: Person, circle: Circle, member: Person, session: Session) -> Message:
+    assert session.id is not None
+    return Message(
+        key=f"session:{session.id}:escalation_notice:{organiser.id}:{member.id}",
+        target=ToPerson(organiser.key),
+        blocks=(
+            Paragraph(
+                (Name(member.name), f" has missed two {circle.name} sessions in a row; I've asked them privately.")
+            ,)
+        ),
+    )
+
+
+def welcome(*, person: Person, circle: Circle, inviter: str | None) -> Message:
+    assert circle.id is not None
+    by: Rich = (" by ", Name(inviter)) if inviter else ()
+    how = (
+        "How it works: when a session opens I'll DM you a short check-in. Your answer is shared "
+        "in the circle's thread, where the group replies. You make one small commitment, and "
+        "next time I ask how it went."
+    )
+    return Message(
+        key=f"circle:{circle.id}:welcome:{person.id}",
+        target=ToPerson(person.key),
+        blocks=(
+            Heading(f"👋 Welcome to {circle.name}"),
+            Paragraph(("You've been added", *by, ".")),
+            Paragraph((how,)),
+            *rules_blocks(circle),
+        ),
+    )
+
+
+def closing_note(*, circle: Circle) -> Message:
+    assert circle.id is not None
+    return Message(
+        key=f"circle:{circle.id}:ended",
+        target=ToConversation(circle.home),
+        blocks=(Paragraph((f"{circle.name} has ended. No more prompts will be sent.",)),),
+    )

@@ -1,0 +1,360 @@
+"""The front door of the core: one inbound event, or one scheduled job, per transaction.
+
+`Core.handle(event)` is what every adapter calls after verifying a request:
+it de-duplicates by event id, runs the command or answer, and commits the
+state change, the outbox rows and the event id together. A `UserError`
+rolls the change back and answers the caller privately, so no error changes
+any state. The scheduler calls `open_session`, `send_due` and
+`close_session` with ids; they are idempotent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot import answers, commands as cmd, help, lifecycle, personal, steering
+from bot.circles import Circle
+from bot.commitments import ReviewOutcome
+from bot.errors import UnknownCommand, UserError
+from bot.events import (
+    ChoiceMade,
+    CommandIssued,
+    DirectMessage,
+    DirectMessageDeleted,
+    DirectMessageEdited,
+    Event,
+    FormSubmitted,
+    InboundEvent,
+    ThreadReply,
+)
+from bot.messages import Authored, Block, Message, Paragraph, Quote, ToPerson
+from bot.people import Person
+from bot.ports import Calendar, Clock
+from bot.prompts import ROUTING_ORDER, PromptKind
+from bot.routing import resolve_circle, split_circle
+from bot.store import UnitOfWorkFactory
+from bot.turn import Config, Turn
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the adapter needs to acknowledge: the inline answer, if the platform shows one."""
+
+    answer: tuple[Block, ...] = ()
+    duplicate: bool = False
+
+
+class Core:
+    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, calendar: Calendar, config: Config | None = None) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._calendar = calendar
+        self._config = config or Config()
+
+    # --- inbound ------------------------------------------------------------
+
+    async def handle(self, event: InboundEvent) -> Outcome:
+        inline = getattr(event, "inline", False)
+        prefix = event.prefix if isinstance(event, CommandIssued) else ""
+        async with self._uow() as uow:
+            if await uow.inbound.seen(event.id):
+                return Outcome(duplicate=True)
+            turn = Turn(uow=uow, now=self._clock.now(), calendar=self._calendar, config=self._config, prefix=prefix)
+            try:
+                person = await self._person(turn, event)
+                await self._dispatch(turn, person, event)
+            except UserError as error:
+                await uow.rollback()
+                turn.answer = list(_error_blocks(turn, error))
+            await uow.inbound.record(event.id, now=turn.now)
+            if turn.answer and not inline:
+                await turn.send(
+                    Message(key=f"answer:{event.id}", target=ToPerson(event.actor.key), blocks=tuple(turn.answer))
+                )
+            await uow.commit()
+        return Outcome(answer=tuple(turn.answer) if inline else ())
+
+    async def _person(self, turn: Turn, event: Event) -> Person:
+        """The actor as a stored person, refreshed from what the platform told us."""
+        actor = event.actor
+        person = await turn.uow.people.by_key(actor.key)
+        if person is None:
+            person = Person(key=actor.key, name=actor.name, tz=actor.tz or turn.config.default_tz)
+            person.admin = bool(actor.admin)
+            return await turn.uow.people.add(person)
+        changed = False
+        if actor.name and actor.name != person.name:
+            person.name, changed = actor.name, True
+        if actor.tz and not person.tz_pinned and actor.tz != person.tz:
+            person.tz, changed = actor.tz, True
+        if actor.admin is not None and actor.admin != person.admin:
+            person.admin, changed = actor.admin, True
+        if changed:
+            await turn.uow.people.save(person)
+        return person
+
+    async def _dispatch(self, turn: Turn, person: Person, event: InboundEvent) -> None:
+        match event:
+            case CommandIssued():
+                names = dict(event.names)
+                await run_command(turn, person, cmd.parse_command(event.text), text=event.text, conversation=event.conversation, names=names)
+            case DirectMessage():
+                await on_direct_message(turn, person, event.text, ref=event.ref)
+            case DirectMessageEdited():
+                await answers.edit_answer(turn, person, event.ref, event.text)
+            case DirectMessageDeleted():
+                await answers.retract(turn, person, event.ref)
+            case ThreadReply():
+                await answers.record_response(turn, person, conversation=event.conversation, thread=event.thread, ref=event.ref)
+            case ChoiceMade():
+                await on_choice(turn, person, event.action, event.value)
+            case FormSubmitted():
+                await on_form(turn, person, event.action, event.value, event.text)
+
+    # --- jobs -----------------------------------------------------------------
+
+    async def open_session(self, session_id: int) -> None:
+        async with self._job() as turn:
+            await lifecycle.open_session(turn, session_id)
+
+    async def send_due(self, session_id: int) -> datetime | None:
+        """Deliver what is due now; returns when to call again (None: nothing more)."""
+        async with self._job() as turn:
+            return await lifecycle.send_due(turn, session_id)
+
+    async def close_session(self, session_id: int) -> None:
+        async with self._job() as turn:
+            await lifecycle.close_session(turn, session_id)
+
+    def _job(self) -> _JobTurn:
+        return _JobTurn(self)
+
+
+class _JobTurn:
+    """A transaction for a scheduled job: commits on success, rolls back on error."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    async def __aenter__(self) -> Turn:
+        self._uow = self._core._uow()
+        uow = await self._uow.__aenter__()
+        return Turn(uow=uow, now=self._core._clock.now(), calendar=self._core._calendar, config=self._core._config)
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if exc is None:
+            await self._uow.commit()
+        await self._uow.__aexit__(exc_type, exc, None)
+
+
+def _error_blocks(turn: Turn, error: UserError) -> tuple[Block, ...]:
+    if isinstance(error, UnknownCommand):
+        return (Paragraph((error.message,)), *help.overview(turn.prefix, roles=help.EVERYONE))
+    if error.echo is not None:
+        return (Paragraph((error.message,)), Quote((Authored(error.echo),)))
+    return (Paragraph((error.message,)),)
+
+
+# --- commands ----------------------------------------------------------------------
+
+
+async def run_command(
+    turn: Turn, person: Person, command: cmd.Command, *, text: str, conversation: str | None, names: dict[str, str]
+) -> None:
+    """Run one parsed command: resolve its circle, then hand it to its handler."""
+    admin = person.admin or person.key.user in turn.config.admins
+    match command:
+        case cmd.Help():
+            await help.show(turn, person, command.topic, conversation=conversation, admin=admin)
+            return
+        case cmd.Create():
+            await steering.create(turn, person, command, conversation=conversation)
+            return
+        case cmd.Mine():
+            await personal.mine(turn, person)
+            return
+        case cmd.Away():
+            await personal.away(turn, person, command)
+            return
+        case cmd.Back():
+            await personal.back(turn, person)
+            return
+        case cmd.Hours():
+            await personal.hours(turn, person, command)
+            return
+        case cmd.Tz():
+            await personal.tz(turn, person, command)
+            return
+        case cmd.Health():
+            await personal.health_report(turn, person, admin=admin)
+            return
+        case cmd.ForgetMe():
+            await personal.forget_me(turn, person, confirmed=command.confirmed)
+            return
+        case cmd.Review():
+            await answers.review(turn, person, ReviewOutcome(command.outcome.value), number=command.number, reflection=command.reflection)
+            return
+    if isinstance(command, cmd.CheckIn | cmd.Commit | cmd.Topic | cmd.Rules):
+        body = command.text or ""
+        circle, body = await split_circle(turn, person, body, conversation=conversation)
+        await _text_command(turn, person, circle, command, body)
+        return
+    circle = await resolve_circle(turn, person, command.circle, conversation=conversation, joining=isinstance(command, cmd.Join))
+    match command:
+        case cmd.Invite():
+            await steering.invite(turn, person, circle, command, names=names)
+        case cmd.Join():
+            await steering.join(turn, person, circle)
+        case cmd.Leave():
+            await steering.leave(turn, person, circle)
+        case cmd.Remove():
+            await steering.remove(turn, person, circle, command, names=names)
+        case cmd.ScheduleCommand():
+            await steering.schedule(turn, person, circle, command)
+        case cmd.Open():
+            await steering.open_now(turn, person, circle)
+        case cmd.Close():
+            await steering.close_now(turn, person, circle)
+        case cmd.Skip():
+            await steering.skip(turn, person, circle)
+        case cmd.Pause():
+            await steering.pause(turn, person, circle)
+        case cmd.Resume():
+            await steering.resume(turn, person, circle)
+        case cmd.End():
+            await steering.end(turn, person, circle)
+        case cmd.Rotate():
+            await steering.rotate(turn, person, circle)
+        case cmd.SetFacilitator():
+            await steering.set_part(turn, person, circle, command.person, part="facilitator")
+        case cmd.SetPresenter():
+            await steering.set_part(turn, person, circle, command.person, part="presenter")
+        case cmd.Status():
+            await personal.status(turn, person, circle)
+        case cmd.Export():
+            await personal.export(turn, person, circle, admin=admin)
+        case cmd.Agree():
+            await answers.agree(turn, circle, person)
+        case _:  # pragma: no cover - every command is matched above
+            raise AssertionError(f"unhandled command {command!r}")
+
+
+async def _text_command(turn: Turn, person: Person, circle: Circle, command: cmd.Command, body: str) -> None:
+    match command:
+        case cmd.CheckIn():
+            await answers.record_checkin(turn, circle, person, body)
+        case cmd.Commit():
+            await answers.record_commitment(turn, circle, person, body)
+        case cmd.Topic():
+            await steering.topic(turn, person, circle, answers.check_length(turn, body))
+        case cmd.Rules():
+            await steering.rules(turn, person, circle, answers.check_length(turn, body) if body else None)
+
+
+# --- direct messages, buttons and forms ----------------------------------------------
+
+
+async def on_direct_message(turn: Turn, person: Person, text: str, *, ref: str) -> None:
+    """A plain DM is a command if it parses as one; otherwise it answers what is owed (SPEC §6)."""
+    stripped = text.strip()
+    if cmd.is_review_text(stripped) or _dm_command(stripped):
+        await run_command(turn, person, cmd.parse_command(stripped), text=stripped, conversation=None, names={})
+        return
+    answers.check_length(turn, stripped)
+    owed = await answers.owed_prompt_circles(turn, person)
+    if not owed:
+        turn.say(Paragraph(("There's nothing waiting for an answer from you right now.",)))
+        await personal.mine(turn, person)
+        turn.say(*help.short(turn.prefix))
+        return
+    circle_id: int
+    if len(owed) == 1:
+        circle_id = next(iter(owed))
+    else:
+        circles = {c.id: c for c in await turn.uow.circles.among("id", sorted(owed))}
+        chosen, body = _named_circle(stripped, list(circles.values()))
+        if chosen is None:
+            names = ", ".join(c.name for c in circles.values())
+            raise UserError(
+                f"You have open prompts in several circles ({names}). Which one is this for? "
+                "Send it again ending with `in <circle name>`. Your message:",
+                echo=stripped,
+            )
+        assert chosen.id is not None
+        circle_id, stripped = chosen.id, body
+    circle = await turn.uow.circles.get(circle_id)
+    kinds = [kind for kind, _ in owed[circle_id]]
+    target = next((k for k in ROUTING_ORDER if k in kinds and k is not PromptKind.REVIEW), None)
+    if target is None:
+        raise UserError(
+            "I'm waiting for your commitment review: start your reply with `done`, `partly`, `not yet` or `drop`, "
+            "optionally followed by a line on how it went."
+        )
+    match target:
+        case PromptKind.CHECKIN:
+            await answers.record_checkin(turn, circle, person, stripped, source=ref)
+        case PromptKind.HOT_SEAT:
+            await answers.record_ask(turn, circle, person, stripped, source=ref)
+        case PromptKind.COMMITMENT:
+            await answers.record_commitment(turn, circle, person, stripped)
+
+
+def _dm_command(text: str) -> bool:
+    if not cmd.is_command_text(text):
+        return False
+    parsed = cmd.parse_command(text)
+    # "Help! I'm stuck" is an answer, not a request for help on a command called "I'm".
+    return not (isinstance(parsed, cmd.Help) and parsed.topic is not None and parsed.topic.lower() not in cmd.KEYWORDS)
+
+
+def _named_circle(text: str, circles: list[Circle]) -> tuple[Circle | None, str]:
+    lowered = text.lower()
+    for circle in sorted(circles, key=lambda c: -len(c.name)):
+        suffix = f" in {circle.name.lower()}"
+        if lowered.endswith(suffix):
+            return circle, text[: -len(suffix)].strip()
+    return None, text
+
+
+async def on_choice(turn: Turn, person: Person, action: str, value: str) -> None:
+    match action:
+        case "review":
+            commitment_id, _, outcome = value.partition(":")
+            if not commitment_id.isdigit() or outcome not in {o.value for o in ReviewOutcome}:
+                raise UserError("That button is no longer valid.")
+            await answers.review(turn, person, ReviewOutcome(outcome), number=None, reflection=None, commitment_id=int(commitment_id))
+        case "agree":
+            circle = await _circle_by_id(turn, value)
+            await answers.agree(turn, circle, person)
+        case "forget" if value == "confirm":
+            await personal.forget_me(turn, person, confirmed=True)
+        case _:
+            raise UserError("That button is no longer valid.")
+
+
+async def on_form(turn: Turn, person: Person, action: str, value: str, text: str) -> None:
+    if not value.isdigit():
+        raise UserError("That form is no longer valid.")
+    session = await turn.uow.sessions.first(id=int(value))
+    if session is None:
+        raise UserError("That form is no longer valid.")
+    circle = await turn.uow.circles.get(session.circle_id)
+    if not session.is_open:
+        raise UserError(f"Session {session.number} of {circle.name} has closed. Your text:", echo=text)
+    match action:
+        case "checkin":
+            await answers.record_checkin(turn, circle, person, text)
+        case "commit":
+            await answers.record_commitment(turn, circle, person, text)
+        case "hot_seat":
+            await answers.record_ask(turn, circle, person, text)
+        case _:
+            raise UserError("That form is no longer valid.")
+
+
+async def _circle_by_id(turn: Turn, value: str) -> Circle:
+    circle = await turn.uow.circles.first(id=int(value)) if value.isdigit() else None
+    if circle is None:
+        raise UserError("That circle no longer exists.")
+    return circle

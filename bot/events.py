@@ -1,0 +1,103 @@
+"""Platform-neutral inbound events (SPEC §7, §8).
+
+Adapters verify a platform request, then translate it into one of these. The
+event id is the platform's own (Slack `event_id`, a command's trigger, a Teams
+activity id), so a retried delivery is recognised and has no second effect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.people import PersonKey
+
+
+@dataclass(frozen=True, kw_only=True)
+class Actor:
+    """Who did it, with what the platform told us about them (None: not known here)."""
+
+    key: PersonKey
+    name: str
+    tz: str | None = None
+    admin: bool | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    id: str
+    actor: Actor
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandIssued(Event):
+    """A command: `/circle …` on Slack, an @mention or 1:1 message on Teams.
+
+    `conversation` is where it was typed (None: a direct message with the bot).
+    Mentions arrive normalised as `<@user>` or `<@user|name>`. With `inline`,
+    the platform shows the answer from the acknowledgement itself (Slack's
+    slash commands); otherwise it is delivered privately through the outbox.
+    """
+
+    text: str
+    conversation: str | None = None
+    inline: bool = False
+    prefix: str = "/circle "
+    names: tuple[tuple[str, str], ...] = ()  # (user, display name) for mentioned people
+
+
+@dataclass(frozen=True, kw_only=True)
+class DirectMessage(Event):
+    """A plain message in the 1:1 chat with the bot: a command or an answer."""
+
+    text: str
+    ref: str  # the platform's id of this message, to recognise later edits
+
+
+@dataclass(frozen=True, kw_only=True)
+class DirectMessageEdited(Event):
+    ref: str
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DirectMessageDeleted(Event):
+    ref: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThreadReply(Event):
+    """A member's reply in a thread of a conversation (hot-seat responses)."""
+
+    conversation: str
+    thread: str  # the platform id of the thread's root message
+    ref: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChoiceMade(Event):
+    """A button pressed: the `Choice.action` and `Choice.value` of a message."""
+
+    action: str
+    value: str
+    inline: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class FormSubmitted(Event):
+    """A form (Slack modal, Teams card input) submitted for a `TextInput`."""
+
+    action: str
+    value: str
+    text: str
+    inline: bool = False
+
+
+InboundEvent = (
+    CommandIssued
+    | DirectMessage
+    | DirectMessageEdited
+    | DirectMessageDeleted
+    | ThreadReply
+    | ChoiceMade
+    | FormSubmitted
+)

@@ -1,0 +1,83 @@
+"""What a member owes in a session, and the state machine of each prompt (SPEC §4).
+
+A prompt is one thing the bot asked a member in a session: review a
+commitment, check in, take the hot seat, respond to the hot seat, commit.
+Required prompts are what nudges remind about; optional ones (a mastermind
+ask, an optional commitment) are asked once and never chased.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from bot.transitions import advance
+
+
+class PromptKind(StrEnum):
+    REVIEW = "review"
+    CHECKIN = "checkin"
+    HOT_SEAT = "hot_seat"  # the presenter's challenge, or a mastermind ask
+    RESPONSE = "response"  # a reply to the hot seat in the thread
+    COMMITMENT = "commitment"
+
+
+# The order a plain DM reply answers them in (SPEC §6).
+ROUTING_ORDER = (
+    PromptKind.REVIEW,
+    PromptKind.CHECKIN,
+    PromptKind.HOT_SEAT,
+    PromptKind.COMMITMENT,
+)
+
+
+class PromptState(StrEnum):
+    OWED = "owed"
+    HELD = "held"  # answered, waiting for the member to agree to the ground rules
+    ANSWERED = "answered"
+    MISSED = "missed"  # the session closed while it was owed
+    WITHDRAWN = "withdrawn"  # no longer asked: the member left, or the presenter changed
+
+
+PROMPT_TRANSITIONS: dict[tuple[PromptState, str], PromptState] = {
+    (PromptState.OWED, "answer"): PromptState.ANSWERED,
+    (PromptState.OWED, "hold"): PromptState.HELD,
+    (PromptState.OWED, "close"): PromptState.MISSED,
+    (PromptState.OWED, "withdraw"): PromptState.WITHDRAWN,
+    (PromptState.HELD, "hold"): PromptState.HELD,  # edited again before agreeing
+    (PromptState.HELD, "agree"): PromptState.ANSWERED,
+    (PromptState.HELD, "close"): PromptState.MISSED,
+    (PromptState.HELD, "retract"): PromptState.OWED,
+    (PromptState.HELD, "withdraw"): PromptState.WITHDRAWN,
+    (PromptState.ANSWERED, "answer"): PromptState.ANSWERED,  # an edit before close
+    (PromptState.ANSWERED, "retract"): PromptState.OWED,  # the answering DM was deleted
+    (PromptState.ANSWERED, "close"): PromptState.ANSWERED,
+    (PromptState.MISSED, "close"): PromptState.MISSED,
+    (PromptState.WITHDRAWN, "close"): PromptState.WITHDRAWN,
+    (PromptState.WITHDRAWN, "reinstate"): PromptState.OWED,
+}
+
+
+@dataclass(kw_only=True)
+class Prompt:
+    session_id: int
+    person_id: int
+    kind: PromptKind
+    required: bool
+    created_at: datetime
+    commitment_id: int | None = None  # the commitment a review asks about
+    state: PromptState = PromptState.OWED
+    id: int | None = field(default=None, compare=False)
+
+    def transition(self, event: str) -> None:
+        self.state = advance("prompt", PROMPT_TRANSITIONS, self.state, event)
+
+    @property
+    def pending(self) -> bool:
+        """Still waiting for the member (owed, or held until they agree)."""
+        return self.state in (PromptState.OWED, PromptState.HELD)
+
+    @property
+    def owed(self) -> bool:
+        return self.state is PromptState.OWED

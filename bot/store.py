@@ -1,0 +1,113 @@
+"""The unit of work and repositories the core reads and writes through.
+
+`storage.uow.SqlUnitOfWork` implements this on SQLite and PostgreSQL. The core
+sees plain dataclasses; one `async with uow:` block is one transaction, and
+leaving it without `commit()` rolls everything back, outbox rows included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self, TypeVar
+
+from bot.checkins import CheckIn
+from bot.circles import Circle, Membership
+from bot.commitments import Commitment
+from bot.hot_seat import Ask, Response
+from bot.messages import Message
+from bot.nudges import Attendance
+from bot.people import Person, PersonKey
+from bot.prompts import Prompt
+from bot.sessions import Session
+
+T = TypeVar("T")
+
+
+class Repository(Protocol[T]):
+    """Plain objects by id, or by equality on their fields (`find(circle_id=3)`)."""
+
+    async def get(self, id: int) -> T: ...
+
+    async def add(self, obj: T) -> T:
+        """Inserts `obj` and sets its `id`."""
+        ...
+
+    async def save(self, obj: T) -> None: ...
+
+    async def delete(self, obj: T) -> None: ...
+
+    async def find(self, *, order_by: str = "id", **equal: Any) -> list[T]: ...
+
+    async def first(self, *, order_by: str = "id", **equal: Any) -> T | None: ...
+
+    async def among(self, field: str, values: Sequence[Any]) -> list[T]:
+        """Objects whose `field` is one of `values`."""
+        ...
+
+
+class People(Repository[Person], Protocol):
+    async def by_key(self, key: PersonKey) -> Person | None: ...
+
+
+class Circles(Repository[Circle], Protocol):
+    async def by_name(self, platform: str, workspace: str, name: str) -> Circle | None:
+        """Names are unique per workspace, case-insensitively."""
+        ...
+
+
+class Outbox(Protocol):
+    async def add(self, message: Message, *, now: datetime) -> bool:
+        """Queues `message`; False (and nothing written) if its key was queued before."""
+        ...
+
+    async def thread_key(self, conversation: str, ref: str) -> str | None:
+        """The key of the delivered message whose platform id is `ref` in `conversation`."""
+        ...
+
+    async def failures(self, conversation: str) -> list[str]:
+        """Why recent messages to or about this conversation could not be delivered."""
+        ...
+
+    async def forget(self, person: PersonKey) -> None:
+        """Erase the stored bodies of messages from or about this person (`forget me`)."""
+        ...
+
+
+class Inbound(Protocol):
+    async def seen(self, event_id: str) -> bool: ...
+
+    async def record(self, event_id: str, *, now: datetime) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    people: People
+    circles: Circles
+    memberships: Repository[Membership]
+    sessions: Repository[Session]
+    attendance: Repository[Attendance]
+    prompts: Repository[Prompt]
+    checkins: Repository[CheckIn]
+    asks: Repository[Ask]
+    responses: Repository[Response]
+    commitments: Repository[Commitment]
+    outbox: Outbox
+    inbound: Inbound
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...

@@ -1,0 +1,41 @@
+"""One turn of the core: what handling an event or a job has in hand.
+
+A `Turn` carries the open unit of work, the moment it happens, the ports,
+and the private answer being built for the caller. Everything written in a
+turn, state and outbox alike, commits together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.messages import Block, Message
+from bot.ports import Calendar
+from bot.store import UnitOfWork
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """Core settings the composition root passes in."""
+
+    admins: frozenset[str] = frozenset()  # platform user ids with admin rights everywhere
+    default_tz: str = "UTC"
+    text_limit: int = 3000
+
+
+@dataclass(kw_only=True)
+class Turn:
+    uow: UnitOfWork
+    now: datetime
+    calendar: Calendar
+    config: Config
+    prefix: str = "/circle "
+    answer: list[Block] = field(default_factory=list)
+
+    async def send(self, message: Message) -> None:
+        await self.uow.outbox.add(message, now=self.now)
+
+    def say(self, *blocks: Block) -> None:
+        """Add to the private answer to whoever caused this turn."""
+        self.answer.extend(blocks)

@@ -1,0 +1,216 @@
+"""Between the core's dataclasses and table rows, and between messages and JSON.
+
+Most fields map one to one; a `Codec` names the few that don't (a person's
+key, a rhythm, a window) and decodes enums and UTC times from the types the
+dataclass declares, so adding a plain field needs no code here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+from bot import messages as m
+from bot.checkins import CheckIn
+from bot.circles import Circle, Membership
+from bot.commands import parse_hours, parse_rhythm
+from bot.commitments import Commitment
+from bot.hot_seat import Ask, Response
+from bot.nudges import Attendance, Stage
+from bot.people import Person, PersonKey
+from bot.prompts import Prompt
+from bot.sessions import Session
+from storage import tables
+
+E = TypeVar("E")
+
+Row = dict[str, Any]
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every time we store is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Codec(Generic[E]):
+    def __init__(
+        self,
+        entity: type[E],
+        table: type[tables.SQLModel],
+        *,
+        encode: Callable[[E], Row] | None = None,
+        decode: Callable[[Row], Row] | None = None,
+    ) -> None:
+        self.entity = entity
+        self.table = table.__table__  # type: ignore[attr-defined]
+        self._encode = encode
+        self._decode = decode
+        hints = typing.get_type_hints(entity)
+        self._fields = [f.name for f in dataclasses.fields(entity)]  # type: ignore[arg-type]
+        self._enums = {name: kind for name, hint in hints.items() if (kind := _enum_of(hint)) is not None}
+        self._times = {name for name, hint in hints.items() if _is_datetime(hint)}
+
+    def to_row(self, obj: E) -> Row:
+        row = {name: getattr(obj, name) for name in self._fields}
+        if self._encode:
+            row.update(self._encode(obj))
+        for name in self._enums:
+            if row.get(name) is not None:
+                row[name] = row[name].value
+        for name in self._times:
+            if row.get(name) is not None:
+                row[name] = utc(row[name])
+        return {k: v for k, v in row.items() if k in self.table.c}
+
+    def from_row(self, row: Row) -> E:
+        values = dict(row)
+        if self._decode:
+            values.update(self._decode(values))
+        for name, kind in self._enums.items():
+            if values.get(name) is not None:
+                values[name] = kind(values[name])
+        for name in self._times:
+            if values.get(name) is not None:
+                values[name] = utc(values[name])
+        return self.entity(**{name: values[name] for name in self._fields})
+
+    def column_value(self, name: str, value: Any) -> Any:
+        """A query value as stored: enums by value, times in UTC."""
+        if isinstance(value, Enum):
+            return value.value
+        if isinstance(value, datetime):
+            return utc(value)
+        return value
+
+
+def _enum_of(hint: Any) -> type[Enum] | None:
+    for candidate in (hint, *typing.get_args(hint)):
+        if isinstance(candidate, type) and issubclass(candidate, Enum):
+            return candidate
+    return None
+
+
+def _is_datetime(hint: Any) -> bool:
+    return hint is datetime or (isinstance(hint, types.UnionType) and datetime in typing.get_args(hint))
+
+
+PEOPLE = Codec(
+    Person,
+    tables.PersonRow,
+    encode=lambda p: {
+        "platform": p.key.platform,
+        "workspace": p.key.workspace,
+        "user": p.key.user,
+        "hours": p.hours.to_text(),
+    },
+    decode=lambda r: {
+        "key": PersonKey(r["platform"], r["workspace"], r["user"]),
+        "hours": parse_hours(r["hours"]),
+    },
+)
+
+CIRCLES = Codec(
+    Circle,
+    tables.CircleRow,
+    encode=lambda c: {
+        "rhythm": c.rhythm.to_text() if c.rhythm else None,
+        "window": int(c.window.total_seconds()),
+        "name_key": c.name.lower(),
+    },
+    decode=lambda r: {
+        "rhythm": parse_rhythm(r["rhythm"]) if r["rhythm"] else None,
+        "window": timedelta(seconds=r["window"]),
+    },
+)
+
+MEMBERSHIPS = Codec(Membership, tables.MembershipRow)
+SESSIONS = Codec(Session, tables.SessionRow)
+ATTENDANCE = Codec(
+    Attendance,
+    tables.AttendanceRow,
+    encode=lambda a: {"handled": ",".join(sorted(s.value for s in a.handled))},
+    decode=lambda r: {"handled": frozenset(Stage(s) for s in r["handled"].split(",") if s)},
+)
+PROMPTS = Codec(Prompt, tables.PromptRow)
+CHECKINS = Codec(CheckIn, tables.CheckInRow)
+ASKS = Codec(Ask, tables.AskRow)
+RESPONSES = Codec(Response, tables.ResponseRow)
+COMMITMENTS = Codec(Commitment, tables.CommitmentRow)
+
+
+# --- messages as JSON -----------------------------------------------------------------
+
+_BLOCKS: dict[str, type[Any]] = {
+    cls.__name__: cls
+    for cls in (m.Heading, m.Paragraph, m.Quote, m.Fields, m.Context, m.Choices, m.TextInput, m.Document)
+}
+_SPANS: dict[str, type[Any]] = {"a": m.Authored, "s": m.Strong, "n": m.Name}
+_SPAN_TAGS = {cls: tag for tag, cls in _SPANS.items()}
+
+
+def _span_out(span: m.Span) -> Any:
+    return span if isinstance(span, str) else {_SPAN_TAGS[type(span)]: span.text}
+
+
+def _span_in(data: Any) -> m.Span:
+    if isinstance(data, str):
+        return data
+    ((tag, text),) = data.items()
+    span: m.Span = _SPANS[tag](text)
+    return span
+
+
+def _rich_out(spans: m.Rich) -> list[Any]:
+    return [_span_out(s) for s in spans]
+
+
+def _rich_in(data: list[Any]) -> m.Rich:
+    return tuple(_span_in(s) for s in data)
+
+
+def block_to_json(block: m.Block) -> dict[str, Any]:
+    match block:
+        case m.Paragraph(spans=spans) | m.Quote(spans=spans) | m.Context(spans=spans):
+            return {"type": type(block).__name__, "spans": _rich_out(spans)}
+        case m.Fields(items=items):
+            return {"type": "Fields", "items": [[label, _rich_out(value)] for label, value in items]}
+        case m.Choices(choices=choices):
+            return {"type": "Choices", "choices": [dataclasses.asdict(c) for c in choices]}
+        case _:
+            return {"type": type(block).__name__, **dataclasses.asdict(block)}
+
+
+def block_from_json(data: dict[str, Any]) -> m.Block:
+    kind = _BLOCKS[data["type"]]
+    if kind in (m.Paragraph, m.Quote, m.Context):
+        return kind(_rich_in(data["spans"]))  # type: ignore[no-any-return]
+    if kind is m.Fields:
+        return m.Fields(tuple((label, _rich_in(value)) for label, value in data["items"]))
+    if kind is m.Choices:
+        return m.Choices(tuple(m.Choice(**c) for c in data["choices"]))
+    fields = {k: v for k, v in data.items() if k != "type"}
+    return kind(**fields)  # type: ignore[no-any-return]
+
+
+def blocks_to_json(blocks: tuple[m.Block, ...]) -> str:
+    return json.dumps([block_to_json(b) for b in blocks], ensure_ascii=False)
+
+
+def blocks_from_json(text: str) -> tuple[m.Block, ...]:
+    return tuple(block_from_json(b) for b in json.loads(text))
+
+
+def person_address(key: PersonKey) -> str:
+    """A person as an outbox target: `platform|workspace|user`."""
+    return f"{key.platform}|{key.workspace}|{key.user}"
+
+
+def person_from_address(address: str) -> PersonKey:
+    platform, workspace, user = address.split("|", 2)
+    return PersonKey(platform, workspace, user)

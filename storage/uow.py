@@ -1,0 +1,206 @@
+"""The unit of work on SQLite or PostgreSQL: one transaction, plain objects out.
+
+Repositories speak SQLAlchemy Core against the SQLModel tables and hand the
+core dataclasses, never rows: there is no identity map to go stale and no
+lazy loading behind the core's back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.circles import Circle
+from bot.messages import Message, ToConversation, ToPerson
+from bot.people import Person, PersonKey
+from storage import codec, tables
+from storage.codec import Codec
+
+E = TypeVar("E")
+
+
+class SqlRepository(Generic[E]):
+    def __init__(self, conn: AsyncConnection, codec: Codec[E]) -> None:
+        self._conn = conn
+        self._codec = codec
+        self._table = codec.table
+
+    async def get(self, id: int) -> E:
+        found = await self.first(id=id)
+        if found is None:
+            raise LookupError(f"{self._table.name} {id} does not exist")
+        return found
+
+    async def add(self, obj: E) -> E:
+        row = self._codec.to_row(obj)
+        row.pop("id", None)
+        result = await self._conn.execute(insert(self._table).values(**row))
+        obj.id = result.inserted_primary_key[0]  # type: ignore[attr-defined, index]
+        return obj
+
+    async def save(self, obj: E) -> None:
+        row = self._codec.to_row(obj)
+        await self._conn.execute(update(self._table).where(self._table.c.id == row.pop("id")).values(**row))
+
+    async def delete(self, obj: E) -> None:
+        await self._conn.execute(delete(self._table).where(self._table.c.id == obj.id))  # type: ignore[attr-defined]
+
+    async def find(self, *, order_by: str = "id", **equal: Any) -> list[E]:
+        return await self._select(self._where(equal), order_by=order_by)
+
+    async def first(self, *, order_by: str = "id", **equal: Any) -> E | None:
+        found = await self._select(self._where(equal), order_by=order_by, limit=1)
+        return found[0] if found else None
+
+    async def among(self, field: str, values: Sequence[Any]) -> list[E]:
+        if not values:
+            return []
+        return await self._select([self._table.c[field].in_(list(values))], order_by="id")
+
+    def _where(self, equal: dict[str, Any]) -> list[ColumnElement[bool]]:
+        clauses = []
+        for name, value in equal.items():
+            column = self._table.c[name]
+            clauses.append(column.is_(None) if value is None else column == self._codec.column_value(name, value))
+        return clauses
+
+    async def _select(self, where: Sequence[ColumnElement[bool]], *, order_by: str, limit: int | None = None) -> list[E]:
+        descending = order_by.startswith("-")
+        column = self._table.c[order_by.lstrip("-")]
+        query = select(self._table).where(*where).order_by(column.desc() if descending else column, self._table.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        result = await self._conn.execute(query)
+        return [self._codec.from_row(dict(row)) for row in result.mappings()]
+
+
+class SqlPeople(SqlRepository[Person]):
+    async def by_key(self, key: PersonKey) -> Person | None:
+        return await self.first(platform=key.platform, workspace=key.workspace, user=key.user)
+
+
+class SqlCircles(SqlRepository[Circle]):
+    async def by_name(self, platform: str, workspace: str, name: str) -> Circle | None:
+        return await self.first(platform=platform, workspace=workspace, name_key=name.strip().lower())
+
+
+class SqlOutbox:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self._table = tables.OutboxRow.__table__  # type: ignore[attr-defined]
+
+    async def add(self, message: Message, *, now: datetime) -> bool:
+        target = message.target
+        match target:
+            case ToPerson(person=person):
+                kind, address, thread = "person", codec.person_address(person), None
+            case ToConversation(conversation=conversation, thread=thread):
+                kind, address = "conversation", conversation
+        moment = codec.utc(message.deliver_at or now)
+        dialect_insert = postgresql_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
+        result = await self._conn.execute(
+            dialect_insert(self._table)
+            .values(
+                key=message.key,
+                target_kind=kind,
+                target=address,
+                thread_key=thread,
+                replaces=message.replaces,
+                payload=codec.blocks_to_json(message.blocks),
+                created_at=codec.utc(now),
+                next_attempt_at=moment,
+                status="pending",
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        return bool(result.rowcount)
+
+    async def thread_key(self, conversation: str, ref: str) -> str | None:
+        query = select(self._table.c.key).where(self._table.c.target == conversation, self._table.c.platform_ref == ref)
+        value = await self._conn.scalar(query.limit(1))
+        return str(value) if value is not None else None
+
+    async def failures(self, conversation: str) -> list[str]:
+        query = (
+            select(self._table.c.error)
+            .where(self._table.c.target == conversation, self._table.c.status == "failed")
+            .order_by(self._table.c.id.desc())
+            .limit(5)
+        )
+        return [str(e) for e in (await self._conn.scalars(query)) if e]
+
+    async def forget(self, person: PersonKey) -> None:
+        await self._conn.execute(
+            update(self._table)
+            .where(self._table.c.target == codec.person_address(person), self._table.c.status != "pending")
+            .values(payload="[]")
+        )
+
+
+class SqlInbound:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self._table = tables.InboundRow.__table__  # type: ignore[attr-defined]
+
+    async def seen(self, event_id: str) -> bool:
+        return bool(await self._conn.scalar(select(func.count()).where(self._table.c.event_id == event_id)))
+
+    async def record(self, event_id: str, *, now: datetime) -> None:
+        await self._conn.execute(insert(self._table).values(event_id=event_id, received_at=codec.utc(now)))
+
+
+class SqlUnitOfWork:
+    """`async with uow:` opens a transaction; without `commit()` it rolls back."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def __aenter__(self) -> Self:
+        self._conn = await self._engine.connect()
+        await self._conn.begin()
+        conn = self._conn
+        self.people = SqlPeople(conn, codec.PEOPLE)
+        self.circles = SqlCircles(conn, codec.CIRCLES)
+        self.memberships = SqlRepository(conn, codec.MEMBERSHIPS)
+        self.sessions = SqlRepository(conn, codec.SESSIONS)
+        self.attendance = SqlRepository(conn, codec.ATTENDANCE)
+        self.prompts = SqlRepository(conn, codec.PROMPTS)
+        self.checkins = SqlRepository(conn, codec.CHECKINS)
+        self.asks = SqlRepository(conn, codec.ASKS)
+        self.responses = SqlRepository(conn, codec.RESPONSES)
+        self.commitments = SqlRepository(conn, codec.COMMITMENTS)
+        self.outbox = SqlOutbox(conn)
+        self.inbound = SqlInbound(conn)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if self._conn.in_transaction():
+                await self._conn.rollback()
+        finally:
+            await self._conn.close()
+
+    async def commit(self) -> None:
+        await self._conn.commit()
+
+    async def rollback(self) -> None:
+        """Undo everything so far; the unit of work stays usable for a new transaction."""
+        await self._conn.rollback()
+        await self._conn.begin()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)
