@@ -9,15 +9,24 @@ import typer
 
 from bot.kinds import Kind
 
-app = typer.Typer(help="Circles: asynchronous peer learning circles in Slack and Microsoft Teams.", no_args_is_help=True)
+KIND = typer.Option(Kind.MENTORING_CIRCLE, help="The kind of circle to simulate.")
+SESSIONS = typer.Option(3, min=1, max=12, help="How many sessions to run.")
+DATABASE = typer.Option(
+    "sqlite+aiosqlite:///circles.db", envvar="DATABASE_URL", help="The database URL."
+)
+
+app = typer.Typer(
+    help="Circles: asynchronous peer learning circles in Slack and Microsoft Teams.",
+    no_args_is_help=True,
+)
 db = typer.Typer(help="Database schema.")
 app.add_typer(db, name="db")
 
 
 @app.command()
 def demo(
-    kind: Kind = typer.Option(Kind.MENTORING_CIRCLE, help="The kind of circle to simulate."),
-    sessions: int = typer.Option(3, min=1, max=12, help="How many sessions to run."),
+    kind: Kind = KIND,
+    sessions: int = SESSIONS,
 ) -> None:
     """Simulate a whole circle on a fake clock and print the transcript."""
     from adapters.local.demo import run_demo
@@ -27,7 +36,7 @@ def demo(
 
 @db.command("upgrade")
 def db_upgrade(
-    url: str = typer.Option("sqlite+aiosqlite:///circles.db", envvar="DATABASE_URL", help="The database URL."),
+    url: str = DATABASE,
 ) -> None:
     """Bring the database schema up to date."""
     from storage.db import upgrade_blocking

@@ -52,7 +52,9 @@ async def membership_of(turn: Turn, circle: Circle, person: Person) -> Membershi
 async def open_session_of(turn: Turn, circle: Circle) -> Session:
     session = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.OPEN)
     if session is None:
-        upcoming = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
+        upcoming = await turn.uow.sessions.first(
+            circle_id=circle.id, status=SessionStatus.SCHEDULED
+        )
         later = f" The next one opens {when(upcoming.opens_at, circle.tz)}." if upcoming else ""
         raise UserError(f"{circle.name} has no open session right now.{later}")
     return session
@@ -61,7 +63,9 @@ async def open_session_of(turn: Turn, circle: Circle) -> Session:
 # --- check-in ---------------------------------------------------------------
 
 
-async def record_checkin(turn: Turn, circle: Circle, person: Person, text: str, *, source: str | None = None) -> None:
+async def record_checkin(
+    turn: Turn, circle: Circle, person: Person, text: str, *, source: str | None = None
+) -> None:
     text = check_length(turn, text)
     session = await open_session_of(turn, circle)
     member = await _member(turn, circle, person)
@@ -70,7 +74,13 @@ async def record_checkin(turn: Turn, circle: Circle, person: Person, text: str, 
     if checkin is None:
         assert session.id is not None and person.id is not None
         checkin = await turn.uow.checkins.add(
-            CheckIn(session_id=session.id, person_id=person.id, text=text, answered_at=turn.now, source=source)
+            CheckIn(
+                session_id=session.id,
+                person_id=person.id,
+                text=text,
+                answered_at=turn.now,
+                source=source,
+            )
         )
     else:
         checkin.text, checkin.source = text, source or checkin.source
@@ -81,7 +91,9 @@ async def record_checkin(turn: Turn, circle: Circle, person: Person, text: str, 
         await turn.uow.prompts.save(prompt)
         await turn.uow.checkins.save(checkin)
         turn.say(
-            Paragraph(("Thanks! I'll share your check-in as soon as you agree to the ground rules:",)),
+            Paragraph(
+                ("Thanks! I'll share your check-in as soon as you agree to the ground rules:",)
+            ),
             *compose.rules_blocks(circle),
         )
         return
@@ -91,18 +103,28 @@ async def record_checkin(turn: Turn, circle: Circle, person: Person, text: str, 
     turn.say(Paragraph((f"Thanks! Your check-in is in the {circle.name} thread.",)))
 
 
-async def _post_checkin(turn: Turn, circle: Circle, session: Session, person: Person, checkin: CheckIn) -> None:
+async def _post_checkin(
+    turn: Turn, circle: Circle, session: Session, person: Person, checkin: CheckIn
+) -> None:
     reviews = [
         c
-        for c in await turn.uow.commitments.find(person_id=person.id, circle_id=circle.id, order_by="made_at")
+        for c in await turn.uow.commitments.find(
+            person_id=person.id, circle_id=circle.id, order_by="made_at"
+        )
         if c.reviewed_in == session.id
     ]
-    await turn.send(compose.checkin_post(circle=circle, session=session, author=person, checkin=checkin, reviews=reviews))
+    await turn.send(
+        compose.checkin_post(
+            circle=circle, session=session, author=person, checkin=checkin, reviews=reviews
+        )
+    )
     checkin.posted = True
     await turn.uow.checkins.save(checkin)
 
 
-async def refresh_checkin_post(turn: Turn, circle: Circle, session: Session, person: Person) -> None:
+async def refresh_checkin_post(
+    turn: Turn, circle: Circle, session: Session, person: Person
+) -> None:
     """Re-post an edited check-in (or its new review lines) in place."""
     checkin = await posted_checkin(turn, session, person)
     if checkin is None or not checkin.posted:
@@ -115,7 +137,9 @@ async def agree(turn: Turn, circle: Circle, person: Person) -> None:
     """Agree to the ground rules; any check-in held for it is shared now."""
     member = await _member(turn, circle, person)
     if member.agreed_at is not None:
-        turn.say(Paragraph((f"You have already agreed to {circle.name}'s ground rules. Thank you!",)))
+        turn.say(
+            Paragraph((f"You have already agreed to {circle.name}'s ground rules. Thank you!",))
+        )
         return
     member.agreed_at = turn.now
     await turn.uow.memberships.save(member)
@@ -142,11 +166,17 @@ async def retract(turn: Turn, person: Person, source: str) -> None:
         return
     circle = await turn.uow.circles.get(session.circle_id)
     prompt = await prompt_of(turn, session, person, PromptKind.CHECKIN)
-    if prompt is not None and prompt.pending or prompt is not None and prompt.state is PromptState.ANSWERED:
+    if (prompt is not None and prompt.pending) or (
+        prompt is not None and prompt.state is PromptState.ANSWERED
+    ):
         prompt.transition("retract")
         await turn.uow.prompts.save(prompt)
     if checkin.posted:
-        await turn.send(compose.checkin_withdrawn(circle=circle, session=session, author=person, version=checkin.version + 1))
+        await turn.send(
+            compose.checkin_withdrawn(
+                circle=circle, session=session, author=person, version=checkin.version + 1
+            )
+        )
     await turn.uow.checkins.delete(checkin)
 
 
@@ -156,19 +186,25 @@ async def edit_answer(turn: Turn, person: Person, source: str, text: str) -> Non
     if checkin is not None:
         session = await turn.uow.sessions.get(checkin.session_id)
         if session.is_open:
-            await record_checkin(turn, await turn.uow.circles.get(session.circle_id), person, text, source=source)
+            await record_checkin(
+                turn, await turn.uow.circles.get(session.circle_id), person, text, source=source
+            )
         return
     ask = await turn.uow.asks.first(person_id=person.id, source=source)
     if ask is not None:
         session = await turn.uow.sessions.get(ask.session_id)
         if session.is_open:
-            await record_ask(turn, await turn.uow.circles.get(session.circle_id), person, text, source=source)
+            await record_ask(
+                turn, await turn.uow.circles.get(session.circle_id), person, text, source=source
+            )
 
 
 # --- hot seat ---------------------------------------------------------------
 
 
-async def record_ask(turn: Turn, circle: Circle, person: Person, text: str, *, source: str | None = None) -> None:
+async def record_ask(
+    turn: Turn, circle: Circle, person: Person, text: str, *, source: str | None = None
+) -> None:
     """The presenter's challenge, or a mastermind member's ask (one per session, editable)."""
     text = check_length(turn, text)
     session = await open_session_of(turn, circle)
@@ -177,12 +213,22 @@ async def record_ask(turn: Turn, circle: Circle, person: Person, text: str, *, s
         raise UserError(f"{circle.name} has no hot seat; share it in your check-in instead.")
     if circle.hot_seat is HotSeat.PRESENTER and session.presenter_id != person.id:
         raise UserError(f"Someone else is in the hot seat in {circle.name} this session.")
-    prompt = await ensure_prompt(turn, session, person, PromptKind.HOT_SEAT, required=circle.hot_seat is HotSeat.PRESENTER)
+    prompt = await ensure_prompt(
+        turn, session, person, PromptKind.HOT_SEAT, required=circle.hot_seat is HotSeat.PRESENTER
+    )
     ask = await turn.uow.asks.first(session_id=session.id, person_id=person.id)
     first = ask is None
     if ask is None:
         assert session.id is not None and person.id is not None
-        ask = await turn.uow.asks.add(Ask(session_id=session.id, person_id=person.id, text=text, posted_at=turn.now, source=source))
+        ask = await turn.uow.asks.add(
+            Ask(
+                session_id=session.id,
+                person_id=person.id,
+                text=text,
+                posted_at=turn.now,
+                source=source,
+            )
+        )
     else:
         ask.text, ask.version = text, ask.version + 1
         await turn.uow.asks.save(ask)
@@ -196,7 +242,9 @@ async def record_ask(turn: Turn, circle: Circle, person: Person, text: str, *, s
     await send_due(turn, session.id)
 
 
-async def record_response(turn: Turn, person: Person, *, conversation: str, thread: str, ref: str) -> bool:
+async def record_response(
+    turn: Turn, person: Person, *, conversation: str, thread: str, ref: str
+) -> bool:
     """A reply in a hot-seat thread; False if the thread is not one of ours."""
     key = await turn.uow.outbox.thread_key(conversation, thread)
     root = thread_root(key) if key else None
@@ -236,29 +284,61 @@ async def record_commitment(turn: Turn, circle: Circle, person: Person, text: st
     if commitment is None:
         assert circle.id is not None and person.id is not None and session.id is not None
         await turn.uow.commitments.add(
-            Commitment(circle_id=circle.id, person_id=person.id, session_id=session.id, text=text, made_at=turn.now)
+            Commitment(
+                circle_id=circle.id,
+                person_id=person.id,
+                session_id=session.id,
+                text=text,
+                made_at=turn.now,
+            )
         )
     else:
         commitment.text = text
         await turn.uow.commitments.save(commitment)
-    prompt = await ensure_prompt(turn, session, person, PromptKind.COMMITMENT, required=circle.commitments is Commitments.REQUIRED)
+    prompt = await ensure_prompt(
+        turn,
+        session,
+        person,
+        PromptKind.COMMITMENT,
+        required=circle.commitments is Commitments.REQUIRED,
+    )
     if prompt.state is not PromptState.ANSWERED:
         prompt.transition("answer")
         await turn.uow.prompts.save(prompt)
     upcoming = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
-    later = f" I'll ask how it went when session {upcoming.number} opens ({when(upcoming.opens_at, person.tz)})." if upcoming else ""
-    turn.say(Paragraph(("Got it. Your commitment:",)), Quote((Authored(text),)), Paragraph((later.strip() or "I'll ask how it went next session.",)))
+    later = (
+        f" I'll ask how it went when session {upcoming.number} opens ({when(upcoming.opens_at, person.tz)})."
+        if upcoming
+        else ""
+    )
+    turn.say(
+        Paragraph(("Got it. Your commitment:",)),
+        Quote((Authored(text),)),
+        Paragraph((later.strip() or "I'll ask how it went next session.",)),
+    )
 
 
 async def reviewable(turn: Turn, person: Person) -> list[Commitment]:
     """The caller's commitments to review, oldest first, across circles (numbered as in `mine`)."""
     mine = await turn.uow.commitments.find(person_id=person.id, order_by="made_at")
-    open_sessions = {s.id for s in await turn.uow.sessions.among("id", sorted({c.reviewed_in for c in mine if c.reviewed_in})) if s.is_open}
+    open_sessions = {
+        s.id
+        for s in await turn.uow.sessions.among(
+            "id", sorted({c.reviewed_in for c in mine if c.reviewed_in})
+        )
+        if s.is_open
+    }
     return [c for c in mine if c.open or c.reviewed_in in open_sessions]
 
 
 async def review(
-    turn: Turn, person: Person, outcome: ReviewOutcome, *, number: int | None, reflection: str | None, commitment_id: int | None = None
+    turn: Turn,
+    person: Person,
+    outcome: ReviewOutcome,
+    *,
+    number: int | None,
+    reflection: str | None,
+    commitment_id: int | None = None,
 ) -> None:
     """Review one commitment: by id (a button), by number, or the oldest open one."""
     if reflection:
@@ -268,7 +348,9 @@ async def review(
     if commitment_id is not None:
         chosen = next((c for c in candidates if c.id == commitment_id), None)
         if chosen is None:
-            raise UserError("That commitment has already been closed, so there is nothing to review.")
+            raise UserError(
+                "That commitment has already been closed, so there is nothing to review."
+            )
     elif not candidates:
         raise UserError("You have no open commitments to review. Make one with `commit <text>`.")
     elif number is None:
@@ -276,11 +358,13 @@ async def review(
     elif 1 <= number <= len(candidates):
         chosen = candidates[number - 1]
     else:
-        raise UserError(f"You have {len(candidates)} open commitment(s); “{number}” is not one of them. Type `mine` to see them numbered.")
+        raise UserError(
+            f"You have {len(candidates)} open commitment(s); “{number}” is not one of them. Type `mine` to see them numbered."
+        )
     circle = await turn.uow.circles.get(chosen.circle_id)
-    session = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.OPEN) or await turn.uow.sessions.first(
-        circle_id=circle.id, status=SessionStatus.SCHEDULED
-    )
+    session = await turn.uow.sessions.first(
+        circle_id=circle.id, status=SessionStatus.OPEN
+    ) or await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
     session_id = session.id if session else chosen.session_id
     assert session_id is not None
     chosen.review(outcome, reflection=reflection, session_id=session_id)
@@ -300,18 +384,30 @@ async def review(
 async def _member(turn: Turn, circle: Circle, person: Person) -> Membership:
     member = await membership_of(turn, circle, person)
     if member is None:
-        raise UserError(f"You're not a member of {circle.name}. Ask its organiser to invite you, or type `join` in its channel.")
+        raise UserError(
+            f"You're not a member of {circle.name}. Ask its organiser to invite you, or type `join` in its channel."
+        )
     return member
 
 
 def away_date_ok(turn: Turn, person: Person, until: date) -> None:
     if until <= person.local(turn.now).date():
-        raise UserError(f"{until.isoformat()} is not in the future. Give a later date, e.g. `away until YYYY-MM-DD`.")
+        raise UserError(
+            f"{until.isoformat()} is not in the future. Give a later date, e.g. `away until YYYY-MM-DD`."
+        )
 
 
-async def owed_prompt_circles(turn: Turn, person: Person) -> dict[int, list[tuple[PromptKind, Session]]]:
+async def owed_prompt_circles(
+    turn: Turn, person: Person
+) -> dict[int, list[tuple[PromptKind, Session]]]:
     """Circles where this person owes an answer by DM, with what they owe, oldest first."""
-    pending = [p for p in await turn.uow.prompts.find(person_id=person.id, state=PromptState.OWED, order_by="created_at") if p.kind is not PromptKind.RESPONSE]
+    pending = [
+        p
+        for p in await turn.uow.prompts.find(
+            person_id=person.id, state=PromptState.OWED, order_by="created_at"
+        )
+        if p.kind is not PromptKind.RESPONSE
+    ]
     result: dict[int, list[tuple[PromptKind, Session]]] = {}
     for prompt in pending:
         session = await turn.uow.sessions.get(prompt.session_id)

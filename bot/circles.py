@@ -68,7 +68,15 @@ class Circle:
 
     @classmethod
     def from_preset(
-        cls, *, kind: Kind, platform: str, workspace: str, name: str, home: str, tz: str, now: datetime
+        cls,
+        *,
+        kind: Kind,
+        platform: str,
+        workspace: str,
+        name: str,
+        home: str,
+        tz: str,
+        now: datetime,
     ) -> Circle:
         preset = PRESETS[kind]
         return cls(

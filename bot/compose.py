@@ -53,7 +53,9 @@ def _name_or(name: str | None, fallback: str = "nobody yet") -> Rich:
     return (Name(name),) if name else (fallback,)
 
 
-def kickoff(*, circle: Circle, session: Session, cast: Cast, prompt: str, authored: bool) -> Message:
+def kickoff(
+    *, circle: Circle, session: Session, cast: Cast, prompt: str, authored: bool
+) -> Message:
     """The session's thread root in the home conversation."""
     assert session.id is not None
     fields: list[tuple[str, Rich]] = [
@@ -85,12 +87,18 @@ def kickoff(*, circle: Circle, session: Session, cast: Cast, prompt: str, author
             Fields(tuple(fields)),
             Paragraph(topic),
             Paragraph(("This time: " + "; ".join(expected) + ".",)),
-            Context((f"Check-ins appear in this thread. It closes {day(session.closes_at, circle.tz)}.",)),
+            Context(
+                (
+                    f"Check-ins appear in this thread. It closes {day(session.closes_at, circle.tz)}.",
+                )
+            ),
         ),
     )
 
 
-def review_prompt(*, person: Person, circle: Circle, commitment: Commitment, session: Session) -> Message:
+def review_prompt(
+    *, person: Person, circle: Circle, commitment: Commitment, session: Session
+) -> Message:
     assert commitment.id is not None and session.id is not None
     again = " (asked again)" if commitment.status is CommitmentStatus.NOT_YET else ""
     return Message(
@@ -98,9 +106,13 @@ def review_prompt(*, person: Person, circle: Circle, commitment: Commitment, ses
         target=ToPerson(person.key),
         blocks=(
             Heading(f"Review · {circle.name}{again}"),
-            Paragraph(("Last time you committed to: “", Authored(commitment.text), "”. How did it go?")),
+            Paragraph(
+                ("Last time you committed to: “", Authored(commitment.text), "”. How did it go?")
+            ),
             review_choices(commitment),
-            Context(("Or reply `done`, `partly`, `not yet` or `drop`, with a line on how it went.",)),
+            Context(
+                ("Or reply `done`, `partly`, `not yet` or `drop`, with a line on how it went.",)
+            ),
         ),
     )
 
@@ -140,7 +152,11 @@ def checkin_prompt(
     if not agreed:
         blocks[1:1] = [Paragraph(("Before your first check-in is shared, please read and agree:",))]
         blocks[2:2] = list(rules_blocks(circle))
-    return Message(key=f"session:{session.id}:checkin:{person.id}", target=ToPerson(person.key), blocks=tuple(blocks))
+    return Message(
+        key=f"session:{session.id}:checkin:{person.id}",
+        target=ToPerson(person.key),
+        blocks=tuple(blocks),
+    )
 
 
 def hot_seat_prompt(*, person: Person, circle: Circle, session: Session) -> Message:
@@ -148,7 +164,11 @@ def hot_seat_prompt(*, person: Person, circle: Circle, session: Session) -> Mess
     if circle.hot_seat is HotSeat.ASKS:
         lines: tuple[Block, ...] = (
             Heading(f"Your ask · {circle.name}"),
-            Paragraph(("Want the group's help? Describe one challenge or question; it gets its own thread.",)),
+            Paragraph(
+                (
+                    "Want the group's help? Describe one challenge or question; it gets its own thread.",
+                )
+            ),
             TextInput("hot_seat", str(session.id), "Your ask"),
             Context(("Optional. Reply here with your ask.",)),
         )
@@ -157,9 +177,15 @@ def hot_seat_prompt(*, person: Person, circle: Circle, session: Session) -> Mess
             Heading(f"🔥 You're in the hot seat · {circle.name}"),
             Paragraph(("Describe the challenge or question you want help with.",)),
             TextInput("hot_seat", str(session.id), "Your challenge"),
-            Context((f"The circle responds in the thread until {when(session.closes_at, person.tz)}.",)),
+            Context(
+                (f"The circle responds in the thread until {when(session.closes_at, person.tz)}.",)
+            ),
         )
-    return Message(key=f"session:{session.id}:hot_seat_prompt:{person.id}", target=ToPerson(person.key), blocks=lines)
+    return Message(
+        key=f"session:{session.id}:hot_seat_prompt:{person.id}",
+        target=ToPerson(person.key),
+        blocks=lines,
+    )
 
 
 def checkin_post(
@@ -172,7 +198,10 @@ def checkin_post(
 ) -> Message:
     """A check-in in the session thread, with the author's commitment review beneath."""
     assert session.id is not None
-    blocks: list[Block] = [Paragraph((Name(author.name), " checked in")), Quote((Authored(checkin.text),))]
+    blocks: list[Block] = [
+        Paragraph((Name(author.name), " checked in")),
+        Quote((Authored(checkin.text),)),
+    ]
     for commitment in reviews:
         line: Rich = (MARKS[commitment.status], " · “", Authored(commitment.text), "”")
         if commitment.reflection:
@@ -193,7 +222,11 @@ def checkin_withdrawn(*, circle: Circle, session: Session, author: Person, versi
     return Message(
         key=f"{base}:v{version}",
         target=ToConversation(circle.home, thread=kickoff_key(session.id)),
-        blocks=(Context((Name(author.name), " withdrew their check-in."),),),
+        blocks=(
+            Context(
+                (Name(author.name), " withdrew their check-in."),
+            ),
+        ),
         replaces=base,
     )
 
@@ -230,18 +263,28 @@ def ask_link(*, circle: Circle, session: Session, author: Person) -> Message:
     return Message(
         key=f"session:{session.id}:ask_link:{author.id}",
         target=ToConversation(circle.home, thread=kickoff_key(session.id)),
-        blocks=(Context((Name(author.name), " posted an ask in the channel; reply in its thread."),),),
+        blocks=(
+            Context(
+                (Name(author.name), " posted an ask in the channel; reply in its thread."),
+            ),
+        ),
     )
 
 
-def hot_seat_notice(*, person: Person, circle: Circle, session: Session, presenter: Person, ask: Ask) -> Message:
+def hot_seat_notice(
+    *, person: Person, circle: Circle, session: Session, presenter: Person, ask: Ask
+) -> Message:
     assert session.id is not None
     return Message(
         key=f"session:{session.id}:hot_seat_notice:{person.id}",
         target=ToPerson(person.key),
         blocks=(
-            Paragraph((Name(presenter.name), " is in the hot seat: “", Authored(ask.excerpt()), "”")),
-            Paragraph((f"Reply in the {circle.name} thread before {when(session.closes_at, person.tz)}.",)),
+            Paragraph(
+                (Name(presenter.name), " is in the hot seat: “", Authored(ask.excerpt()), "”")
+            ),
+            Paragraph(
+                (f"Reply in the {circle.name} thread before {when(session.closes_at, person.tz)}.",)
+            ),
         ),
     )
 
@@ -283,7 +326,11 @@ def last_call(*, person: Person, circle: Circle, session: Session, owed: Sequenc
         key=f"session:{session.id}:last_call:{person.id}",
         target=ToPerson(person.key),
         blocks=(
-            Paragraph((f"Last call for {circle.name}: the session closes {when(session.closes_at, person.tz)}.",)),
+            Paragraph(
+                (
+                    f"Last call for {circle.name}: the session closes {when(session.closes_at, person.tz)}.",
+                )
+            ),
             Paragraph(("Still open for you: " + ", ".join(owed) + ".",)),
         ),
     )
@@ -326,7 +373,9 @@ def summary(*, circle: Circle, session: Session, recap: Recap) -> Message:
             for owner, c in recap.reviewed
         )
     if session.final:
-        blocks.append(Paragraph(("This was the circle's closing session. Thank you all for showing up. 💛",)))
+        blocks.append(
+            Paragraph(("This was the circle's closing session. Thank you all for showing up. 💛",))
+        )
     elif recap.next_session and recap.next_cast:
         nxt = recap.next_session
         line: Rich = (Strong("Next: "), f"session {nxt.number}, {when(nxt.opens_at, circle.tz)}")
@@ -346,16 +395,25 @@ def _responses(count: int) -> str:
     return f"{count} response" + ("" if count == 1 else "s")
 
 
-def facilitator_note(*, facilitator: Person, circle: Circle, session: Session, absent: Sequence[str]) -> Message:
+def facilitator_note(
+    *, facilitator: Person, circle: Circle, session: Session, absent: Sequence[str]
+) -> Message:
     assert session.id is not None
     if absent:
-        body: Rich = ("Did not take part: ", *_names(absent), ". A personal word from you often brings people back.")
+        body: Rich = (
+            "Did not take part: ",
+            *_names(absent),
+            ". A personal word from you often brings people back.",
+        )
     else:
         body = ("Everyone took part. Nicely run!",)
     return Message(
         key=f"session:{session.id}:facilitator_note",
         target=ToPerson(facilitator.key),
-        blocks=(Paragraph((f"Private note · {circle.name}, session {session.number}",)), Paragraph(body)),
+        blocks=(
+            Paragraph((f"Private note · {circle.name}, session {session.number}",)),
+            Paragraph(body),
+        ),
     )
 
 
@@ -374,7 +432,9 @@ def escalation(*, person: Person, circle: Circle, session: Session) -> Message:
         key=f"session:{session.id}:escalation:{person.id}",
         target=ToPerson(person.key),
         blocks=(
-            Paragraph((f"We've missed you in {circle.name} for two sessions. Everything all right?",)),
+            Paragraph(
+                (f"We've missed you in {circle.name} for two sessions. Everything all right?",)
+            ),
             Paragraph(
                 (
                     "If now is a busy time, pause with `away until YYYY-MM-DD`; "
@@ -385,15 +445,20 @@ def escalation(*, person: Person, circle: Circle, session: Session) -> Message:
     )
 
 
-def organiser_told(*, organiser: Person, circle: Circle, member: Person, session: Session) -> Message:
+def organiser_told(
+    *, organiser: Person, circle: Circle, member: Person, session: Session
+) -> Message:
     assert session.id is not None
     return Message(
         key=f"session:{session.id}:escalation_notice:{organiser.id}:{member.id}",
         target=ToPerson(organiser.key),
         blocks=(
             Paragraph(
-                (Name(member.name), f" has missed two {circle.name} sessions in a row; I've asked them privately.")
-            ,)
+                (
+                    Name(member.name),
+                    f" has missed two {circle.name} sessions in a row; I've asked them privately.",
+                ),
+            )
         ),
     )
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot import answers, commands as cmd, help, lifecycle, personal, steering
+from bot import answers, help, lifecycle, personal, steering
+from bot import commands as cmd
 from bot.circles import Circle
 from bot.commitments import ReviewOutcome
 from bot.errors import UnknownCommand, UserError
@@ -46,7 +47,14 @@ class Outcome:
 
 
 class Core:
-    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, calendar: Calendar, config: Config | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        calendar: Calendar,
+        config: Config | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._calendar = calendar
@@ -60,7 +68,13 @@ class Core:
         async with self._uow() as uow:
             if await uow.inbound.seen(event.id):
                 return Outcome(duplicate=True)
-            turn = Turn(uow=uow, now=self._clock.now(), calendar=self._calendar, config=self._config, prefix=prefix)
+            turn = Turn(
+                uow=uow,
+                now=self._clock.now(),
+                calendar=self._calendar,
+                config=self._config,
+                prefix=prefix,
+            )
             try:
                 person = await self._person(turn, event)
                 await self._dispatch(turn, person, event)
@@ -70,7 +84,11 @@ class Core:
             await uow.inbound.record(event.id, now=turn.now)
             if turn.answer and not inline:
                 await turn.send(
-                    Message(key=f"answer:{event.id}", target=ToPerson(event.actor.key), blocks=tuple(turn.answer))
+                    Message(
+                        key=f"answer:{event.id}",
+                        target=ToPerson(event.actor.key),
+                        blocks=tuple(turn.answer),
+                    )
                 )
             await uow.commit()
         return Outcome(answer=tuple(turn.answer) if inline else ())
@@ -98,7 +116,14 @@ class Core:
         match event:
             case CommandIssued():
                 names = dict(event.names)
-                await run_command(turn, person, cmd.parse_command(event.text), text=event.text, conversation=event.conversation, names=names)
+                await run_command(
+                    turn,
+                    person,
+                    cmd.parse_command(event.text),
+                    text=event.text,
+                    conversation=event.conversation,
+                    names=names,
+                )
             case DirectMessage():
                 await on_direct_message(turn, person, event.text, ref=event.ref)
             case DirectMessageEdited():
@@ -106,7 +131,13 @@ class Core:
             case DirectMessageDeleted():
                 await answers.retract(turn, person, event.ref)
             case ThreadReply():
-                await answers.record_response(turn, person, conversation=event.conversation, thread=event.thread, ref=event.ref)
+                await answers.record_response(
+                    turn,
+                    person,
+                    conversation=event.conversation,
+                    thread=event.thread,
+                    ref=event.ref,
+                )
             case ChoiceMade():
                 await on_choice(turn, person, event.action, event.value)
             case FormSubmitted():
@@ -140,9 +171,16 @@ class _JobTurn:
     async def __aenter__(self) -> Turn:
         self._uow = self._core._uow()
         uow = await self._uow.__aenter__()
-        return Turn(uow=uow, now=self._core._clock.now(), calendar=self._core._calendar, config=self._core._config)
+        return Turn(
+            uow=uow,
+            now=self._core._clock.now(),
+            calendar=self._core._calendar,
+            config=self._core._config,
+        )
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
         if exc is None:
             await self._uow.commit()
         await self._uow.__aexit__(exc_type, exc, None)
@@ -160,7 +198,13 @@ def _error_blocks(turn: Turn, error: UserError) -> tuple[Block, ...]:
 
 
 async def run_command(
-    turn: Turn, person: Person, command: cmd.Command, *, text: str, conversation: str | None, names: dict[str, str]
+    turn: Turn,
+    person: Person,
+    command: cmd.Command,
+    *,
+    text: str,
+    conversation: str | None,
+    names: dict[str, str],
 ) -> None:
     """Run one parsed command: resolve its circle, then hand it to its handler."""
     admin = person.admin or person.key.user in turn.config.admins
@@ -193,14 +237,26 @@ async def run_command(
             await personal.forget_me(turn, person, confirmed=command.confirmed)
             return
         case cmd.Review():
-            await answers.review(turn, person, ReviewOutcome(command.outcome.value), number=command.number, reflection=command.reflection)
+            await answers.review(
+                turn,
+                person,
+                ReviewOutcome(command.outcome.value),
+                number=command.number,
+                reflection=command.reflection,
+            )
             return
     if isinstance(command, cmd.CheckIn | cmd.Commit | cmd.Topic | cmd.Rules):
         body = command.text or ""
         circle, body = await split_circle(turn, person, body, conversation=conversation)
         await _text_command(turn, person, circle, command, body)
         return
-    circle = await resolve_circle(turn, person, command.circle, conversation=conversation, joining=isinstance(command, cmd.Join))
+    circle = await resolve_circle(
+        turn,
+        person,
+        command.circle,
+        conversation=conversation,
+        joining=isinstance(command, cmd.Join),
+    )
     match command:
         case cmd.Invite():
             await steering.invite(turn, person, circle, command, names=names)
@@ -240,7 +296,9 @@ async def run_command(
             raise AssertionError(f"unhandled command {command!r}")
 
 
-async def _text_command(turn: Turn, person: Person, circle: Circle, command: cmd.Command, body: str) -> None:
+async def _text_command(
+    turn: Turn, person: Person, circle: Circle, command: cmd.Command, body: str
+) -> None:
     match command:
         case cmd.CheckIn():
             await answers.record_checkin(turn, circle, person, body)
@@ -249,7 +307,9 @@ async def _text_command(turn: Turn, person: Person, circle: Circle, command: cmd
         case cmd.Topic():
             await steering.topic(turn, person, circle, answers.check_length(turn, body))
         case cmd.Rules():
-            await steering.rules(turn, person, circle, answers.check_length(turn, body) if body else None)
+            await steering.rules(
+                turn, person, circle, answers.check_length(turn, body) if body else None
+            )
 
 
 # --- direct messages, buttons and forms ----------------------------------------------
@@ -259,7 +319,9 @@ async def on_direct_message(turn: Turn, person: Person, text: str, *, ref: str) 
     """A plain DM is a command if it parses as one; otherwise it answers what is owed (SPEC §6)."""
     stripped = text.strip()
     if cmd.is_review_text(stripped) or _dm_command(stripped):
-        await run_command(turn, person, cmd.parse_command(stripped), text=stripped, conversation=None, names={})
+        await run_command(
+            turn, person, cmd.parse_command(stripped), text=stripped, conversation=None, names={}
+        )
         return
     answers.check_length(turn, stripped)
     owed = await answers.owed_prompt_circles(turn, person)
@@ -305,7 +367,11 @@ def _dm_command(text: str) -> bool:
         return False
     parsed = cmd.parse_command(text)
     # "Help! I'm stuck" is an answer, not a request for help on a command called "I'm".
-    return not (isinstance(parsed, cmd.Help) and parsed.topic is not None and parsed.topic.lower() not in cmd.KEYWORDS)
+    return not (
+        isinstance(parsed, cmd.Help)
+        and parsed.topic is not None
+        and parsed.topic.lower() not in cmd.KEYWORDS
+    )
 
 
 def _named_circle(text: str, circles: list[Circle]) -> tuple[Circle | None, str]:
@@ -323,7 +389,14 @@ async def on_choice(turn: Turn, person: Person, action: str, value: str) -> None
             commitment_id, _, outcome = value.partition(":")
             if not commitment_id.isdigit() or outcome not in {o.value for o in ReviewOutcome}:
                 raise UserError("That button is no longer valid.")
-            await answers.review(turn, person, ReviewOutcome(outcome), number=None, reflection=None, commitment_id=int(commitment_id))
+            await answers.review(
+                turn,
+                person,
+                ReviewOutcome(outcome),
+                number=None,
+                reflection=None,
+                commitment_id=int(commitment_id),
+            )
         case "agree":
             circle = await _circle_by_id(turn, value)
             await answers.agree(turn, circle, person)
@@ -341,7 +414,9 @@ async def on_form(turn: Turn, person: Person, action: str, value: str, text: str
         raise UserError("That form is no longer valid.")
     circle = await turn.uow.circles.get(session.circle_id)
     if not session.is_open:
-        raise UserError(f"Session {session.number} of {circle.name} has closed. Your text:", echo=text)
+        raise UserError(
+            f"Session {session.number} of {circle.name} has closed. Your text:", echo=text
+        )
     match action:
         case "checkin":
             await answers.record_checkin(turn, circle, person, text)

@@ -15,9 +15,35 @@ ADMINS = "admins"
 
 GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (EVERYONE, "For everyone", ("help", "create", "join", "hours", "tz", "forget")),
-    (MEMBERS, "For members", ("checkin", "commit", "done", "partly", "notyet", "drop", "mine", "status", "away", "back", "agree", "rules", "leave")),
-    (STEWARDS, "For organisers and facilitators", ("invite", "open", "close", "rotate", "facilitator", "hotseat", "topic")),
-    (ORGANISERS, "For organisers", ("schedule", "skip", "pause", "resume", "end", "remove", "export")),
+    (
+        MEMBERS,
+        "For members",
+        (
+            "checkin",
+            "commit",
+            "done",
+            "partly",
+            "notyet",
+            "drop",
+            "mine",
+            "status",
+            "away",
+            "back",
+            "agree",
+            "rules",
+            "leave",
+        ),
+    ),
+    (
+        STEWARDS,
+        "For organisers and facilitators",
+        ("invite", "open", "close", "rotate", "facilitator", "hotseat", "topic"),
+    ),
+    (
+        ORGANISERS,
+        "For organisers",
+        ("schedule", "skip", "pause", "resume", "end", "remove", "export"),
+    ),
     (ADMINS, "For admins", ("health", "export")),
 )
 
@@ -32,7 +58,9 @@ def overview(prefix: str, *, roles: frozenset[str] | str) -> tuple[Block, ...]:
     blocks: list[Block] = [Paragraph((INTRO,))]
     for group, title, keywords in GROUPS:
         if group in allowed:
-            lines = "\n".join(f"`{prefix}{cmd.USAGE[k]}` — {cmd.SUMMARY[k]}" for k in keywords if k in cmd.USAGE)
+            lines = "\n".join(
+                f"`{prefix}{cmd.USAGE[k]}` — {cmd.SUMMARY[k]}" for k in keywords if k in cmd.USAGE
+            )
             blocks.extend((Heading(title), Paragraph((lines,))))
     blocks.append(Context((f"`{prefix}help <command>` explains one command.",)))
     return tuple(blocks)
@@ -42,11 +70,16 @@ def short(prefix: str) -> tuple[Block, ...]:
     return (Context((f"Type `{prefix}help` to see what you can do.",)),)
 
 
-async def show(turn: Turn, person: Person, topic: str | None, *, conversation: str | None, admin: bool) -> None:
+async def show(
+    turn: Turn, person: Person, topic: str | None, *, conversation: str | None, admin: bool
+) -> None:
     if topic:
         keyword = topic.lower().split()[0]
         if keyword in cmd.USAGE:
-            turn.say(Paragraph((f"`{turn.prefix}{cmd.USAGE[keyword]}`",)), Paragraph((cmd.SUMMARY[keyword],)))
+            turn.say(
+                Paragraph((f"`{turn.prefix}{cmd.USAGE[keyword]}`",)),
+                Paragraph((cmd.SUMMARY[keyword],)),
+            )
             return
     memberships = await turn.uow.memberships.find(person_id=person.id, left_at=None)
     roles = {EVERYONE}

@@ -39,7 +39,13 @@ from bot.sessions import Session, SessionStatus
 from bot.turn import Turn
 from bot.working_hours import delivery_moment
 
-STAGE_ORDER = (Stage.OPENING, Stage.HOT_SEAT_NOTICE, Stage.REMINDER, Stage.COMMITMENT, Stage.LAST_CALL)
+STAGE_ORDER = (
+    Stage.OPENING,
+    Stage.HOT_SEAT_NOTICE,
+    Stage.REMINDER,
+    Stage.COMMITMENT,
+    Stage.LAST_CALL,
+)
 
 
 # --- planning ---------------------------------------------------------------
@@ -55,7 +61,9 @@ async def plan_next(turn: Turn, circle: Circle, *, after: datetime) -> Session |
     number = sessions[-1].number + 1 if sessions else 1
     if circle.end_after is not None and number > circle.end_after:
         return None
-    starts = turn.calendar.sessions(circle.rhythm, tz=circle.tz, anchor=circle.anchor, after=after, count=2)
+    starts = turn.calendar.sessions(
+        circle.rhythm, tz=circle.tz, anchor=circle.anchor, after=after, count=2
+    )
     if circle.end_on is not None and _local_date(starts[0], circle.tz) > circle.end_on:
         return None
     final = circle.end_after == number or (
@@ -89,7 +97,9 @@ async def adhoc_session(turn: Turn, circle: Circle) -> Session:
     return await turn.uow.sessions.add(session)
 
 
-async def cast_session(turn: Turn, circle: Circle, session: Session, *, previous: Session | None) -> None:
+async def cast_session(
+    turn: Turn, circle: Circle, session: Session, *, previous: Session | None
+) -> None:
     """Choose the facilitator and presenter by rotation, unless set by hand."""
     members = await active_members(turn, circle)
     people = await people_of(turn, members)
@@ -115,7 +125,11 @@ async def cast_session(turn: Turn, circle: Circle, session: Session, *, previous
 
 async def active_members(turn: Turn, circle: Circle) -> list[Membership]:
     assert circle.id is not None
-    return [m for m in await turn.uow.memberships.find(circle_id=circle.id, order_by="position") if m.active]
+    return [
+        m
+        for m in await turn.uow.memberships.find(circle_id=circle.id, order_by="position")
+        if m.active
+    ]
 
 
 async def people_of(turn: Turn, members: Sequence[Membership]) -> dict[int, Person]:
@@ -127,7 +141,9 @@ async def cast_of(turn: Turn, session: Session) -> Cast:
     async def name(person_id: int | None) -> str | None:
         return (await turn.uow.people.get(person_id)).name if person_id is not None else None
 
-    return Cast(facilitator=await name(session.facilitator_id), presenter=await name(session.presenter_id))
+    return Cast(
+        facilitator=await name(session.facilitator_id), presenter=await name(session.presenter_id)
+    )
 
 
 def _local_date(moment: datetime, tz: str) -> object:
@@ -157,7 +173,13 @@ async def open_session(turn: Turn, session_id: int) -> None:
     await turn.uow.circles.save(circle)
     prompt, authored = session_prompt(circle, session)
     await turn.send(
-        compose.kickoff(circle=circle, session=session, cast=await cast_of(turn, session), prompt=prompt, authored=authored)
+        compose.kickoff(
+            circle=circle,
+            session=session,
+            cast=await cast_of(turn, session),
+            prompt=prompt,
+            authored=authored,
+        )
     )
     if not session.final:
         await plan_next(turn, circle, after=max(slot, turn.now))
@@ -221,7 +243,9 @@ async def send_due(turn: Turn, session_id: int) -> datetime | None:
             if moment is not None and moment > turn.now:
                 wake.append(moment)
                 break  # later stages wait until this one has been handled
-            sent = moment is not None and await _deliver(turn, stage, circle, session, member, person, presenter_ask)
+            sent = moment is not None and await _deliver(
+                turn, stage, circle, session, member, person, presenter_ask
+            )
             record.mark(stage, sent=sent)
         await turn.uow.attendance.save(record)
     wake = [w for w in wake if w < session.closes_at]
@@ -259,7 +283,11 @@ async def _deliver(
             assert ask is not None
             presenter = await turn.uow.people.get(ask.person_id)
             await ensure_prompt(turn, session, person, PromptKind.RESPONSE, required=True)
-            await turn.send(compose.hot_seat_notice(person=person, circle=circle, session=session, presenter=presenter, ask=ask))
+            await turn.send(
+                compose.hot_seat_notice(
+                    person=person, circle=circle, session=session, presenter=presenter, ask=ask
+                )
+            )
             return True
         case Stage.REMINDER:
             checkin = await prompt_of(turn, session, person, PromptKind.CHECKIN)
@@ -268,28 +296,53 @@ async def _deliver(
             await turn.send(compose.reminder(person=person, circle=circle, session=session))
             return True
         case Stage.COMMITMENT:
-            if circle.commitments is Commitments.OFF or await commitment_made(turn, session, person):
+            if circle.commitments is Commitments.OFF or await commitment_made(
+                turn, session, person
+            ):
                 return False
-            await ensure_prompt(turn, session, person, PromptKind.COMMITMENT, required=circle.commitments is Commitments.REQUIRED)
-            upcoming = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
+            await ensure_prompt(
+                turn,
+                session,
+                person,
+                PromptKind.COMMITMENT,
+                required=circle.commitments is Commitments.REQUIRED,
+            )
+            upcoming = await turn.uow.sessions.first(
+                circle_id=circle.id, status=SessionStatus.SCHEDULED
+            )
             await turn.send(
-                compose.commitment_prompt(person=person, circle=circle, session=session, next_opens=upcoming.opens_at if upcoming else None)
+                compose.commitment_prompt(
+                    person=person,
+                    circle=circle,
+                    session=session,
+                    next_opens=upcoming.opens_at if upcoming else None,
+                )
             )
             return True
         case Stage.LAST_CALL:
             owed = await owed_items(turn, session, person)
             if not owed:
                 return False
-            await turn.send(compose.last_call(person=person, circle=circle, session=session, owed=owed))
+            await turn.send(
+                compose.last_call(person=person, circle=circle, session=session, owed=owed)
+            )
             return True
 
 
-async def _opening(turn: Turn, circle: Circle, session: Session, member: Membership, person: Person) -> bool:
+async def _opening(
+    turn: Turn, circle: Circle, session: Session, member: Membership, person: Person
+) -> bool:
     assert person.id is not None
     if circle.review:
         for commitment in await open_commitments(turn, person, circle):
-            await ensure_prompt(turn, session, person, PromptKind.REVIEW, required=True, commitment=commitment)
-            await turn.send(compose.review_prompt(person=person, circle=circle, commitment=commitment, session=session))
+            await ensure_prompt(
+                turn, session, person, PromptKind.REVIEW, required=True, commitment=commitment
+            )
+            await turn.send(
+                compose.review_prompt(
+                    person=person, circle=circle, commitment=commitment, session=session
+                )
+            )
     checkin = await ensure_prompt(turn, session, person, PromptKind.CHECKIN, required=True)
     if checkin.owed:
         await turn.send(
@@ -302,8 +355,12 @@ async def _opening(turn: Turn, circle: Circle, session: Session, member: Members
             )
         )
     asks_everyone = circle.hot_seat is HotSeat.ASKS
-    if asks_everyone or (circle.hot_seat is HotSeat.PRESENTER and session.presenter_id == person.id):
-        hot_seat = await ensure_prompt(turn, session, person, PromptKind.HOT_SEAT, required=not asks_everyone)
+    if asks_everyone or (
+        circle.hot_seat is HotSeat.PRESENTER and session.presenter_id == person.id
+    ):
+        hot_seat = await ensure_prompt(
+            turn, session, person, PromptKind.HOT_SEAT, required=not asks_everyone
+        )
         if hot_seat.owed:
             await turn.send(compose.hot_seat_prompt(person=person, circle=circle, session=session))
     return True
@@ -312,7 +369,13 @@ async def _opening(turn: Turn, circle: Circle, session: Session, member: Members
 # --- what members owe -------------------------------------------------------
 
 
-async def prompt_of(turn: Turn, session: Session, person: Person, kind: PromptKind, commitment: Commitment | None = None) -> Prompt | None:
+async def prompt_of(
+    turn: Turn,
+    session: Session,
+    person: Person,
+    kind: PromptKind,
+    commitment: Commitment | None = None,
+) -> Prompt | None:
     filters: dict[str, object] = {"session_id": session.id, "person_id": person.id, "kind": kind}
     if commitment is not None:
         filters["commitment_id"] = commitment.id
@@ -346,7 +409,9 @@ async def ensure_prompt(
 
 
 async def open_commitments(turn: Turn, person: Person, circle: Circle) -> list[Commitment]:
-    mine = await turn.uow.commitments.find(person_id=person.id, circle_id=circle.id, order_by="made_at")
+    mine = await turn.uow.commitments.find(
+        person_id=person.id, circle_id=circle.id, order_by="made_at"
+    )
     return [c for c in mine if c.open]
 
 
@@ -370,7 +435,11 @@ async def owed_items(turn: Turn, session: Session, person: Person) -> list[str]:
     for prompt in prompts:
         if not prompt.required or not prompt.pending:
             continue
-        words = "agreeing to the ground rules (so your check-in can be shared)" if prompt.state is PromptState.HELD else OWED_WORDS[prompt.kind]
+        words = (
+            "agreeing to the ground rules (so your check-in can be shared)"
+            if prompt.state is PromptState.HELD
+            else OWED_WORDS[prompt.kind]
+        )
         if words not in owed:
             owed.append(words)
     return owed
@@ -413,7 +482,10 @@ async def close_session(turn: Turn, session_id: int) -> None:
         hot_seat=await _hot_seat_recap(turn, circle, session),
         asks=await _asks_recap(turn, circle, session),
         made=tuple(
-            [((await turn.uow.people.get(c.person_id)).name, c.text) for c in await turn.uow.commitments.find(session_id=session_id, order_by="made_at")]
+            [
+                ((await turn.uow.people.get(c.person_id)).name, c.text)
+                for c in await turn.uow.commitments.find(session_id=session_id, order_by="made_at")
+            ]
         ),
         reviewed=tuple([((await turn.uow.people.get(c.person_id)).name, c) for c in reviewed]),
         next_session=upcoming,
@@ -423,7 +495,11 @@ async def close_session(turn: Turn, session_id: int) -> None:
     if session.facilitator_id is not None:
         facilitator = await turn.uow.people.get(session.facilitator_id)
         absent = [(await turn.uow.people.get(p)).name for p in expected if p not in checked_in]
-        await turn.send(compose.facilitator_note(facilitator=facilitator, circle=circle, session=session, absent=absent))
+        await turn.send(
+            compose.facilitator_note(
+                facilitator=facilitator, circle=circle, session=session, absent=absent
+            )
+        )
     if session.final:
         await end_circle(turn, circle)
 
@@ -431,7 +507,11 @@ async def close_session(turn: Turn, session_id: int) -> None:
 async def _carry_reviews(turn: Turn, session: Session, prompts: list[Prompt]) -> list[Commitment]:
     """Last session's commitments as reviewed now; those left open are carried forward."""
     assert session.id is not None
-    asked = {p.commitment_id for p in prompts if p.kind is PromptKind.REVIEW and p.commitment_id is not None}
+    asked = {
+        p.commitment_id
+        for p in prompts
+        if p.kind is PromptKind.REVIEW and p.commitment_id is not None
+    }
     early = await turn.uow.commitments.find(reviewed_in=session.id)
     reviewed = await turn.uow.commitments.among("id", sorted(asked))
     for commitment in reviewed:
@@ -442,12 +522,16 @@ async def _carry_reviews(turn: Turn, session: Session, prompts: list[Prompt]) ->
     return sorted([*reviewed, *(c for c in early if c.id not in seen)], key=lambda c: c.made_at)
 
 
-async def _escalate(turn: Turn, circle: Circle, session: Session, expected: list[int], checked_in: set[int]) -> None:
+async def _escalate(
+    turn: Turn, circle: Circle, session: Session, expected: list[int], checked_in: set[int]
+) -> None:
     """Count missed sessions; at two in a row, ask the member kindly and tell the organiser."""
     assert circle.id is not None
     organisers = [m for m in await active_members(turn, circle) if m.organiser]
     for person_id in expected:
-        membership = await turn.uow.memberships.first(circle_id=circle.id, person_id=person_id, left_at=None)
+        membership = await turn.uow.memberships.first(
+            circle_id=circle.id, person_id=person_id, left_at=None
+        )
         if membership is None:
             continue
         membership.missed = 0 if person_id in checked_in else membership.missed + 1
@@ -459,7 +543,11 @@ async def _escalate(turn: Turn, circle: Circle, session: Session, expected: list
         for organiser in organisers:
             if organiser.person_id != person_id:
                 who = await turn.uow.people.get(organiser.person_id)
-                await turn.send(compose.organiser_told(organiser=who, circle=circle, member=member, session=session))
+                await turn.send(
+                    compose.organiser_told(
+                        organiser=who, circle=circle, member=member, session=session
+                    )
+                )
 
 
 async def _hot_seat_recap(turn: Turn, circle: Circle, session: Session) -> tuple[str, int] | None:
@@ -482,7 +570,9 @@ async def _asks_recap(turn: Turn, circle: Circle, session: Session) -> tuple[tup
 
 async def end_circle(turn: Turn, circle: Circle) -> None:
     """No more sessions or prompts: cancel what is scheduled and say goodbye."""
-    for session in await turn.uow.sessions.find(circle_id=circle.id, status=SessionStatus.SCHEDULED):
+    for session in await turn.uow.sessions.find(
+        circle_id=circle.id, status=SessionStatus.SCHEDULED
+    ):
         session.transition("cancel")
         await turn.uow.sessions.save(session)
     circle.transition("end")

@@ -165,7 +165,9 @@ def plain_text(blocks: Iterable[Block], render: Callable[[Span], str] | None = N
             case Paragraph(spans=spans) | Context(spans=spans):
                 lines.append(spans_text(spans, render))
             case Quote(spans=spans):
-                lines.append("\n".join(f"> {line}" for line in spans_text(spans, render).split("\n")))
+                lines.append(
+                    "\n".join(f"> {line}" for line in spans_text(spans, render).split("\n"))
+                )
             case Fields(items=items):
                 lines.extend(f"{label}: {spans_text(value, render)}" for label, value in items)
             case Choices(choices=choices):

@@ -39,13 +39,30 @@ REMOVED = "[removed]"
 async def mine(turn: Turn, person: Person) -> None:
     """The caller's open commitments (numbered for `done <n>`) and what they still owe."""
     commitments = await reviewable(turn, person)
-    circles = {c.id: c for c in await turn.uow.circles.among("id", sorted({c.circle_id for c in commitments}))}
+    circles = {
+        c.id: c
+        for c in await turn.uow.circles.among("id", sorted({c.circle_id for c in commitments}))
+    }
     if commitments:
         turn.say(Paragraph((Strong("Your open commitments"),)))
         for number, commitment in enumerate(commitments, start=1):
-            status = "" if commitment.status is CommitmentStatus.OPEN else f" ({commitment.status.value.replace('_', ' ')})"
-            turn.say(Paragraph((f"{number}. ", Authored(commitment.text), f" · {circles[commitment.circle_id].name}{status}")))
-        turn.say(Context(("Review one with `done <n>`, `partly <n>`, `not yet <n>` or `drop <n>`.",)))
+            status = (
+                ""
+                if commitment.status is CommitmentStatus.OPEN
+                else f" ({commitment.status.value.replace('_', ' ')})"
+            )
+            turn.say(
+                Paragraph(
+                    (
+                        f"{number}. ",
+                        Authored(commitment.text),
+                        f" · {circles[commitment.circle_id].name}{status}",
+                    )
+                )
+            )
+        turn.say(
+            Context(("Review one with `done <n>`, `partly <n>`, `not yet <n>` or `drop <n>`.",))
+        )
     else:
         turn.say(Paragraph(("You have no open commitments.",)))
     owed = await owed_everywhere(turn, person)
@@ -69,10 +86,18 @@ async def owed_everywhere(turn: Turn, person: Person) -> list[tuple[Circle, list
 
 async def away(turn: Turn, person: Person, command: cmd.Away) -> None:
     if command.until <= person.local(turn.now).date():
-        raise UserError(f"“{command.until.isoformat()}” is not in the future. Use a later date, e.g. `away until YYYY-MM-DD`.")
+        raise UserError(
+            f"“{command.until.isoformat()}” is not in the future. Use a later date, e.g. `away until YYYY-MM-DD`."
+        )
     person.away_until = command.until
     await turn.uow.people.save(person)
-    turn.say(Paragraph((f"Enjoy the break. No prompts until {command.until.isoformat()}; `back` returns you early.",)))
+    turn.say(
+        Paragraph(
+            (
+                f"Enjoy the break. No prompts until {command.until.isoformat()}; `back` returns you early.",
+            )
+        )
+    )
 
 
 async def back(turn: Turn, person: Person) -> None:
@@ -81,7 +106,9 @@ async def back(turn: Turn, person: Person) -> None:
     await turn.uow.people.save(person)
     turn.say(Paragraph(("Welcome back!" if was_away else "You weren't away; nothing changed.",)))
     for membership in await turn.uow.memberships.find(person_id=person.id, left_at=None):
-        session = await turn.uow.sessions.first(circle_id=membership.circle_id, status=SessionStatus.OPEN)
+        session = await turn.uow.sessions.first(
+            circle_id=membership.circle_id, status=SessionStatus.OPEN
+        )
         if session is not None and session.id is not None:
             await lifecycle.send_due(turn, session.id)
 
@@ -89,7 +116,13 @@ async def back(turn: Turn, person: Person) -> None:
 async def hours(turn: Turn, person: Person, command: cmd.Hours) -> None:
     person.hours = command.hours
     await turn.uow.people.save(person)
-    turn.say(Paragraph((f"Your working hours are now {command.hours.to_text()} ({person.tz}). Prompts reach you only then.",)))
+    turn.say(
+        Paragraph(
+            (
+                f"Your working hours are now {command.hours.to_text()} ({person.tz}). Prompts reach you only then.",
+            )
+        )
+    )
 
 
 async def tz(turn: Turn, person: Person, command: cmd.Tz) -> None:
@@ -103,7 +136,9 @@ async def status(turn: Turn, person: Person, circle: Circle) -> None:
     members = await lifecycle.active_members(turn, circle)
     people = await lifecycle.people_of(turn, members)
     names = ", ".join(
-        people[m.person_id].name + (" (organiser)" if m.organiser else "") + (" (away)" if people[m.person_id].is_away(turn.now) else "")
+        people[m.person_id].name
+        + (" (organiser)" if m.organiser else "")
+        + (" (away)" if people[m.person_id].is_away(turn.now) else "")
         for m in members
     )
     current = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.OPEN)
@@ -112,22 +147,34 @@ async def status(turn: Turn, person: Person, circle: Circle) -> None:
         ("Kind", (circle.kind.value,)),
         ("Status", (circle.status.value,)),
         ("Health", (await circle_health(turn, circle),)),
-        ("Rhythm", (f"{circle.rhythm.describe()} ({circle.tz})" if circle.rhythm else "not scheduled",)),
+        (
+            "Rhythm",
+            (f"{circle.rhythm.describe()} ({circle.tz})" if circle.rhythm else "not scheduled",),
+        ),
     ]
     if current is not None:
         cast = await lifecycle.cast_of(turn, current)
-        fields.append(("Open now", (f"session {current.number}, closes {when(current.closes_at, person.tz)}",)))
+        fields.append(
+            (
+                "Open now",
+                (f"session {current.number}, closes {when(current.closes_at, person.tz)}",),
+            )
+        )
         fields.append(("Facilitator", _maybe(cast.facilitator)))
         fields.append(("Hot seat", _maybe(cast.presenter)))
     if upcoming is not None:
         cast = await lifecycle.cast_of(turn, upcoming)
-        fields.append(("Next session", (f"{upcoming.number}, {when(upcoming.opens_at, person.tz)}",)))
+        fields.append(
+            ("Next session", (f"{upcoming.number}, {when(upcoming.opens_at, person.tz)}",))
+        )
         fields.append(("Next facilitator", _maybe(cast.facilitator)))
         fields.append(("Next hot seat", _maybe(cast.presenter)))
     commitments = [c for c in await turn.uow.commitments.find(circle_id=circle.id) if c.open]
     own = [c for c in commitments if c.person_id == person.id]
     fields.append(("Open commitments", (f"{len(commitments)} in the circle, {len(own)} yours",)))
-    turn.say(Heading(f"{circle.name}"), Fields(tuple(fields)), Paragraph((Strong("Members: "), names)))
+    turn.say(
+        Heading(f"{circle.name}"), Fields(tuple(fields)), Paragraph((Strong("Members: "), names))
+    )
     for commitment in own:
         turn.say(Quote(("Yours: ", Authored(commitment.text))))
     if member.organiser:
@@ -142,9 +189,13 @@ def _maybe(name: str | None) -> Rich:
 async def turnouts(turn: Turn, circle: Circle) -> list[Turnout]:
     """Check-ins and expected members of each closed session, oldest first."""
     result = []
-    for session in await turn.uow.sessions.find(circle_id=circle.id, status=SessionStatus.CLOSED, order_by="number"):
+    for session in await turn.uow.sessions.find(
+        circle_id=circle.id, status=SessionStatus.CLOSED, order_by="number"
+    ):
         expected = len(await turn.uow.attendance.find(session_id=session.id))
-        answered = await turn.uow.prompts.find(session_id=session.id, kind=PromptKind.CHECKIN, state=PromptState.ANSWERED)
+        answered = await turn.uow.prompts.find(
+            session_id=session.id, kind=PromptKind.CHECKIN, state=PromptState.ANSWERED
+        )
         result.append(Turnout(checked_in=len(answered), expected=expected))
     return result
 
@@ -162,7 +213,9 @@ async def follow_through(turn: Turn, circle: Circle) -> tuple[int, int]:
 async def health_report(turn: Turn, person: Person, *, admin: bool) -> None:
     if not admin:
         raise NotAllowed("Only workspace admins can see every circle's health.")
-    circles = await turn.uow.circles.find(platform=person.key.platform, workspace=person.key.workspace, order_by="name")
+    circles = await turn.uow.circles.find(
+        platform=person.key.platform, workspace=person.key.workspace, order_by="name"
+    )
     if not circles:
         turn.say(Paragraph(("There are no circles in this workspace yet.",)))
         return
@@ -190,12 +243,29 @@ async def export(turn: Turn, person: Person, circle: Circle, *, admin: bool) -> 
         raise NotAllowed(f"Only {circle.name}'s organiser or a workspace admin can export it.")
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["circle", "session", "status", "opens_at", "closes_at", "member", "checked_in", "commitment", "commitment_status"])
+    writer.writerow(
+        [
+            "circle",
+            "session",
+            "status",
+            "opens_at",
+            "closes_at",
+            "member",
+            "checked_in",
+            "commitment",
+            "commitment_status",
+        ]
+    )
     for session in await turn.uow.sessions.find(circle_id=circle.id, order_by="number"):
         if session.status is SessionStatus.SCHEDULED:
             continue
         attendance = await turn.uow.attendance.find(session_id=session.id)
-        checked = {p.person_id for p in await turn.uow.prompts.find(session_id=session.id, kind=PromptKind.CHECKIN, state=PromptState.ANSWERED)}
+        checked = {
+            p.person_id
+            for p in await turn.uow.prompts.find(
+                session_id=session.id, kind=PromptKind.CHECKIN, state=PromptState.ANSWERED
+            )
+        }
         made = {c.person_id: c for c in await turn.uow.commitments.find(session_id=session.id)}
         for record in attendance:
             who = await turn.uow.people.get(record.person_id)
@@ -214,7 +284,9 @@ async def export(turn: Turn, person: Person, circle: Circle, *, admin: bool) -> 
                 ]
             )
     turn.say(
-        Paragraph((f"Export of {circle.name}: sessions, attendance and commitment statuses (no texts).",)),
+        Paragraph(
+            (f"Export of {circle.name}: sessions, attendance and commitment statuses (no texts).",)
+        ),
         Document(f"{circle.name}.csv", out.getvalue()),
     )
 
@@ -223,7 +295,11 @@ async def forget_me(turn: Turn, person: Person, *, confirmed: bool) -> None:
     """Erase the caller's check-ins, asks and commitments everywhere, after a confirmation."""
     if not confirmed:
         turn.say(
-            Paragraph(("This erases the text of all your check-ins, hot-seat posts and commitments, in every circle. It can't be undone.",)),
+            Paragraph(
+                (
+                    "This erases the text of all your check-ins, hot-seat posts and commitments, in every circle. It can't be undone.",
+                )
+            ),
             Choices((Choice("Yes, erase my texts", "forget", "confirm", "danger"),)),
             Context(("Or type `forget me confirm`.",)),
         )
@@ -234,7 +310,11 @@ async def forget_me(turn: Turn, person: Person, *, confirmed: bool) -> None:
             session = await turn.uow.sessions.get(checkin.session_id)
             circle = await turn.uow.circles.get(session.circle_id)
             checkin.version += 1
-            await turn.send(compose.checkin_post(circle=circle, session=session, author=person, checkin=checkin, reviews=()))
+            await turn.send(
+                compose.checkin_post(
+                    circle=circle, session=session, author=person, checkin=checkin, reviews=()
+                )
+            )
         await turn.uow.checkins.save(checkin)
     for ask in await turn.uow.asks.find(person_id=person.id):
         ask.text = REMOVED
@@ -247,5 +327,8 @@ async def forget_me(turn: Turn, person: Person, *, confirmed: bool) -> None:
         commitment.text, commitment.reflection = REMOVED, None
         await turn.uow.commitments.save(commitment)
     await turn.uow.outbox.forget(person.key)
-    turn.say(Paragraph(("Done. Your texts are erased everywhere, including the posts in circle threads.",)))
-
+    turn.say(
+        Paragraph(
+            ("Done. Your texts are erased everywhere, including the posts in circle threads.",)
+        )
+    )

@@ -14,21 +14,33 @@ from bot.turn import Turn
 
 
 async def resolve_circle(
-    turn: Turn, person: Person, named: str | None, *, conversation: str | None, joining: bool = False
+    turn: Turn,
+    person: Person,
+    named: str | None,
+    *,
+    conversation: str | None,
+    joining: bool = False,
 ) -> Circle:
     if named:
         circle = await turn.uow.circles.by_name(person.key.platform, person.key.workspace, named)
         if circle is None:
-            raise UserError(f"I don't know a circle called “{named}”. {await _choices(turn, person)}")
+            raise UserError(
+                f"I don't know a circle called “{named}”. {await _choices(turn, person)}"
+            )
         return circle
     if conversation is not None:
         home = await turn.uow.circles.first(
-            platform=person.key.platform, workspace=person.key.workspace, home=conversation, order_by="-id"
+            platform=person.key.platform,
+            workspace=person.key.workspace,
+            home=conversation,
+            order_by="-id",
         )
         if home is not None:
             return home
         if joining:
-            raise UserError("This channel is not a circle's home. Type `join` in the circle's own channel.")
+            raise UserError(
+                "This channel is not a circle's home. Type `join` in the circle's own channel."
+            )
     mine = await circles_of(turn, person)
     if len(mine) == 1:
         return mine[0]
@@ -43,7 +55,9 @@ async def resolve_circle(
 
 async def circles_of(turn: Turn, person: Person) -> list[Circle]:
     """The caller's circles that are not over, in joining order."""
-    memberships = await turn.uow.memberships.find(person_id=person.id, left_at=None, order_by="joined_at")
+    memberships = await turn.uow.memberships.find(
+        person_id=person.id, left_at=None, order_by="joined_at"
+    )
     circles = await turn.uow.circles.among("id", [m.circle_id for m in memberships])
     by_id = {c.id: c for c in circles}
     return [by_id[m.circle_id] for m in memberships if by_id[m.circle_id].live]

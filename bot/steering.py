@@ -14,7 +14,16 @@ from bot.answers import membership_of, open_session_of
 from bot.circles import Circle, CircleStatus, Membership, Role
 from bot.errors import NotAllowed, UserError
 from bot.kinds import DEFAULT_KIND, PRESETS, HotSeat
-from bot.messages import Authored, Context, Paragraph, Quote, Strong, ToConversation, Message, kickoff_key
+from bot.messages import (
+    Authored,
+    Context,
+    Message,
+    Paragraph,
+    Quote,
+    Strong,
+    ToConversation,
+    kickoff_key,
+)
 from bot.people import Person, PersonKey
 from bot.prompts import PromptKind
 from bot.rotation import next_in_rotation
@@ -32,9 +41,9 @@ STEWARDS = "the circle's organiser or this session's facilitator"
 
 async def current_or_next(turn: Turn, circle: Circle) -> Session | None:
     """The open session, else the next scheduled one."""
-    return await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.OPEN) or await turn.uow.sessions.first(
-        circle_id=circle.id, status=SessionStatus.SCHEDULED
-    )
+    return await turn.uow.sessions.first(
+        circle_id=circle.id, status=SessionStatus.OPEN
+    ) or await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
 
 
 async def is_steward(turn: Turn, circle: Circle, person: Person) -> bool:
@@ -72,12 +81,16 @@ async def require_member(turn: Turn, circle: Circle, person: Person) -> Membersh
 # --- membership -----------------------------------------------------------------
 
 
-async def create(turn: Turn, person: Person, command: cmd.Create, *, conversation: str | None) -> None:
+async def create(
+    turn: Turn, person: Person, command: cmd.Create, *, conversation: str | None
+) -> None:
     if conversation is None:
         raise UserError(
             f"Create a circle in the channel that will be its home: type `{turn.prefix}create <name>` there."
         )
-    home = await turn.uow.circles.first(platform=person.key.platform, workspace=person.key.workspace, home=conversation)
+    home = await turn.uow.circles.first(
+        platform=person.key.platform, workspace=person.key.workspace, home=conversation
+    )
     if home is not None and home.live:
         raise UserError(f"This channel is already home to {home.name}. One circle per channel.")
     if await turn.uow.circles.by_name(person.key.platform, person.key.workspace, command.name):
@@ -107,7 +120,13 @@ async def create(turn: Turn, person: Person, command: cmd.Create, *, conversatio
     )
     preset = PRESETS[kind]
     turn.say(
-        Paragraph(("Created ", Strong(circle.name), f", a {kind.value.replace('-', ' ')} homed here. You're its organiser.")),
+        Paragraph(
+            (
+                "Created ",
+                Strong(circle.name),
+                f", a {kind.value.replace('-', ' ')} homed here. You're its organiser.",
+            )
+        ),
         Paragraph(
             (
                 f"Next: `{turn.prefix}invite @someone …`, then `{turn.prefix}schedule {preset.rhythm}`"
@@ -117,7 +136,9 @@ async def create(turn: Turn, person: Person, command: cmd.Create, *, conversatio
     )
 
 
-async def invite(turn: Turn, person: Person, circle: Circle, command: cmd.Invite, *, names: dict[str, str]) -> None:
+async def invite(
+    turn: Turn, person: Person, circle: Circle, command: cmd.Invite, *, names: dict[str, str]
+) -> None:
     await require_steward(turn, circle, person, "invite members")
     _require_live(circle)
     newcomers: list[Person] = []
@@ -143,7 +164,9 @@ async def invite(turn: Turn, person: Person, circle: Circle, command: cmd.Invite
     turn.say(Paragraph((" ".join(lines),)))
 
 
-async def person_for(turn: Turn, inviter: PersonKey, mention: cmd.Mention, names: dict[str, str]) -> Person:
+async def person_for(
+    turn: Turn, inviter: PersonKey, mention: cmd.Mention, names: dict[str, str]
+) -> Person:
     """The person a mention names, known to us from now on."""
     key = PersonKey(inviter.platform, inviter.workspace, mention.user)
     known = await turn.uow.people.by_key(key)
@@ -164,7 +187,13 @@ async def _add_member(turn: Turn, circle: Circle, person: Person, *, inviter: st
         await turn.uow.memberships.save(previous)
     else:
         await turn.uow.memberships.add(
-            Membership(circle_id=circle.id, person_id=person.id, role=Role.MEMBER, joined_at=turn.now, position=position)
+            Membership(
+                circle_id=circle.id,
+                person_id=person.id,
+                role=Role.MEMBER,
+                joined_at=turn.now,
+                position=position,
+            )
         )
     await turn.send(compose.welcome(person=person, circle=circle, inviter=inviter))
     open_session = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.OPEN)
@@ -190,9 +219,13 @@ async def leave(turn: Turn, person: Person, circle: Circle) -> None:
     turn.say(Paragraph((f"You've left {circle.name}. Thank you for taking part.",)))
 
 
-async def remove(turn: Turn, person: Person, circle: Circle, command: cmd.Remove, *, names: dict[str, str]) -> None:
+async def remove(
+    turn: Turn, person: Person, circle: Circle, command: cmd.Remove, *, names: dict[str, str]
+) -> None:
     await require_organiser(turn, circle, person, "remove members")
-    target = await turn.uow.people.by_key(PersonKey(person.key.platform, person.key.workspace, command.person.user))
+    target = await turn.uow.people.by_key(
+        PersonKey(person.key.platform, person.key.workspace, command.person.user)
+    )
     member = await membership_of(turn, circle, target) if target else None
     if target is None or member is None:
         label = names.get(command.person.user) or command.person.label or command.person.user
@@ -208,13 +241,20 @@ async def _depart(turn: Turn, circle: Circle, member: Membership) -> None:
     member.left_at = turn.now
     await turn.uow.memberships.save(member)
     for prompt in await turn.uow.prompts.find(person_id=member.person_id):
-        if prompt.pending and (await turn.uow.sessions.get(prompt.session_id)).circle_id == circle.id:
+        if (
+            prompt.pending
+            and (await turn.uow.sessions.get(prompt.session_id)).circle_id == circle.id
+        ):
             prompt.transition("withdraw")
             await turn.uow.prompts.save(prompt)
     upcoming = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
     if upcoming and member.person_id in (upcoming.facilitator_id, upcoming.presenter_id):
-        upcoming.facilitator_pinned = upcoming.facilitator_pinned and upcoming.facilitator_id != member.person_id
-        upcoming.presenter_pinned = upcoming.presenter_pinned and upcoming.presenter_id != member.person_id
+        upcoming.facilitator_pinned = (
+            upcoming.facilitator_pinned and upcoming.facilitator_id != member.person_id
+        )
+        upcoming.presenter_pinned = (
+            upcoming.presenter_pinned and upcoming.presenter_id != member.person_id
+        )
         previous = await turn.uow.sessions.first(circle_id=circle.id, number=upcoming.number - 1)
         await lifecycle.cast_session(turn, circle, upcoming, previous=previous)
         await turn.uow.sessions.save(upcoming)
@@ -228,7 +268,9 @@ async def _depart(turn: Turn, circle: Circle, member: Membership) -> None:
 # --- schedule and sessions ----------------------------------------------------------
 
 
-async def schedule(turn: Turn, person: Person, circle: Circle, command: cmd.ScheduleCommand) -> None:
+async def schedule(
+    turn: Turn, person: Person, circle: Circle, command: cmd.ScheduleCommand
+) -> None:
     await require_organiser(turn, circle, person, "set the schedule")
     _require_live(circle)
     plan = command.schedule
@@ -245,9 +287,17 @@ async def schedule(turn: Turn, person: Person, circle: Circle, command: cmd.Sche
     pending = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
     pins: tuple[int | None, bool, int | None, bool, str | None] | None = None
     if pending is not None:
-        pins = (pending.facilitator_id, pending.facilitator_pinned, pending.presenter_id, pending.presenter_pinned, pending.topic)
+        pins = (
+            pending.facilitator_id,
+            pending.facilitator_pinned,
+            pending.presenter_id,
+            pending.presenter_pinned,
+            pending.topic,
+        )
         await turn.uow.sessions.delete(pending)
-    opened = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.OPEN, order_by="number")
+    opened = await turn.uow.sessions.first(
+        circle_id=circle.id, status=SessionStatus.OPEN, order_by="number"
+    )
     after = max(turn.now, opened.opens_at) if opened else turn.now
     upcoming = await lifecycle.plan_next(turn, circle, after=after)
     if upcoming is not None and pins is not None:
@@ -267,23 +317,40 @@ async def schedule(turn: Turn, person: Person, circle: Circle, command: cmd.Sche
     elif circle.end_on:
         end = f" It ends by {circle.end_on.isoformat()}."
     turn.say(
-        Paragraph(("Scheduled ", Strong(circle.name), f": {plan.rhythm.describe()} ({circle.tz}), each open for {window}.{end}")),
+        Paragraph(
+            (
+                "Scheduled ",
+                Strong(circle.name),
+                f": {plan.rhythm.describe()} ({circle.tz}), each open for {window}.{end}",
+            )
+        ),
         Paragraph((f"Next sessions: {lines} ({circle.tz}).",)),
     )
 
 
-async def upcoming_dates(turn: Turn, circle: Circle, upcoming: Session | None, *, count: int) -> list:  # type: ignore[type-arg]
+async def upcoming_dates(
+    turn: Turn, circle: Circle, upcoming: Session | None, *, count: int
+) -> list:  # type: ignore[type-arg]
     """The next `count` session starts, honouring the circle's end."""
     if upcoming is None or circle.rhythm is None or circle.anchor is None:
         return []
     dates = [upcoming.opens_at]
     number = upcoming.number
     if not upcoming.final:
-        for start in turn.calendar.sessions(circle.rhythm, tz=circle.tz, anchor=circle.anchor, after=upcoming.opens_at, count=count - 1):
+        for start in turn.calendar.sessions(
+            circle.rhythm,
+            tz=circle.tz,
+            anchor=circle.anchor,
+            after=upcoming.opens_at,
+            count=count - 1,
+        ):
             number += 1
             if circle.end_after is not None and number > circle.end_after:
                 break
-            if circle.end_on is not None and lifecycle._local_date(start, circle.tz) > circle.end_on:
+            if (
+                circle.end_on is not None
+                and lifecycle._local_date(start, circle.tz) > circle.end_on
+            ):
                 break
             dates.append(start)
     return dates[:count]
@@ -307,7 +374,9 @@ async def open_now(turn: Turn, person: Person, circle: Circle) -> None:
     _require_live(circle)
     current = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.OPEN)
     if current is not None:
-        raise UserError(f"Session {current.number} of {circle.name} is already open. `{turn.prefix}close` it first.")
+        raise UserError(
+            f"Session {current.number} of {circle.name} is already open. `{turn.prefix}close` it first."
+        )
     if not await lifecycle.active_members(turn, circle):
         raise UserError(f"{circle.name} has no members yet. `{turn.prefix}invite` some first.")
     session = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
@@ -316,7 +385,13 @@ async def open_now(turn: Turn, person: Person, circle: Circle) -> None:
     assert session.id is not None
     await lifecycle.open_session(turn, session.id)
     session = await turn.uow.sessions.get(session.id)
-    turn.say(Paragraph((f"Opened session {session.number} of {circle.name}; it closes {when(session.closes_at, person.tz)}.",)))
+    turn.say(
+        Paragraph(
+            (
+                f"Opened session {session.number} of {circle.name}; it closes {when(session.closes_at, person.tz)}.",
+            )
+        )
+    )
 
 
 async def close_now(turn: Turn, person: Person, circle: Circle) -> None:
@@ -324,7 +399,11 @@ async def close_now(turn: Turn, person: Person, circle: Circle) -> None:
     session = await open_session_of(turn, circle)
     assert session.id is not None
     await lifecycle.close_session(turn, session.id)
-    turn.say(Paragraph((f"Closed session {session.number} of {circle.name}; the summary is in its thread.",)))
+    turn.say(
+        Paragraph(
+            (f"Closed session {session.number} of {circle.name}; the summary is in its thread.",)
+        )
+    )
 
 
 async def skip(turn: Turn, person: Person, circle: Circle) -> None:
@@ -337,14 +416,22 @@ async def skip(turn: Turn, person: Person, circle: Circle) -> None:
     following = await lifecycle.plan_next(turn, circle, after=session.opens_at)
     if following is not None:  # the skipped session's people take the next one
         following.number = session.number
-        following.facilitator_id, following.presenter_id = session.facilitator_id, session.presenter_id
-        following.facilitator_pinned, following.presenter_pinned = session.facilitator_pinned, session.presenter_pinned
+        following.facilitator_id, following.presenter_id = (
+            session.facilitator_id,
+            session.presenter_id,
+        )
+        following.facilitator_pinned, following.presenter_pinned = (
+            session.facilitator_pinned,
+            session.presenter_pinned,
+        )
         following.topic = session.topic
         session.number = -session.number  # the number passes on; the skipped one keeps a trace
         await turn.uow.sessions.save(session)
         await turn.uow.sessions.save(following)
     later = f" Next: {when(following.opens_at, circle.tz)}." if following else ""
-    turn.say(Paragraph((f"Skipped the session of {day_and_time(session.opens_at, circle.tz)}.{later}",)))
+    turn.say(
+        Paragraph((f"Skipped the session of {day_and_time(session.opens_at, circle.tz)}.{later}",))
+    )
 
 
 async def pause(turn: Turn, person: Person, circle: Circle) -> None:
@@ -354,7 +441,9 @@ async def pause(turn: Turn, person: Person, circle: Circle) -> None:
     _require_live(circle)
     circle.transition("pause")
     await turn.uow.circles.save(circle)
-    turn.say(Paragraph((f"Paused {circle.name}: no sessions or prompts until `{turn.prefix}resume`.",)))
+    turn.say(
+        Paragraph((f"Paused {circle.name}: no sessions or prompts until `{turn.prefix}resume`.",))
+    )
 
 
 async def resume(turn: Turn, person: Person, circle: Circle) -> None:
@@ -365,7 +454,9 @@ async def resume(turn: Turn, person: Person, circle: Circle) -> None:
     await turn.uow.circles.save(circle)
     upcoming = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
     if upcoming is not None and upcoming.opens_at < turn.now and circle.rhythm and circle.anchor:
-        start = turn.calendar.sessions(circle.rhythm, tz=circle.tz, anchor=circle.anchor, after=turn.now, count=1)[0]
+        start = turn.calendar.sessions(
+            circle.rhythm, tz=circle.tz, anchor=circle.anchor, after=turn.now, count=1
+        )[0]
         upcoming.opens_at, upcoming.closes_at = start, start + circle.window
         await turn.uow.sessions.save(upcoming)
     later = f" Next session: {when(upcoming.opens_at, circle.tz)}." if upcoming else ""
@@ -395,25 +486,37 @@ async def rotate(turn: Turn, person: Person, circle: Circle) -> None:
     people = await lifecycle.people_of(turn, members)
     order = [m.person_id for m in members]
     available = {p for p in order if not people[p].is_away(upcoming.opens_at)}
-    upcoming.facilitator_id = next_in_rotation(order, previous=upcoming.facilitator_id, available=available)
+    upcoming.facilitator_id = next_in_rotation(
+        order, previous=upcoming.facilitator_id, available=available
+    )
     upcoming.facilitator_pinned = True
     await turn.uow.sessions.save(upcoming)
     name = people[upcoming.facilitator_id].name if upcoming.facilitator_id else "nobody"
-    turn.say(Paragraph((f"Session {upcoming.number} of {circle.name} will be facilitated by {name}.",)))
+    turn.say(
+        Paragraph((f"Session {upcoming.number} of {circle.name} will be facilitated by {name}.",))
+    )
 
 
-async def set_part(turn: Turn, person: Person, circle: Circle, mention: cmd.Mention, *, part: str) -> None:
+async def set_part(
+    turn: Turn, person: Person, circle: Circle, mention: cmd.Mention, *, part: str
+) -> None:
     """`facilitator @x` / `hotseat @x`: the open session if still unanswered, else the next."""
     await require_steward(turn, circle, person, f"choose the {part}")
-    target = await turn.uow.people.by_key(PersonKey(person.key.platform, person.key.workspace, mention.user))
+    target = await turn.uow.people.by_key(
+        PersonKey(person.key.platform, person.key.workspace, mention.user)
+    )
     if target is None or await membership_of(turn, circle, target) is None:
-        raise UserError(f"{mention.label or mention.user} is not a member of {circle.name}. Invite them first.")
+        raise UserError(
+            f"{mention.label or mention.user} is not a member of {circle.name}. Invite them first."
+        )
     if part == "presenter" and circle.hot_seat is not HotSeat.PRESENTER:
         raise UserError(f"{circle.name} has no single hot-seat presenter.")
     session = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.OPEN)
-    if session is not None and part == "presenter":
-        if await turn.uow.asks.first(session_id=session.id, person_id=session.presenter_id):
-            session = None  # the hot seat has been answered: this is for next time
+    answered = session is not None and await turn.uow.asks.first(
+        session_id=session.id, person_id=session.presenter_id
+    )
+    if part == "presenter" and answered:
+        session = None  # the hot seat has been answered: this is for next time
     if session is None:
         session = await _upcoming(turn, circle)
     if part == "facilitator":
@@ -431,11 +534,15 @@ async def _hand_hot_seat(turn: Turn, circle: Circle, session: Session, presenter
     if not session.is_open or previous == presenter.id:
         return
     if previous is not None:
-        old = await turn.uow.prompts.first(session_id=session.id, person_id=previous, kind=PromptKind.HOT_SEAT)
+        old = await turn.uow.prompts.first(
+            session_id=session.id, person_id=previous, kind=PromptKind.HOT_SEAT
+        )
         if old is not None and old.pending:
             old.transition("withdraw")
             await turn.uow.prompts.save(old)
-    prompt = await lifecycle.ensure_prompt(turn, session, presenter, PromptKind.HOT_SEAT, required=True)
+    prompt = await lifecycle.ensure_prompt(
+        turn, session, presenter, PromptKind.HOT_SEAT, required=True
+    )
     if prompt.state.value == "withdrawn":
         prompt.transition("reinstate")
         await turn.uow.prompts.save(prompt)
@@ -447,7 +554,9 @@ async def topic(turn: Turn, person: Person, circle: Circle, text: str) -> None:
     await require_steward(turn, circle, person, "set the topic")
     session = await current_or_next(turn, circle)
     if session is None:
-        raise UserError(f"{circle.name} has no session scheduled. `{turn.prefix}schedule` or `{turn.prefix}open` one first.")
+        raise UserError(
+            f"{circle.name} has no session scheduled. `{turn.prefix}schedule` or `{turn.prefix}open` one first."
+        )
     session.topic = text
     await turn.uow.sessions.save(session)
     if session.is_open and session.id is not None:
@@ -463,7 +572,9 @@ async def topic(turn: Turn, person: Person, circle: Circle, text: str) -> None:
 
 async def rules(turn: Turn, person: Person, circle: Circle, text: str | None) -> None:
     if text is None:
-        turn.say(Paragraph((Strong(f"Ground rules of {circle.name}"),)), Quote((Authored(circle.rules),)))
+        turn.say(
+            Paragraph((Strong(f"Ground rules of {circle.name}"),)), Quote((Authored(circle.rules),))
+        )
         return
     await require_organiser(turn, circle, person, "change the ground rules")
     circle.rules = text
@@ -473,7 +584,11 @@ async def rules(turn: Turn, person: Person, circle: Circle, text: str | None) ->
         Message(
             key=f"circle:{circle.id}:rules:{turn.now.isoformat()}",
             target=ToConversation(circle.home),
-            blocks=(Paragraph((Strong("The ground rules have been updated"),)), Quote((Authored(text),)), Context((f"See them any time with `{turn.prefix}rules`.",))),
+            blocks=(
+                Paragraph((Strong("The ground rules have been updated"),)),
+                Quote((Authored(text),)),
+                Context((f"See them any time with `{turn.prefix}rules`.",)),
+            ),
         )
     )
     turn.say(Paragraph(("Ground rules updated and posted in the channel.",)))
@@ -482,7 +597,9 @@ async def rules(turn: Turn, person: Person, circle: Circle, text: str | None) ->
 async def _upcoming(turn: Turn, circle: Circle) -> Session:
     session = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
     if session is None:
-        raise UserError(f"{circle.name} has no session scheduled. Set a rhythm with `{turn.prefix}schedule` first.")
+        raise UserError(
+            f"{circle.name} has no session scheduled. Set a rhythm with `{turn.prefix}schedule` first."
+        )
     return session
 
 

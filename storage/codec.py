@@ -16,10 +16,11 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
+from bot.commands import parse_hours, parse_rhythm
+
 from bot import messages as m
 from bot.checkins import CheckIn
 from bot.circles import Circle, Membership
-from bot.commands import parse_hours, parse_rhythm
 from bot.commitments import Commitment
 from bot.hot_seat import Ask, Response
 from bot.nudges import Attendance, Stage
@@ -53,7 +54,9 @@ class Codec(Generic[E]):
         self._decode = decode
         hints = typing.get_type_hints(entity)
         self._fields = [f.name for f in dataclasses.fields(entity)]  # type: ignore[arg-type]
-        self._enums = {name: kind for name, hint in hints.items() if (kind := _enum_of(hint)) is not None}
+        self._enums = {
+            name: kind for name, hint in hints.items() if (kind := _enum_of(hint)) is not None
+        }
         self._times = {name for name, hint in hints.items() if _is_datetime(hint)}
 
     def to_row(self, obj: E) -> Row:
@@ -97,7 +100,9 @@ def _enum_of(hint: Any) -> type[Enum] | None:
 
 
 def _is_datetime(hint: Any) -> bool:
-    return hint is datetime or (isinstance(hint, types.UnionType) and datetime in typing.get_args(hint))
+    return hint is datetime or (
+        isinstance(hint, types.UnionType) and datetime in typing.get_args(hint)
+    )
 
 
 PEOPLE = Codec(
@@ -148,7 +153,16 @@ COMMITMENTS = Codec(Commitment, tables.CommitmentRow)
 
 _BLOCKS: dict[str, type[Any]] = {
     cls.__name__: cls
-    for cls in (m.Heading, m.Paragraph, m.Quote, m.Fields, m.Context, m.Choices, m.TextInput, m.Document)
+    for cls in (
+        m.Heading,
+        m.Paragraph,
+        m.Quote,
+        m.Fields,
+        m.Context,
+        m.Choices,
+        m.TextInput,
+        m.Document,
+    )
 }
 _SPANS: dict[str, type[Any]] = {"a": m.Authored, "s": m.Strong, "n": m.Name}
 _SPAN_TAGS = {cls: tag for tag, cls in _SPANS.items()}
@@ -179,7 +193,10 @@ def block_to_json(block: m.Block) -> dict[str, Any]:
         case m.Paragraph(spans=spans) | m.Quote(spans=spans) | m.Context(spans=spans):
             return {"type": type(block).__name__, "spans": _rich_out(spans)}
         case m.Fields(items=items):
-            return {"type": "Fields", "items": [[label, _rich_out(value)] for label, value in items]}
+            return {
+                "type": "Fields",
+                "items": [[label, _rich_out(value)] for label, value in items],
+            }
         case m.Choices(choices=choices):
             return {"type": "Choices", "choices": [dataclasses.asdict(c) for c in choices]}
         case _:

@@ -47,7 +47,11 @@ class OutboxStore:
         root = aliased(OUTBOX)
         original = aliased(OUTBOX)
         query = (
-            select(OUTBOX, root.c.platform_ref.label("thread_ref"), original.c.platform_ref.label("replaces_ref"))
+            select(
+                OUTBOX,
+                root.c.platform_ref.label("thread_ref"),
+                original.c.platform_ref.label("replaces_ref"),
+            )
             .select_from(
                 OUTBOX.outerjoin(root, root.c.key == OUTBOX.c.thread_key).outerjoin(
                     original, original.c.key == OUTBOX.c.replaces
@@ -72,7 +76,13 @@ class OutboxStore:
             await conn.execute(
                 update(OUTBOX)
                 .where(OUTBOX.c.id == delivery_id)
-                .values(status="sent", platform_ref=ref, sent_at=codec.utc(now), payload="[]", attempts=OUTBOX.c.attempts + 1)
+                .values(
+                    status="sent",
+                    platform_ref=ref,
+                    sent_at=codec.utc(now),
+                    payload="[]",
+                    attempts=OUTBOX.c.attempts + 1,
+                )
             )
 
     async def mark_failed(self, delivery_id: int, *, reason: str, now: datetime) -> None:
@@ -80,7 +90,12 @@ class OutboxStore:
             await conn.execute(
                 update(OUTBOX)
                 .where(OUTBOX.c.id == delivery_id)
-                .values(status="failed", error=reason[:400], sent_at=codec.utc(now), attempts=OUTBOX.c.attempts + 1)
+                .values(
+                    status="failed",
+                    error=reason[:400],
+                    sent_at=codec.utc(now),
+                    attempts=OUTBOX.c.attempts + 1,
+                )
             )
 
     async def retry_at(self, delivery_id: int, *, when: datetime, reason: str) -> None:
@@ -88,7 +103,11 @@ class OutboxStore:
             await conn.execute(
                 update(OUTBOX)
                 .where(OUTBOX.c.id == delivery_id)
-                .values(next_attempt_at=codec.utc(when), error=reason[:400], attempts=OUTBOX.c.attempts + 1)
+                .values(
+                    next_attempt_at=codec.utc(when),
+                    error=reason[:400],
+                    attempts=OUTBOX.c.attempts + 1,
+                )
             )
 
     async def pending_count(self) -> int:

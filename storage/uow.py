@@ -47,7 +47,9 @@ class SqlRepository(Generic[E]):
 
     async def save(self, obj: E) -> None:
         row = self._codec.to_row(obj)
-        await self._conn.execute(update(self._table).where(self._table.c.id == row.pop("id")).values(**row))
+        await self._conn.execute(
+            update(self._table).where(self._table.c.id == row.pop("id")).values(**row)
+        )
 
     async def delete(self, obj: E) -> None:
         await self._conn.execute(delete(self._table).where(self._table.c.id == obj.id))  # type: ignore[attr-defined]
@@ -68,13 +70,23 @@ class SqlRepository(Generic[E]):
         clauses = []
         for name, value in equal.items():
             column = self._table.c[name]
-            clauses.append(column.is_(None) if value is None else column == self._codec.column_value(name, value))
+            clauses.append(
+                column.is_(None)
+                if value is None
+                else column == self._codec.column_value(name, value)
+            )
         return clauses
 
-    async def _select(self, where: Sequence[ColumnElement[bool]], *, order_by: str, limit: int | None = None) -> list[E]:
+    async def _select(
+        self, where: Sequence[ColumnElement[bool]], *, order_by: str, limit: int | None = None
+    ) -> list[E]:
         descending = order_by.startswith("-")
         column = self._table.c[order_by.lstrip("-")]
-        query = select(self._table).where(*where).order_by(column.desc() if descending else column, self._table.c.id)
+        query = (
+            select(self._table)
+            .where(*where)
+            .order_by(column.desc() if descending else column, self._table.c.id)
+        )
         if limit is not None:
             query = query.limit(limit)
         result = await self._conn.execute(query)
@@ -88,7 +100,9 @@ class SqlPeople(SqlRepository[Person]):
 
 class SqlCircles(SqlRepository[Circle]):
     async def by_name(self, platform: str, workspace: str, name: str) -> Circle | None:
-        return await self.first(platform=platform, workspace=workspace, name_key=name.strip().lower())
+        return await self.first(
+            platform=platform, workspace=workspace, name_key=name.strip().lower()
+        )
 
 
 class SqlOutbox:
@@ -104,7 +118,9 @@ class SqlOutbox:
             case ToConversation(conversation=conversation, thread=thread):
                 kind, address = "conversation", conversation
         moment = codec.utc(message.deliver_at or now)
-        dialect_insert = postgresql_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
+        dialect_insert = (
+            postgresql_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
+        )
         result = await self._conn.execute(
             dialect_insert(self._table)
             .values(
@@ -123,7 +139,9 @@ class SqlOutbox:
         return bool(result.rowcount)
 
     async def thread_key(self, conversation: str, ref: str) -> str | None:
-        query = select(self._table.c.key).where(self._table.c.target == conversation, self._table.c.platform_ref == ref)
+        query = select(self._table.c.key).where(
+            self._table.c.target == conversation, self._table.c.platform_ref == ref
+        )
         value = await self._conn.scalar(query.limit(1))
         return str(value) if value is not None else None
 
@@ -139,7 +157,10 @@ class SqlOutbox:
     async def forget(self, person: PersonKey) -> None:
         await self._conn.execute(
             update(self._table)
-            .where(self._table.c.target == codec.person_address(person), self._table.c.status != "pending")
+            .where(
+                self._table.c.target == codec.person_address(person),
+                self._table.c.status != "pending",
+            )
             .values(payload="[]")
         )
 
@@ -150,10 +171,14 @@ class SqlInbound:
         self._table = tables.InboundRow.__table__  # type: ignore[attr-defined]
 
     async def seen(self, event_id: str) -> bool:
-        return bool(await self._conn.scalar(select(func.count()).where(self._table.c.event_id == event_id)))
+        return bool(
+            await self._conn.scalar(select(func.count()).where(self._table.c.event_id == event_id))
+        )
 
     async def record(self, event_id: str, *, now: datetime) -> None:
-        await self._conn.execute(insert(self._table).values(event_id=event_id, received_at=codec.utc(now)))
+        await self._conn.execute(
+            insert(self._table).values(event_id=event_id, received_at=codec.utc(now))
+        )
 
 
 class SqlUnitOfWork:
@@ -181,7 +206,10 @@ class SqlUnitOfWork:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         try:
             if self._conn.in_transaction():

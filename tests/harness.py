@@ -11,6 +11,7 @@ import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from scheduler.rhythm import RhythmCalendar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import FakeClock
@@ -32,7 +33,6 @@ from bot.messages import plain_text
 from bot.people import PersonKey
 from bot.sessions import Session
 from bot.turn import Config
-from scheduler.rhythm import RhythmCalendar
 from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 
 WORKSPACE = "acme"
@@ -70,10 +70,14 @@ EVERYONE = (ANA, BEN, CHEN, DARA, ELI)
 
 
 class Harness:
-    def __init__(self, engine: AsyncEngine, *, start: datetime = START, config: Config | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, start: datetime = START, config: Config | None = None
+    ) -> None:
         self.clock = FakeClock(start)
         self.uow = SqlUnitOfWorkFactory(engine)
-        self.core = Core(uow=self.uow, clock=self.clock, calendar=RhythmCalendar(), config=config or Config())
+        self.core = Core(
+            uow=self.uow, clock=self.clock, calendar=RhythmCalendar(), config=config or Config()
+        )
         self.world = LocalWorld()
         self.sim = Simulation(core=self.core, uow=self.uow, clock=self.clock, world=self.world)
         self._ids = itertools.count(1)
@@ -91,7 +95,14 @@ class Harness:
         """A slash command; returns the private answer the caller sees."""
         names = tuple((m.user, m.name) for m in EVERYONE)
         outcome = await self.send(
-            CommandIssued(id=self._id(), actor=who.actor, text=text, conversation=conversation, inline=True, names=names)
+            CommandIssued(
+                id=self._id(),
+                actor=who.actor,
+                text=text,
+                conversation=conversation,
+                inline=True,
+                names=names,
+            )
         )
         return plain_text(outcome.answer)
 
@@ -116,12 +127,18 @@ class Harness:
 
     async def submit(self, who: Member, action: str, value: str, text: str) -> str:
         event_id = self._id()
-        await self.send(FormSubmitted(id=event_id, actor=who.actor, action=action, value=value, text=text))
+        await self.send(
+            FormSubmitted(id=event_id, actor=who.actor, action=action, value=value, text=text)
+        )
         return self.answer_to(event_id)
 
     async def reply_in_thread(self, who: Member, root: str, text: str) -> None:
-        ref = self.world.say(author=who.name, conversation=CHANNEL, text=text, at=self.clock.now(), thread=root)
-        await self.send(ThreadReply(id=self._id(), actor=who.actor, conversation=CHANNEL, thread=root, ref=ref))
+        ref = self.world.say(
+            author=who.name, conversation=CHANNEL, text=text, at=self.clock.now(), thread=root
+        )
+        await self.send(
+            ThreadReply(id=self._id(), actor=who.actor, conversation=CHANNEL, thread=root, ref=ref)
+        )
 
     def answer_to(self, event_id: str) -> str:
         return "\n".join(a.post.body for a in self.world.arrivals if a.key == f"answer:{event_id}")
@@ -132,7 +149,9 @@ class Harness:
 
     def arrived(self, who: Member, kind: str) -> list[datetime]:
         """When DMs whose key names `kind` (e.g. "reminder") reached this person."""
-        return [a.at for a in self.world.arrivals if a.person == who.key and f":{kind}:" in a.key + ":"]
+        return [
+            a.at for a in self.world.arrivals if a.person == who.key and f":{kind}:" in a.key + ":"
+        ]
 
     def channel(self) -> list[Post]:
         return self.world.channels.get(CHANNEL, [])

@@ -5,7 +5,16 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-FORBIDDEN = {"slack_bolt", "slack_sdk", "botbuilder", "botframework", "aiohttp", "apscheduler", "sqlmodel", "sqlalchemy"}
+FORBIDDEN = {
+    "slack_bolt",
+    "slack_sdk",
+    "botbuilder",
+    "botframework",
+    "aiohttp",
+    "apscheduler",
+    "sqlmodel",
+    "sqlalchemy",
+}
 BOT = Path(__file__).resolve().parent.parent / "bot"
 
 
@@ -39,4 +48,6 @@ def test_the_walk_sees_every_module_and_would_catch_an_import(tmp_path: Path) ->
 def test_the_core_never_reads_the_system_clock() -> None:
     for path in BOT.rglob("*.py"):
         text = path.read_text("utf-8")
-        assert "datetime.now(" not in text and "utcnow(" not in text and "time.time(" not in text, path
+        assert "datetime.now(" not in text and "utcnow(" not in text and "time.time(" not in text, (
+            path
+        )

@@ -14,7 +14,15 @@ from bot.rotation import next_in_rotation
 from bot.working_hours import DEFAULT_HOURS, WorkingHours, delivery_moment
 
 TOKYO = "Asia/Tokyo"
-ZONES = ["Asia/Tokyo", "Europe/Berlin", "America/New_York", "Australia/Sydney", "Pacific/Auckland", "UTC", "America/St_Johns"]
+ZONES = [
+    "Asia/Tokyo",
+    "Europe/Berlin",
+    "America/New_York",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "UTC",
+    "America/St_Johns",
+]
 
 
 def at(y: int, mo: int, d: int, h: int, mi: int = 0, tz: str = "UTC") -> datetime:
@@ -26,24 +34,34 @@ def at(y: int, mo: int, d: int, h: int, mi: int = 0, tz: str = "UTC") -> datetim
 
 def test_a_prompt_inside_working_hours_goes_at_once() -> None:
     due = at(2026, 11, 24, 10, tz=TOKYO)  # Tuesday 10:00 in Tokyo
-    assert delivery_moment(hours=DEFAULT_HOURS, tz=TOKYO, due=due, closes_at=due + timedelta(days=3)) == due
+    assert (
+        delivery_moment(hours=DEFAULT_HOURS, tz=TOKYO, due=due, closes_at=due + timedelta(days=3))
+        == due
+    )
 
 
 def test_a_prompt_at_3am_in_tokyo_is_held_until_9() -> None:
     due = at(2026, 11, 24, 3, tz=TOKYO)
-    moment = delivery_moment(hours=DEFAULT_HOURS, tz=TOKYO, due=due, closes_at=due + timedelta(days=3))
+    moment = delivery_moment(
+        hours=DEFAULT_HOURS, tz=TOKYO, due=due, closes_at=due + timedelta(days=3)
+    )
     assert moment == at(2026, 11, 24, 9, tz=TOKYO)
 
 
 def test_a_friday_evening_prompt_waits_for_monday() -> None:
     due = at(2026, 11, 27, 19, tz=TOKYO)  # Friday 19:00
-    moment = delivery_moment(hours=DEFAULT_HOURS, tz=TOKYO, due=due, closes_at=due + timedelta(days=5))
+    moment = delivery_moment(
+        hours=DEFAULT_HOURS, tz=TOKYO, due=due, closes_at=due + timedelta(days=5)
+    )
     assert moment == at(2026, 11, 30, 9, tz=TOKYO)
 
 
 def test_a_nudge_that_would_land_after_close_is_dropped() -> None:
     due = at(2026, 11, 27, 19, tz=TOKYO)
-    assert delivery_moment(hours=DEFAULT_HOURS, tz=TOKYO, due=due, closes_at=due + timedelta(days=1)) is None
+    assert (
+        delivery_moment(hours=DEFAULT_HOURS, tz=TOKYO, due=due, closes_at=due + timedelta(days=1))
+        is None
+    )
 
 
 def test_an_opening_prompt_is_never_dropped_it_goes_at_the_last_working_moment() -> None:
@@ -103,7 +121,9 @@ def test_nobody_twice_in_a_row_while_others_are_available() -> None:
 
 
 @given(order=st.lists(st.integers(1, 50), min_size=1, max_size=12, unique=True), data=st.data())
-def test_rotation_never_repeats_while_someone_else_is_free(order: list[int], data: st.DataObject) -> None:
+def test_rotation_never_repeats_while_someone_else_is_free(
+    order: list[int], data: st.DataObject
+) -> None:
     available = data.draw(st.sets(st.sampled_from(order)))
     previous = data.draw(st.sampled_from([None, *order]))
     chosen = next_in_rotation(order, previous=previous, available=available)
@@ -125,7 +145,9 @@ def test_health_needs_two_sessions_in_a_row() -> None:
     assert health([Turnout(1, 5), Turnout(3, 5)]) is Health.HEALTHY
     assert health([Turnout(0, 5), Turnout(0, 4)]) is Health.DORMANT
     assert health([Turnout(0, 5), Turnout(0, 5), Turnout(3, 5)]) is Health.HEALTHY
-    assert health([Turnout(5, 5), Turnout(2, 5), Turnout(2, 4)]) is Health.HEALTHY  # exactly 50 % is not under
+    assert (
+        health([Turnout(5, 5), Turnout(2, 5), Turnout(2, 4)]) is Health.HEALTHY
+    )  # exactly 50 % is not under
     assert health([Turnout(5, 5), Turnout(2, 5), Turnout(1, 4)]) is Health.AT_RISK
 
 
@@ -133,7 +155,13 @@ def test_health_needs_two_sessions_in_a_row() -> None:
 
 
 def commitment() -> Commitment:
-    return Commitment(circle_id=1, person_id=1, session_id=1, text="Ship it", made_at=datetime(2026, 1, 1, tzinfo=UTC))
+    return Commitment(
+        circle_id=1,
+        person_id=1,
+        session_id=1,
+        text="Ship it",
+        made_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
 
 
 def test_not_yet_is_carried_three_times_then_lapses() -> None:

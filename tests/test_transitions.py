@@ -32,8 +32,12 @@ def cells() -> list[tuple[str, Mapping[tuple[StrEnum, str], StrEnum], StrEnum, s
     return result
 
 
-@pytest.mark.parametrize(("name", "table", "state", "event"), cells(), ids=lambda v: str(getattr(v, "value", v))[:20])
-def test_every_cell(name: str, table: Mapping[tuple[StrEnum, str], StrEnum], state: StrEnum, event: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "table", "state", "event"), cells(), ids=lambda v: str(getattr(v, "value", v))[:20]
+)
+def test_every_cell(
+    name: str, table: Mapping[tuple[StrEnum, str], StrEnum], state: StrEnum, event: str
+) -> None:
     if (state, event) in table:
         assert advance(name, table, state, event) is table[(state, event)]
     else:
@@ -51,4 +55,7 @@ def test_the_tables_reach_every_state_they_name() -> None:
 
 def test_an_ended_circle_and_a_closed_session_are_final() -> None:
     assert not any(state is CircleStatus.ENDED for state, _ in CIRCLE_TRANSITIONS)
-    assert not any(state in (SessionStatus.CLOSED, SessionStatus.SKIPPED, SessionStatus.CANCELLED) for state, _ in SESSION_TRANSITIONS)
+    assert not any(
+        state in (SessionStatus.CLOSED, SessionStatus.SKIPPED, SessionStatus.CANCELLED)
+        for state, _ in SESSION_TRANSITIONS
+    )

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from scheduler.rhythm import RhythmCalendar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import FakeClock
@@ -26,7 +27,6 @@ from bot.events import Actor, ChoiceMade, CommandIssued, DirectMessage, InboundE
 from bot.kinds import PRESETS, Kind
 from bot.people import PersonKey
 from bot.turn import Config
-from scheduler.rhythm import RhythmCalendar
 from storage.db import create_engine, upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -60,22 +60,64 @@ CAST = (
 )
 
 CHECKINS = {
-    "ana": ("I want to get better at giving feedback without softening it into mush.", "Gave two pieces of direct feedback; one landed, one didn't.", "Calmer week. Delegated the roadmap review for the first time."),
-    "ben": ("New team lead, three weeks in. Mostly listening, a bit overwhelmed.", "One-to-ones are set up. The backlog still scares me.", "Said no to a project. It felt awful and then great."),
-    "chen": ("Moving from engineering into product; I bring data skills, want storytelling.", "Presented the churn analysis. Too many charts, people said.", "Rewrote the deck around one story. Much better reception."),
-    "dara": ("Freelancer, want accountability and a sounding board for pricing.", "Raised my rate for one new client. They said yes!", "Busy month; kept my pricing notes going though."),
-    "eli": ("", "Sorry for going quiet, launch week. Back now and keen.", "Shipped the launch. Now learning to take a real break."),
+    "ana": (
+        "I want to get better at giving feedback without softening it into mush.",
+        "Gave two pieces of direct feedback; one landed, one didn't.",
+        "Calmer week. Delegated the roadmap review for the first time.",
+    ),
+    "ben": (
+        "New team lead, three weeks in. Mostly listening, a bit overwhelmed.",
+        "One-to-ones are set up. The backlog still scares me.",
+        "Said no to a project. It felt awful and then great.",
+    ),
+    "chen": (
+        "Moving from engineering into product; I bring data skills, want storytelling.",
+        "Presented the churn analysis. Too many charts, people said.",
+        "Rewrote the deck around one story. Much better reception.",
+    ),
+    "dara": (
+        "Freelancer, want accountability and a sounding board for pricing.",
+        "Raised my rate for one new client. They said yes!",
+        "Busy month; kept my pricing notes going though.",
+    ),
+    "eli": (
+        "",
+        "Sorry for going quiet, launch week. Back now and keen.",
+        "Shipped the launch. Now learning to take a real break.",
+    ),
 }
 COMMITS = {
-    "ana": ("Give one piece of direct feedback in my next 1:1.", "Ask for feedback on my feedback from one report.", "Keep a weekly delegation log."),
-    "ben": ("Book 1:1s with all five reports.", "Prune the backlog to the top 10 items with my PM.", "Block two focus afternoons a week."),
-    "chen": ("Present the churn analysis to the product team.", "Rewrite the deck as a single narrative.", "Pair with a PM on one discovery interview."),
-    "dara": ("Quote my new rate to the next new client.", "Write down my pricing rules on one page.", "Send the pricing page to two peers for critique."),
+    "ana": (
+        "Give one piece of direct feedback in my next 1:1.",
+        "Ask for feedback on my feedback from one report.",
+        "Keep a weekly delegation log.",
+    ),
+    "ben": (
+        "Book 1:1s with all five reports.",
+        "Prune the backlog to the top 10 items with my PM.",
+        "Block two focus afternoons a week.",
+    ),
+    "chen": (
+        "Present the churn analysis to the product team.",
+        "Rewrite the deck as a single narrative.",
+        "Pair with a PM on one discovery interview.",
+    ),
+    "dara": (
+        "Quote my new rate to the next new client.",
+        "Write down my pricing rules on one page.",
+        "Send the pricing page to two peers for critique.",
+    ),
     "eli": ("", "Take one full day off after the launch.", "Write a launch retro for the team."),
 }
 REVIEWS = {
-    "ana": (("done", "It was easier than I feared."), ("partly", "One report answered, one didn't yet.")),
-    "ben": (("done", "All five booked, two done already."), ("not yet", "Waiting for my PM to be back.")),
+    "ana": (
+        ("done", "It was easier than I feared."),
+        ("partly", "One report answered, one didn't yet."),
+    ),
+    "ben": (
+        ("done", "All five booked, two done already."),
+        ("not yet", "Waiting for my PM to be back."),
+    ),
     "chen": (("done", "Too many charts, but I did it."), ("done", "")),
     "dara": (("done", "They said yes!"), ("partly", "Half a page so far.")),
     "eli": (("", ""), ("done", "A whole Saturday offline.")),
@@ -97,7 +139,9 @@ RESPONSES = {
 class Demo:
     """The scripted people of the demo, reacting to what reaches them."""
 
-    def __init__(self, *, sim: Simulation, kind: Kind, members: tuple[Persona, ...], out: Transcript) -> None:
+    def __init__(
+        self, *, sim: Simulation, kind: Kind, members: tuple[Persona, ...], out: Transcript
+    ) -> None:
         self.sim = sim
         self.kind = kind
         self.members = members
@@ -115,7 +159,14 @@ class Demo:
     async def command(self, who: Persona, text: str, *, conversation: str | None = CHANNEL) -> None:
         self.out.typed(self.sim.clock.now(), who.name, text, conversation)
         outcome = await self.sim.core.handle(
-            CommandIssued(id=self._id(), actor=who.actor, text=text, conversation=conversation, inline=True, names=self._names())
+            CommandIssued(
+                id=self._id(),
+                actor=who.actor,
+                text=text,
+                conversation=conversation,
+                inline=True,
+                names=self._names(),
+            )
         )
         self.out.private(who.name, outcome.answer)
 
@@ -140,7 +191,11 @@ class Demo:
         session_id, stage = int(parts[1]), parts[2]
         number = self._number_of_session.get(session_id, 1)
         quiet = who.user == "eli" and number == 1
-        late_only = who.user == "eli" and number == 2 and stage not in ("reminder", "commitment", "hot_seat_notice", "last_call")
+        late_only = (
+            who.user == "eli"
+            and number == 2
+            and stage not in ("reminder", "commitment", "hot_seat_notice", "last_call")
+        )
         if quiet or late_only:
             return
         when = arrival.at + who.delay
@@ -171,7 +226,9 @@ class Demo:
             now = self.sim.clock.now()
             ref = self.sim.world.dm_from(person=who.key, author=who.name, text=text, at=now)
             self.out.dm_reply(now, who.name, who.tz, text)
-            await self.sim.core.handle(DirectMessage(id=self._id(), actor=who.actor, text=text, ref=ref))
+            await self.sim.core.handle(
+                DirectMessage(id=self._id(), actor=who.actor, text=text, ref=ref)
+            )
 
         return act
 
@@ -182,9 +239,15 @@ class Demo:
                 return
             now = self.sim.clock.now()
             text = RESPONSES[who.user]
-            ref = self.sim.world.say(author=who.name, conversation=CHANNEL, text=text, at=now, thread=thread)
+            ref = self.sim.world.say(
+                author=who.name, conversation=CHANNEL, text=text, at=now, thread=thread
+            )
             self.out.thread_reply(now, who.name, text)
-            await self.sim.core.handle(ThreadReply(id=self._id(), actor=who.actor, conversation=CHANNEL, thread=thread, ref=ref))
+            await self.sim.core.handle(
+                ThreadReply(
+                    id=self._id(), actor=who.actor, conversation=CHANNEL, thread=thread, ref=ref
+                )
+            )
 
         return act
 
@@ -200,10 +263,14 @@ class Demo:
             if who.user == "ben":
                 ref = self.sim.world.dm_from(person=who.key, author=who.name, text="agree", at=now)
                 self.out.dm_reply(now, who.name, who.tz, "agree")
-                await self.sim.core.handle(DirectMessage(id=self._id(), actor=who.actor, text="agree", ref=ref))
+                await self.sim.core.handle(
+                    DirectMessage(id=self._id(), actor=who.actor, text="agree", ref=ref)
+                )
             else:
                 self.out.clicked(now, who.name, "I agree")
-                await self.sim.core.handle(ChoiceMade(id=self._id(), actor=who.actor, action="agree", value=circle_id))
+                await self.sim.core.handle(
+                    ChoiceMade(id=self._id(), actor=who.actor, action="agree", value=circle_id)
+                )
 
         self.sim.at(arrival.at + who.delay, act)
 
@@ -233,9 +300,16 @@ async def _run(*, engine: AsyncEngine, kind: Kind, sessions: int, out: TextIO) -
     await demo.command(ana, f"/circle create Growth Circle kind {kind.value}")
     invitees = " ".join(f"<@{p.user}>" for p in members[1:])
     await demo.command(ana, f"/circle invite {invitees}")
-    weeks = {Kind.MENTORING_CIRCLE: "fortnightly", Kind.MENTORING_PAIR: "fortnightly", Kind.MASTERMIND: "weekly", Kind.PEER_LEARNING_GROUP: "every 4 weeks", Kind.MICRO_GROUP: "weekly"}[kind]
+    weeks = {
+        Kind.MENTORING_CIRCLE: "fortnightly",
+        Kind.MENTORING_PAIR: "fortnightly",
+        Kind.MASTERMIND: "weekly",
+        Kind.PEER_LEARNING_GROUP: "every 4 weeks",
+        Kind.MICRO_GROUP: "weekly",
+    }[kind]
     await demo.command(
-        ana, f"/circle schedule {weeks} on tue at 09:00 tz Europe/Berlin for {sessions} sessions starting 2026-11-24"
+        ana,
+        f"/circle schedule {weeks} on tue at 09:00 tz Europe/Berlin for {sessions} sessions starting 2026-11-24",
     )
     await sim.settle()
     end = START + timedelta(weeks=4 * sessions + 1)

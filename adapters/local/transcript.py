@@ -31,7 +31,9 @@ class Transcript:
         self._day: str | None = None
 
     def title(self, kind: Kind, members: tuple[Named, ...], sessions: int) -> None:
-        self._line(f"Circles demo · a {kind.value.replace('-', ' ')} of {len(members)} · {sessions} session(s)")
+        self._line(
+            f"Circles demo · a {kind.value.replace('-', ' ')} of {len(members)} · {sessions} session(s)"
+        )
         for person in members:
             self._line(f"  {person.name:<6} {person.tz}")
         self._line("Times in the left margin are UTC; each DM also shows the member's local time.")

@@ -61,7 +61,9 @@ class LocalWorld:
         if delivery.replaces_ref is not None:
             post = self._by_ref[delivery.replaces_ref]
             post.blocks, post.edited = delivery.blocks, True
-            self.arrivals.append(Arrival(at=now, key=delivery.key, post=post, edit=True, **self._where(delivery)))
+            self.arrivals.append(
+                Arrival(at=now, key=delivery.key, post=post, edit=True, **self._where(delivery))
+            )
             return post.ref
         post = Post(ref=self.new_ref(), at=now, blocks=delivery.blocks)
         self._by_ref[post.ref] = post
@@ -83,7 +85,9 @@ class LocalWorld:
             case ToConversation(conversation=conversation):
                 return {"conversation": conversation, "thread": delivery.thread_ref}
 
-    def say(self, *, author: str, conversation: str, text: str, at: datetime, thread: str | None = None) -> str:
+    def say(
+        self, *, author: str, conversation: str, text: str, at: datetime, thread: str | None = None
+    ) -> str:
         """A person posts in a channel (or a thread); returns the post's id."""
         post = Post(ref=self.new_ref(), at=at, blocks=(), author=author, text=text)
         self._by_ref[post.ref] = post
