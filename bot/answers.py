@@ -280,6 +280,12 @@ async def record_commitment(turn: Turn, circle: Circle, person: Person, text: st
         raise UserError(f"{circle.name} doesn't use commitments.")
     session = await open_session_of(turn, circle)
     await _member(turn, circle, person)
+    if session.final:
+        raise UserError(
+            f"This is {circle.name}'s closing session, so there is no next time to commit to. "
+            "Share what you will keep doing in your check-in instead.",
+            echo=text,
+        )
     commitment = await turn.uow.commitments.first(session_id=session.id, person_id=person.id)
     if commitment is None:
         assert circle.id is not None and person.id is not None and session.id is not None
@@ -307,14 +313,12 @@ async def record_commitment(turn: Turn, circle: Circle, person: Person, text: st
         await turn.uow.prompts.save(prompt)
     upcoming = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
     later = (
-        f" I'll ask how it went when session {upcoming.number} opens ({when(upcoming.opens_at, person.tz)})."
+        f"I'll ask how it went when session {upcoming.number} opens, {when(upcoming.opens_at, person.tz)}."
         if upcoming
-        else ""
+        else "I'll ask how it went next session."
     )
     turn.say(
-        Paragraph(("Got it. Your commitment:",)),
-        Quote((Authored(text),)),
-        Paragraph((later.strip() or "I'll ask how it went next session.",)),
+        Paragraph(("Got it. Your commitment:",)), Quote((Authored(text),)), Paragraph((later,))
     )
 
 
@@ -375,7 +379,7 @@ async def review(
             prompt.transition("answer")
             await turn.uow.prompts.save(prompt)
         await refresh_checkin_post(turn, circle, session, person)
-    turn.say(Paragraph((f"Marked {MARKS[chosen.status]}: “", Authored(chosen.text), "”.")))
+    turn.say(Paragraph((f"Marked {MARKS[chosen.status]}: “", Authored(chosen.text), "”")))
 
 
 # --- helpers ----------------------------------------------------------------

@@ -72,9 +72,9 @@ def kickoff(
         expected.append("respond to the hot seat in this thread")
     if circle.hot_seat is HotSeat.ASKS:
         expected.append("post one ask if you want help, and answer others' asks in their threads")
-    if circle.commitments is Commitments.REQUIRED:
+    if circle.commitments is Commitments.REQUIRED and not session.final:
         expected.append("make one commitment for next time")
-    if circle.commitments is Commitments.OPTIONAL:
+    if circle.commitments is Commitments.OPTIONAL and not session.final:
         expected.append("make a commitment if you like")
     topic: Rich = (Strong("Topic: "), Authored(prompt)) if authored else (Strong("Topic: "), prompt)
     if circle.focus:
@@ -107,7 +107,7 @@ def review_prompt(
         blocks=(
             Heading(f"Review · {circle.name}{again}"),
             Paragraph(
-                ("Last time you committed to: “", Authored(commitment.text), "”. How did it go?")
+                ("Last time you committed to: “", Authored(commitment.text), "” How did it go?")
             ),
             review_choices(commitment),
             Context(
@@ -457,8 +457,8 @@ def organiser_told(
                 (
                     Name(member.name),
                     f" has missed two {circle.name} sessions in a row; I've asked them privately.",
-                ),
-            )
+                )
+            ),
         ),
     )
 
@@ -471,6 +471,10 @@ def welcome(*, person: Person, circle: Circle, inviter: str | None) -> Message:
         "in the circle's thread, where the group replies. You make one small commitment, and "
         "next time I ask how it went."
     )
+    when_text = (
+        f"I only message you {person.hours.to_text()} in {person.tz}. "
+        "Change that with `hours HH:MM-HH:MM` and `tz Area/City`."
+    )
     return Message(
         key=f"circle:{circle.id}:welcome:{person.id}",
         target=ToPerson(person.key),
@@ -478,6 +482,7 @@ def welcome(*, person: Person, circle: Circle, inviter: str | None) -> Message:
             Heading(f"👋 Welcome to {circle.name}"),
             Paragraph(("You've been added", *by, ".")),
             Paragraph((how,)),
+            Context((when_text,)),
             *rules_blocks(circle),
         ),
     )

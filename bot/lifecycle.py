@@ -14,7 +14,8 @@ the state already moved on and the outbox keys already taken.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import compose
@@ -146,7 +147,7 @@ async def cast_of(turn: Turn, session: Session) -> Cast:
     )
 
 
-def _local_date(moment: datetime, tz: str) -> object:
+def _local_date(moment: datetime, tz: str) -> date:
     return moment.astimezone(ZoneInfo(tz)).date()
 
 
@@ -296,8 +297,10 @@ async def _deliver(
             await turn.send(compose.reminder(person=person, circle=circle, session=session))
             return True
         case Stage.COMMITMENT:
-            if circle.commitments is Commitments.OFF or await commitment_made(
-                turn, session, person
+            if (
+                session.final
+                or circle.commitments is Commitments.OFF
+                or await commitment_made(turn, session, person)
             ):
                 return False
             await ensure_prompt(
@@ -376,7 +379,7 @@ async def prompt_of(
     kind: PromptKind,
     commitment: Commitment | None = None,
 ) -> Prompt | None:
-    filters: dict[str, object] = {"session_id": session.id, "person_id": person.id, "kind": kind}
+    filters: dict[str, Any] = {"session_id": session.id, "person_id": person.id, "kind": kind}
     if commitment is not None:
         filters["commitment_id"] = commitment.id
     return await turn.uow.prompts.first(**filters)

@@ -16,11 +16,12 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
-from bot.commands import parse_hours, parse_rhythm
+from sqlmodel import SQLModel
 
 from bot import messages as m
 from bot.checkins import CheckIn
 from bot.circles import Circle, Membership
+from bot.commands import parse_hours, parse_rhythm
 from bot.commitments import Commitment
 from bot.hot_seat import Ask, Response
 from bot.nudges import Attendance, Stage
@@ -43,7 +44,7 @@ class Codec(Generic[E]):
     def __init__(
         self,
         entity: type[E],
-        table: type[tables.SQLModel],
+        table: type[SQLModel],
         *,
         encode: Callable[[E], Row] | None = None,
         decode: Callable[[Row], Row] | None = None,
@@ -93,7 +94,9 @@ class Codec(Generic[E]):
 
 
 def _enum_of(hint: Any) -> type[Enum] | None:
-    for candidate in (hint, *typing.get_args(hint)):
+    """The enum a field holds (`Kind` or `Kind | None`), not one inside a collection."""
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    for candidate in options:
         if isinstance(candidate, type) and issubclass(candidate, Enum):
             return candidate
     return None

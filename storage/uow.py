@@ -17,9 +17,16 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.circles import Circle
+from bot import store
+from bot.checkins import CheckIn
+from bot.circles import Circle, Membership
+from bot.commitments import Commitment
+from bot.hot_seat import Ask, Response
 from bot.messages import Message, ToConversation, ToPerson
+from bot.nudges import Attendance
 from bot.people import Person, PersonKey
+from bot.prompts import Prompt
+from bot.sessions import Session
 from storage import codec, tables
 from storage.codec import Codec
 
@@ -183,6 +190,20 @@ class SqlInbound:
 
 class SqlUnitOfWork:
     """`async with uow:` opens a transaction; without `commit()` it rolls back."""
+
+    # Typed as the core's ports: protocol attributes are invariant.
+    people: store.People
+    circles: store.Circles
+    memberships: store.Repository[Membership]
+    sessions: store.Repository[Session]
+    attendance: store.Repository[Attendance]
+    prompts: store.Repository[Prompt]
+    checkins: store.Repository[CheckIn]
+    asks: store.Repository[Ask]
+    responses: store.Repository[Response]
+    commitments: store.Repository[Commitment]
+    outbox: store.Outbox
+    inbound: store.Inbound
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

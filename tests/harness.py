@@ -11,7 +11,6 @@ import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from scheduler.rhythm import RhythmCalendar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import FakeClock
@@ -33,6 +32,7 @@ from bot.messages import plain_text
 from bot.people import PersonKey
 from bot.sessions import Session
 from bot.turn import Config
+from scheduler.rhythm import RhythmCalendar
 from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 
 WORKSPACE = "acme"

@@ -15,18 +15,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from scheduler.rhythm import RhythmCalendar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import FakeClock
 from adapters.local.simulation import Simulation
 from adapters.local.transcript import Transcript
 from adapters.local.world import Arrival, LocalWorld
+from bot.circles import CircleStatus
 from bot.core import Core
 from bot.events import Actor, ChoiceMade, CommandIssued, DirectMessage, InboundEvent, ThreadReply
 from bot.kinds import PRESETS, Kind
 from bot.people import PersonKey
+from bot.sessions import SessionStatus
 from bot.turn import Config
+from scheduler.rhythm import RhythmCalendar
 from storage.db import create_engine, upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -128,11 +130,31 @@ HOT_SEATS = (
     "How do you keep learning when work gets busy? I always drop it first.",
 )
 RESPONSES = {
-    "ana": "Ask what she hopes management gives her; sometimes a tech-lead path fits better.",
-    "ben": "I'd offer a trial: lead one project for a quarter, then look back together.",
-    "chen": "A written 'not now' list helped me. People take a no better with a when.",
-    "dara": "Fifteen minutes on Friday mornings, in the calendar, non-negotiable.",
-    "eli": "Pair the learning with the work: pick the next project for what it teaches you.",
+    "ana": (
+        "Ask what she hopes management gives her; a tech-lead path may fit better.",
+        "Try 'yes, and here is what moves'. It makes the trade-off visible.",
+        "Fifteen minutes on Friday mornings, in the calendar.",
+    ),
+    "ben": (
+        "I'd offer a trial: lead one project for a quarter, then look back together.",
+        "I keep a 'not now' list and share it weekly. People take a no better with a when.",
+        "I tie learning to the next project: pick it for what it teaches.",
+    ),
+    "chen": (
+        "What does she love about her work today? Start there.",
+        "Which requests move your main goal? Everything else waits.",
+        "Audio courses on the commute saved my learning habit.",
+    ),
+    "dara": (
+        "Be honest about the hard parts; she'll respect that.",
+        "Say no to the request, not the person.",
+        "A learning buddy keeps me going when I'd drop it.",
+    ),
+    "eli": (
+        "Pair her with a manager she admires for a month.",
+        "Ask your manager to rank the asks with you.",
+        "Pair the learning with the work you already have.",
+    ),
 }
 
 
@@ -183,9 +205,11 @@ class Demo:
         if parts[0] == "session" and parts[2] == "kickoff" and not arrival.edit:
             self._thread_of_session[int(parts[1])] = arrival.post.ref
             self._number_of_session[int(parts[1])] = len(self._number_of_session) + 1
+        if arrival.person is not None and "as soon as you agree" in arrival.post.body:
+            self._agree_later(arrival, circle_id="1", now=True)
         if arrival.person is None or arrival.edit or parts[0] != "session":
             if parts[0] == "circle" and parts[2] == "welcome" and arrival.person is not None:
-                self._agree_later(arrival)
+                self._agree_later(arrival, circle_id=parts[1])
             return
         who = self.by_key[arrival.person]
         session_id, stage = int(parts[1]), parts[2]
@@ -200,8 +224,8 @@ class Demo:
             return
         when = arrival.at + who.delay
         text = self._answer(who, stage, number)
-        if stage == "hot_seat_notice" and who.user in RESPONSES:
-            self.sim.at(when + timedelta(hours=1), self._respond(who, session_id))
+        if stage == "hot_seat_notice":
+            self.sim.at(when + timedelta(hours=1), self._respond(who, session_id, number))
         elif stage == "reminder" and who.user == "eli":
             self.sim.at(when, self._dm(who, CHECKINS[who.user][min(number, 3) - 1]))
         elif text:
@@ -232,13 +256,19 @@ class Demo:
 
         return act
 
-    def _respond(self, who: Persona, session_id: int) -> Callable[[], Awaitable[None]]:
+    def _command_dm(self, who: Persona, text: str) -> Callable[[], Awaitable[None]]:
+        async def act() -> None:
+            await self.command(who, text, conversation=None)
+
+        return act
+
+    def _respond(self, who: Persona, session_id: int, number: int) -> Callable[[], Awaitable[None]]:
         async def act() -> None:
             thread = self._thread_of_session.get(session_id)
             if thread is None:
                 return
             now = self.sim.clock.now()
-            text = RESPONSES[who.user]
+            text = RESPONSES[who.user][(number - 1) % 3]
             ref = self.sim.world.say(
                 author=who.name, conversation=CHANNEL, text=text, at=now, thread=thread
             )
@@ -251,12 +281,12 @@ class Demo:
 
         return act
 
-    def _agree_later(self, arrival: Arrival) -> None:
+    def _agree_later(self, arrival: Arrival, *, circle_id: str, now: bool = False) -> None:
         assert arrival.person is not None
         who = self.by_key[arrival.person]
-        if who.user == "eli":
-            return  # Eli agrees only when he finally checks in
-        circle_id = arrival.key.split(":")[1]
+        if who.user == "eli" and not now:  # sets his time zone; agrees only when he checks in
+            self.sim.at(arrival.at + who.delay, self._command_dm(who, f"tz {who.tz}"))
+            return
 
         async def act() -> None:
             now = self.sim.clock.now()
@@ -272,7 +302,7 @@ class Demo:
                     ChoiceMade(id=self._id(), actor=who.actor, action="agree", value=circle_id)
                 )
 
-        self.sim.at(arrival.at + who.delay, act)
+        self.sim.at(arrival.at + (timedelta(minutes=5) if now else who.delay), act)
 
 
 async def run_demo(*, kind: Kind = Kind.MENTORING_CIRCLE, sessions: int = 3, out: TextIO) -> None:
@@ -312,7 +342,15 @@ async def _run(*, engine: AsyncEngine, kind: Kind, sessions: int, out: TextIO) -
         f"/circle schedule {weeks} on tue at 09:00 tz Europe/Berlin for {sessions} sessions starting 2026-11-24",
     )
     await sim.settle()
-    end = START + timedelta(weeks=4 * sessions + 1)
-    await sim.run_until(end)
+    while not await _finished(uow, sessions):
+        await sim.run_until(clock.now() + timedelta(days=1))
     await demo.command(ana, "/circle status")
     transcript.footer()
+
+
+async def _finished(uow: SqlUnitOfWorkFactory, sessions: int) -> bool:
+    """The circle has ended, or held the sessions asked for."""
+    async with uow() as work:
+        circle = await work.circles.get(1)
+        closed = await work.sessions.find(circle_id=1, status=SessionStatus.CLOSED)
+    return circle.status is CircleStatus.ENDED or len(closed) >= sessions
