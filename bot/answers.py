@@ -7,8 +7,6 @@ short private confirmation.
 
 from __future__ import annotations
 
-from datetime import date
-
 from bot import compose
 from bot.checkins import CheckIn
 from bot.circles import Circle, Membership
@@ -16,10 +14,10 @@ from bot.commitments import MARKS, Commitment, ReviewOutcome
 from bot.errors import UserError
 from bot.hot_seat import Ask, Response
 from bot.kinds import Commitments, HotSeat
-from bot.lifecycle import ensure_prompt, open_commitments, posted_checkin, prompt_of, send_due
+from bot.lifecycle import ensure_prompt, posted_checkin, prompt_of, send_due
 from bot.messages import Authored, Paragraph, Quote, thread_root
 from bot.people import Person
-from bot.prompts import PromptKind, PromptState
+from bot.prompts import Prompt, PromptKind, PromptState
 from bot.sessions import Session, SessionStatus
 from bot.timefmt import when
 from bot.turn import Turn
@@ -394,17 +392,8 @@ async def _member(turn: Turn, circle: Circle, person: Person) -> Membership:
     return member
 
 
-def away_date_ok(turn: Turn, person: Person, until: date) -> None:
-    if until <= person.local(turn.now).date():
-        raise UserError(
-            f"{until.isoformat()} is not in the future. Give a later date, e.g. `away until YYYY-MM-DD`."
-        )
-
-
-async def owed_prompt_circles(
-    turn: Turn, person: Person
-) -> dict[int, list[tuple[PromptKind, Session]]]:
-    """Circles where this person owes an answer by DM, with what they owe, oldest first."""
+async def owed_prompt_circles(turn: Turn, person: Person) -> dict[int, list[Prompt]]:
+    """Circles where this person owes an answer by DM, with the prompts, oldest first."""
     pending = [
         p
         for p in await turn.uow.prompts.find(
@@ -412,13 +401,9 @@ async def owed_prompt_circles(
         )
         if p.kind is not PromptKind.RESPONSE
     ]
-    result: dict[int, list[tuple[PromptKind, Session]]] = {}
+    result: dict[int, list[Prompt]] = {}
     for prompt in pending:
         session = await turn.uow.sessions.get(prompt.session_id)
         if session.is_open:
-            result.setdefault(session.circle_id, []).append((prompt.kind, session))
+            result.setdefault(session.circle_id, []).append(prompt)
     return result
-
-
-async def open_commitments_of(turn: Turn, person: Person, circle: Circle) -> list[Commitment]:
-    return await open_commitments(turn, person, circle)

@@ -32,7 +32,7 @@ from bot.events import (
 from bot.messages import Authored, Block, Message, Paragraph, Quote, ToPerson
 from bot.people import Person
 from bot.ports import Calendar, Clock
-from bot.prompts import ROUTING_ORDER, PromptKind
+from bot.prompts import PromptKind, dm_answer_target
 from bot.routing import resolve_circle, split_circle
 from bot.store import UnitOfWorkFactory
 from bot.turn import Config, Turn
@@ -346,8 +346,7 @@ async def on_direct_message(turn: Turn, person: Person, text: str, *, ref: str) 
         assert chosen.id is not None
         circle_id, stripped = chosen.id, body
     circle = await turn.uow.circles.get(circle_id)
-    kinds = [kind for kind, _ in owed[circle_id]]
-    target = next((k for k in ROUTING_ORDER if k in kinds and k is not PromptKind.REVIEW), None)
+    target = dm_answer_target(owed[circle_id])
     if target is None:
         raise UserError(
             "I'm waiting for your commitment review: start your reply with `done`, `partly`, `not yet` or `drop`, "

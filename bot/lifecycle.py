@@ -14,7 +14,7 @@ the state already moved on and the outbox keys already taken.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,7 +32,7 @@ from bot.kinds import (
     HotSeat,
     guide_for,
 )
-from bot.nudges import FRACTIONS, Attendance, Stage
+from bot.nudges import FRACTIONS, NUDGES, Attendance, Stage
 from bot.people import Person
 from bot.prompts import Prompt, PromptKind, PromptState
 from bot.rotation import next_in_rotation
@@ -58,8 +58,8 @@ async def plan_next(turn: Turn, circle: Circle, *, after: datetime) -> Session |
     existing = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
     if existing or circle.rhythm is None or circle.anchor is None or not circle.live:
         return existing
-    sessions = await turn.uow.sessions.find(circle_id=circle.id, order_by="number")
-    number = sessions[-1].number + 1 if sessions else 1
+    previous = await last_held(turn, circle)
+    number = previous.number + 1 if previous else 1
     if circle.end_after is not None and number > circle.end_after:
         return None
     starts = turn.calendar.sessions(
@@ -77,16 +77,25 @@ async def plan_next(turn: Turn, circle: Circle, *, after: datetime) -> Session |
         closes_at=starts[0] + circle.window,
         final=final,
     )
-    previous = sessions[-1] if sessions else None
     await cast_session(turn, circle, session, previous=previous)
     return await turn.uow.sessions.add(session)
+
+
+async def last_held(turn: Turn, circle: Circle, *, before: Session | None = None) -> Session | None:
+    """The latest session that opened (skipped and cancelled ones never did)."""
+    held = [
+        s
+        for s in await turn.uow.sessions.find(circle_id=circle.id, order_by="number")
+        if s.status in (SessionStatus.OPEN, SessionStatus.CLOSED) and s.id != (before and before.id)
+    ]
+    return held[-1] if held else None
 
 
 async def adhoc_session(turn: Turn, circle: Circle) -> Session:
     """A session for a circle without a rhythm, opened by hand."""
     assert circle.id is not None
-    sessions = await turn.uow.sessions.find(circle_id=circle.id, order_by="number")
-    number = sessions[-1].number + 1 if sessions else 1
+    previous = await last_held(turn, circle)
+    number = previous.number + 1 if previous else 1
     session = Session(
         circle_id=circle.id,
         number=number,
@@ -94,7 +103,7 @@ async def adhoc_session(turn: Turn, circle: Circle) -> Session:
         closes_at=turn.now + circle.window,
         final=circle.end_after == number,
     )
-    await cast_session(turn, circle, session, previous=sessions[-1] if sessions else None)
+    await cast_session(turn, circle, session, previous=previous)
     return await turn.uow.sessions.add(session)
 
 
@@ -166,7 +175,7 @@ async def open_session(turn: Turn, session_id: int) -> None:
     slot = session.opens_at
     if turn.now < session.opens_at:
         session.opens_at, session.closes_at = turn.now, turn.now + circle.window
-    previous = await turn.uow.sessions.first(circle_id=circle.id, number=session.number - 1)
+    previous = await last_held(turn, circle, before=session)
     await cast_session(turn, circle, session, previous=previous)
     session.transition("open")
     circle.transition("open")
@@ -244,6 +253,8 @@ async def send_due(turn: Turn, session_id: int) -> datetime | None:
             if moment is not None and moment > turn.now:
                 wake.append(moment)
                 break  # later stages wait until this one has been handled
+            if moment is not None and stale(stage, moment, turn.now):
+                moment = None  # its moment passed while we were down: drop it, don't pile up
             sent = moment is not None and await _deliver(
                 turn, stage, circle, session, member, person, presenter_ask
             )
@@ -251,6 +262,14 @@ async def send_due(turn: Turn, session_id: int) -> datetime | None:
         await turn.uow.attendance.save(record)
     wake = [w for w in wake if w < session.closes_at]
     return min(wake) if wake else None
+
+
+STALE_AFTER = timedelta(minutes=30)
+
+
+def stale(stage: Stage, moment: datetime, now: datetime) -> bool:
+    """A nudge whose moment passed long ago (downtime) is dropped; opening prompts never are."""
+    return stage in NUDGES and now - moment > STALE_AFTER
 
 
 def _due(stage: Stage, session: Session, record: Attendance, ask: Ask | None) -> datetime | None:

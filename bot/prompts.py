@@ -81,3 +81,20 @@ class Prompt:
     @property
     def owed(self) -> bool:
         return self.state is PromptState.OWED
+
+
+def dm_answer_target(prompts: list[Prompt]) -> PromptKind | None:
+    """Which prompt a plain DM answers (SPEC §6), given one circle's owed prompts.
+
+    Required prompts come first, in `ROUTING_ORDER`. Optional ones (a
+    mastermind ask, an optional commitment) are answered only when nothing
+    required is owed, and then the latest one asked wins: a reply answers the
+    question that was just put. Reviews need `done`/`partly`/`not yet`/`drop`
+    and are never the target of other text.
+    """
+    candidates = [p for p in prompts if p.owed and p.kind is not PromptKind.REVIEW]
+    required = {p.kind for p in candidates if p.required}
+    if required:
+        return next(kind for kind in ROUTING_ORDER if kind in required)
+    optional = sorted((p for p in candidates if not p.required), key=lambda p: p.created_at)
+    return optional[-1].kind if optional else None

@@ -255,7 +255,7 @@ async def _depart(turn: Turn, circle: Circle, member: Membership) -> None:
         upcoming.presenter_pinned = (
             upcoming.presenter_pinned and upcoming.presenter_id != member.person_id
         )
-        previous = await turn.uow.sessions.first(circle_id=circle.id, number=upcoming.number - 1)
+        previous = await lifecycle.last_held(turn, circle)
         await lifecycle.cast_session(turn, circle, upcoming, previous=previous)
         await turn.uow.sessions.save(upcoming)
     remaining = await lifecycle.active_members(turn, circle)
@@ -414,8 +414,7 @@ async def skip(turn: Turn, person: Person, circle: Circle) -> None:
     session.transition("skip")
     await turn.uow.sessions.save(session)
     following = await lifecycle.plan_next(turn, circle, after=session.opens_at)
-    if following is not None:  # the skipped session's people take the next one
-        following.number = session.number
+    if following is not None:  # the skipped session's people and number pass to the next one
         following.facilitator_id, following.presenter_id = (
             session.facilitator_id,
             session.presenter_id,
@@ -425,8 +424,6 @@ async def skip(turn: Turn, person: Person, circle: Circle) -> None:
             session.presenter_pinned,
         )
         following.topic = session.topic
-        session.number = -session.number  # the number passes on; the skipped one keeps a trace
-        await turn.uow.sessions.save(session)
         await turn.uow.sessions.save(following)
     later = f" Next: {when(following.opens_at, circle.tz)}." if following else ""
     turn.say(

@@ -205,6 +205,8 @@ class Demo:
         if parts[0] == "session" and parts[2] == "kickoff" and not arrival.edit:
             self._thread_of_session[int(parts[1])] = arrival.post.ref
             self._number_of_session[int(parts[1])] = len(self._number_of_session) + 1
+        if parts[0] == "session" and parts[2] == "hot_seat" and arrival.person is None:
+            self._answer_ask(arrival, author=int(parts[3]), session_id=int(parts[1]))
         if arrival.person is not None and "as soon as you agree" in arrival.post.body:
             self._agree_later(arrival, circle_id="1", now=True)
         if arrival.person is None or arrival.edit or parts[0] != "session":
@@ -225,7 +227,9 @@ class Demo:
         when = arrival.at + who.delay
         text = self._answer(who, stage, number)
         if stage == "hot_seat_notice":
-            self.sim.at(when + timedelta(hours=1), self._respond(who, session_id, number))
+            thread = self._thread_of_session.get(session_id)
+            if thread is not None:
+                self.sim.at(when + timedelta(hours=1), self._respond(who, thread, number))
         elif stage == "reminder" and who.user == "eli":
             self.sim.at(when, self._dm(who, CHECKINS[who.user][min(number, 3) - 1]))
         elif text:
@@ -238,6 +242,9 @@ class Demo:
                 return CHECKINS[who.user][i]
             case "commitment":
                 return COMMITS[who.user][i]
+            case "hot_seat_prompt" if self.kind is Kind.MASTERMIND:  # asks are optional
+                asking = [p.user for p in self.members][::2]
+                return HOT_SEATS[(i + asking.index(who.user)) % 3] if who.user in asking else ""
             case "hot_seat_prompt":
                 return HOT_SEATS[i]
             case "review":
@@ -262,11 +269,18 @@ class Demo:
 
         return act
 
-    def _respond(self, who: Persona, session_id: int, number: int) -> Callable[[], Awaitable[None]]:
+    def _answer_ask(self, arrival: Arrival, *, author: int, session_id: int) -> None:
+        """Mastermind: the next two members after the asker answer in the ask's own thread."""
+        if arrival.edit:
+            return
+        number = self._number_of_session.get(session_id, 1)
+        helpers = [self.members[(author + step) % len(self.members)] for step in range(2)]
+        for who in helpers:
+            delay = who.delay + timedelta(hours=1)
+            self.sim.at(arrival.at + delay, self._respond(who, arrival.post.ref, number))
+
+    def _respond(self, who: Persona, thread: str, number: int) -> Callable[[], Awaitable[None]]:
         async def act() -> None:
-            thread = self._thread_of_session.get(session_id)
-            if thread is None:
-                return
             now = self.sim.clock.now()
             text = RESPONSES[who.user][(number - 1) % 3]
             ref = self.sim.world.say(
