@@ -27,6 +27,7 @@ from bot.events import (
     Event,
     FormSubmitted,
     InboundEvent,
+    ProfileUpdated,
     ThreadReply,
 )
 from bot.messages import Authored, Block, Message, Paragraph, Quote, ToPerson
@@ -142,6 +143,8 @@ class Core:
                 await on_choice(turn, person, event.action, event.value)
             case FormSubmitted():
                 await on_form(turn, person, event.action, event.value, event.text)
+            case ProfileUpdated():
+                pass  # `_person` above has already stored what is new
 
     # --- jobs -----------------------------------------------------------------
 

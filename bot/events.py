@@ -92,6 +92,15 @@ class FormSubmitted(Event):
     inline: bool = False
 
 
+@dataclass(frozen=True, kw_only=True)
+class ProfileUpdated(Event):
+    """The platform told us more about a person (time zone, admin status, name).
+
+    Adapters look profiles up outside the request path and report them with
+    this event; handling it only refreshes the stored person.
+    """
+
+
 InboundEvent = (
     CommandIssued
     | DirectMessage
@@ -100,4 +109,5 @@ InboundEvent = (
     | ThreadReply
     | ChoiceMade
     | FormSubmitted
+    | ProfileUpdated
 )

@@ -1,0 +1,110 @@
+"""Configuration from the environment and a `.env` file (SPEC §11).
+
+Validated at start: every problem is collected into one list, so an operator
+fixes them all in one go. Secrets are `SecretStr` and never printed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.db import DEFAULT_URL
+
+
+class LogFormat(StrEnum):
+    CONSOLE = "console"
+    JSON = "json"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    database_url: str = DEFAULT_URL
+    host: str = "127.0.0.1"
+    port: int = Field(default=3978, ge=1, le=65535)
+    migrate_on_start: bool = True
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    microsoft_app_id: str | None = None
+    microsoft_app_password: SecretStr | None = None
+    microsoft_app_tenant_id: str | None = None
+    microsoft_app_type: str = "MultiTenant"
+    teams_allow_unauthenticated: bool = False
+
+    circles_admins: str = ""
+    circles_default_tz: str = "UTC"
+    circles_retention_days: int = Field(default=365, ge=1)
+    log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.CONSOLE
+
+    @field_validator("circles_default_tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import available_timezones
+
+        if value not in available_timezones():
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)")
+        return value
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.circles_admins.split(",") if a.strip())
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token or self.slack_client_id or self.slack_app_token)
+
+    @property
+    def teams_enabled(self) -> bool:
+        return bool(self.microsoft_app_id or self.teams_allow_unauthenticated)
+
+    def problems(self) -> list[str]:
+        """What is inconsistent between settings that are each valid on their own."""
+        found: list[str] = []
+        if self.slack_bot_token and not self.slack_signing_secret and not self.slack_app_token:
+            found.append(
+                "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not (needed to verify requests)"
+            )
+        if self.slack_client_id and not (self.slack_client_secret and self.slack_signing_secret):
+            found.append(
+                "SLACK_CLIENT_ID needs SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET for the OAuth install"
+            )
+        if self.slack_app_token and not self.slack_bot_token and not self.slack_client_id:
+            found.append("SLACK_APP_TOKEN (Socket Mode) needs SLACK_BOT_TOKEN")
+        if self.microsoft_app_id and not self.microsoft_app_password:
+            found.append("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not")
+        if self.microsoft_app_type == "SingleTenant" and not self.microsoft_app_tenant_id:
+            found.append("MICROSOFT_APP_TYPE=SingleTenant needs MICROSOFT_APP_TENANT_ID")
+        if not self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            found.append(
+                "DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+        return found
+
+
+class ConfigurationError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def load_settings() -> Settings:
+    """Settings, or `ConfigurationError` listing every problem (never a secret's value)."""
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise ConfigurationError(
+            [f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()]
+        ) from None
+    if problems := settings.problems():
+        raise ConfigurationError(problems)
+    return settings
