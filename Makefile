@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/circles demo
+	$(BIN)/circles serve
 
-demo: run
+demo: $(STAMP)
+	$(BIN)/circles demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,19 +1,14 @@
-"""The `circles` command line."""
+"""The `circles` command line (SPEC §11)."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 
 import typer
 
 from bot.kinds import Kind
-
-KIND = typer.Option(Kind.MENTORING_CIRCLE, help="The kind of circle to simulate.")
-SESSIONS = typer.Option(3, min=1, max=12, help="How many sessions to run.")
-DATABASE = typer.Option(
-    "sqlite+aiosqlite:///circles.db", envvar="DATABASE_URL", help="The database URL."
-)
 
 app = typer.Typer(
     help="Circles: asynchronous peer learning circles in Slack and Microsoft Teams.",
@@ -22,12 +17,49 @@ app = typer.Typer(
 db = typer.Typer(help="Database schema.")
 app.add_typer(db, name="db")
 
+KIND = typer.Option(Kind.MENTORING_CIRCLE, help="The kind of circle to simulate.")
+SESSIONS = typer.Option(3, min=1, max=12, help="How many sessions to run.")
+DATABASE = typer.Option(
+    "sqlite+aiosqlite:///circles.db", envvar="DATABASE_URL", help="The database URL."
+)
+CIRCLE = typer.Option(..., help="The circle's name.")
+WORKSPACE = typer.Option(
+    None, help="The workspace (Slack team or Teams tenant) id, if names repeat."
+)
+PACKAGE_OUT = typer.Option(Path("circles-teams.zip"), help="Where to write the zip.")
+
+
+def _settings() -> object:
+    """Validated settings, or every problem listed and exit code 2."""
+    from adapters.config import ConfigurationError, load_settings
+
+    try:
+        return load_settings()
+    except ConfigurationError as error:
+        typer.echo("Circles cannot start; please fix the configuration:", err=True)
+        for problem in error.problems:
+            typer.echo(f"  - {problem}", err=True)
+        raise typer.Exit(2) from None
+
 
 @app.command()
-def demo(
-    kind: Kind = KIND,
-    sessions: int = SESSIONS,
-) -> None:
+def serve() -> None:
+    """Run the bot: HTTP server, scheduler and delivery (the playground without credentials)."""
+    from adapters.config import Settings
+    from adapters.serve import SchemaOutOfDate
+    from adapters.serve import serve as run
+
+    settings = _settings()
+    assert isinstance(settings, Settings)
+    try:
+        asyncio.run(run(settings))
+    except SchemaOutOfDate as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def demo(kind: Kind = KIND, sessions: int = SESSIONS) -> None:
     """Simulate a whole circle on a fake clock and print the transcript."""
     from adapters.local.demo import run_demo
 
@@ -35,14 +67,39 @@ def demo(
 
 
 @db.command("upgrade")
-def db_upgrade(
-    url: str = DATABASE,
-) -> None:
+def db_upgrade(url: str = DATABASE) -> None:
     """Bring the database schema up to date."""
     from storage.db import upgrade_blocking
 
     upgrade_blocking(url)
     typer.echo("The database schema is up to date.")
+
+
+@app.command()
+def export(circle: str = CIRCLE, workspace: str | None = WORKSPACE, url: str = DATABASE) -> None:
+    """Print a circle's sessions, attendance and commitment statuses as CSV (no texts)."""
+    from adapters.export import export_circle
+
+    try:
+        typer.echo(asyncio.run(export_circle(url, name=circle, workspace=workspace)), nl=False)
+    except LookupError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command("teams-package")
+def teams_package(out: Path = PACKAGE_OUT) -> None:
+    """Write the Teams app package (manifest and icons) with MICROSOFT_APP_ID filled in."""
+    from adapters.config import Settings
+    from adapters.teams.package import write_package
+
+    settings = _settings()
+    assert isinstance(settings, Settings)
+    if not settings.microsoft_app_id:
+        typer.echo("Set MICROSOFT_APP_ID to the bot's app id first.", err=True)
+        raise typer.Exit(2)
+    path = write_package(Path("teams"), out, settings.microsoft_app_id)
+    typer.echo(f"Wrote {path}")
 
 
 def main() -> None:

@@ -68,7 +68,7 @@ def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiohttp.access", "apscheduler.executors.default", "sqlalchemy.engine"):
+    for noisy in ("aiohttp.access", "apscheduler", "alembic", "sqlalchemy.engine"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -111,11 +111,14 @@ async def _post_checkin(
         )
         if c.reviewed_in == session.id
     ]
-    await turn.send(
+    while not await turn.send(
         compose.checkin_post(
             circle=circle, session=session, author=person, checkin=checkin, reviews=reviews
         )
-    )
+    ):
+        # The key belongs to an earlier check-in whose DM was deleted (withdrawn):
+        # this one replaces that post in place, under the next free version.
+        checkin.version += 1
     checkin.posted = True
     await turn.uow.checkins.save(checkin)
 
@@ -321,8 +324,11 @@ async def record_commitment(turn: Turn, circle: Circle, person: Person, text: st
 
 
 async def reviewable(turn: Turn, person: Person) -> list[Commitment]:
-    """The caller's commitments to review, oldest first, across circles (numbered as in `mine`)."""
+    """The caller's commitments to review, oldest first, across live circles (numbered as in `mine`)."""
     mine = await turn.uow.commitments.find(person_id=person.id, order_by="made_at")
+    circles = await turn.uow.circles.among("id", sorted({c.circle_id for c in mine}))
+    live = {c.id for c in circles if c.live}  # an ended circle asks about nothing any more
+    mine = [c for c in mine if c.circle_id in live]
     open_sessions = {
         s.id
         for s in await turn.uow.sessions.among(

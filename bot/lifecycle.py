@@ -32,6 +32,7 @@ from bot.kinds import (
     HotSeat,
     guide_for,
 )
+from bot.messages import Message
 from bot.nudges import FRACTIONS, NUDGES, Attendance, Stage
 from bot.people import Person
 from bot.prompts import Prompt, PromptKind, PromptState
@@ -128,7 +129,13 @@ async def cast_session(
         if circle.hot_seat is HotSeat.PRESENTER:
             # Presenters rotate one step ahead of facilitators, so one person rarely does both.
             last = previous.presenter_id if previous else session.facilitator_id
-            session.presenter_id = next_in_rotation(order, previous=last, available=available)
+            presenter = next_in_rotation(order, previous=last, available=available)
+            if presenter is not None and presenter == session.facilitator_id:
+                # A skipped member made both rotations land on one person; step on, or
+                # they would move in lockstep from now on (never repeating the presenter).
+                ahead = next_in_rotation(order, previous=presenter, available=available)
+                presenter = ahead if ahead != last else presenter
+            session.presenter_id = presenter
         else:
             session.presenter_id = None
 
@@ -196,13 +203,31 @@ async def open_session(turn: Turn, session_id: int) -> None:
     await send_due(turn, session_id)
 
 
+async def move_missed(turn: Turn, session_id: int) -> bool:
+    """A scheduled session whose whole window passed unopened (the bot was down) never
+    happened: it moves to the rhythm's next slot, as on `resume` (SPEC §9). True if moved."""
+    session = await turn.uow.sessions.get(session_id)
+    circle = await turn.uow.circles.get(session.circle_id)
+    if session.status is not SessionStatus.SCHEDULED or turn.now < session.closes_at:
+        return False
+    if circle.rhythm is None or circle.anchor is None:
+        return False
+    start = turn.calendar.sessions(
+        circle.rhythm, tz=circle.tz, anchor=circle.anchor, after=turn.now, count=1
+    )[0]
+    session.opens_at, session.closes_at = start, start + circle.window
+    await turn.uow.sessions.save(session)
+    return True
+
+
 def session_prompt(circle: Circle, session: Session) -> tuple[str, bool]:
     """The topic shown in the kickoff, and whether a member wrote it."""
     if session.topic:
         return session.topic, True
-    if session.final:
-        return CLOSING_CHECKIN_QUESTION, False
     guide = guide_for(circle.kind, session.number)
+    if session.final:  # e.g. a peer learning group's report-back, which also closes the circle
+        opening = f"{guide.title}. {guide.prompt} " if guide else ""
+        return f"{opening}To close: {CLOSING_CHECKIN_QUESTION}", False
     if guide:
         return f"{guide.title}. {guide.prompt}", False
     return "Bring what matters to you this week.", False
@@ -277,6 +302,10 @@ def _due(stage: Stage, session: Session, record: Attendance, ask: Ask | None) ->
         if ask is None or ask.person_id == record.person_id:
             return None
         return max(ask.posted_at, record.since)
+    if stage in NUDGES:
+        # A nudge keeps its own moment, so one that passed before this member's record
+        # began (a session opened late after downtime) is stale, not due at once.
+        return session.at_fraction(FRACTIONS[stage])
     return max(session.at_fraction(FRACTIONS[stage]), record.since)
 
 
@@ -588,6 +617,49 @@ async def _asks_recap(turn: Turn, circle: Circle, session: Session) -> tuple[tup
         responders = {r.person_id for r in await turn.uow.responses.find(ask_id=ask.id)}
         recap.append(((await turn.uow.people.get(ask.person_id)).name, len(responders)))
     return tuple(recap)
+
+
+async def summary_now(turn: Turn, session: Session) -> Message | None:
+    """A closed session's summary as it reads from what is stored now (None: not closed).
+
+    Its figures do not change after close; its texts are read again, so a
+    commitment erased by `forget me` reads "[removed]" here too (SPEC §10).
+    """
+    if session.status is not SessionStatus.CLOSED:
+        return None
+    circle = await turn.uow.circles.get(session.circle_id)
+    prompts = await turn.uow.prompts.find(session_id=session.id)
+    expected = {a.person_id for a in await turn.uow.attendance.find(session_id=session.id)}
+    checked_in = {
+        p.person_id
+        for p in prompts
+        if p.kind is PromptKind.CHECKIN and p.state is PromptState.ANSWERED
+    }
+    asked = {p.commitment_id for p in prompts if p.kind is PromptKind.REVIEW and p.commitment_id}
+    reviewed = {c.id: c for c in await turn.uow.commitments.among("id", sorted(asked))}
+    reviewed.update({c.id: c for c in await turn.uow.commitments.find(reviewed_in=session.id)})
+    following = await turn.uow.sessions.first(circle_id=circle.id, number=session.number + 1)
+    recap = compose.Recap(
+        checked_in=len(checked_in & expected),
+        expected=len(expected),
+        hot_seat=await _hot_seat_recap(turn, circle, session),
+        asks=await _asks_recap(turn, circle, session),
+        made=tuple(
+            [
+                ((await turn.uow.people.get(c.person_id)).name, c.text)
+                for c in await turn.uow.commitments.find(session_id=session.id, order_by="made_at")
+            ]
+        ),
+        reviewed=tuple(
+            [
+                ((await turn.uow.people.get(c.person_id)).name, c)
+                for c in sorted(reviewed.values(), key=lambda c: c.made_at)
+            ]
+        ),
+        next_session=following,
+        next_cast=await cast_of(turn, following) if following else None,
+    )
+    return compose.summary(circle=circle, session=session, recap=recap)
 
 
 async def end_circle(turn: Turn, circle: Circle) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 
 from bot import commands as cmd
 from bot import compose, lifecycle
@@ -241,6 +242,84 @@ async def export(turn: Turn, person: Person, circle: Circle, *, admin: bool) -> 
     member = await membership_of(turn, circle, person)
     if not admin and (member is None or not member.organiser):
         raise NotAllowed(f"Only {circle.name}'s organiser or a workspace admin can export it.")
+    turn.say(
+        Paragraph(
+            (f"Export of {circle.name}: sessions, attendance and commitment statuses (no texts).",)
+        ),
+        Document(f"{circle.name}.csv", await export_csv(turn, circle)),
+    )
+
+
+async def forget_me(turn: Turn, person: Person, *, confirmed: bool) -> None:
+    """Erase the caller's check-ins, asks and commitments everywhere, after a confirmation."""
+    if not confirmed:
+        turn.say(
+            Paragraph(
+                (
+                    "This erases the text of all your check-ins, hot-seat posts and commitments, in every circle. It can't be undone.",
+                )
+            ),
+            Choices((Choice("Yes, erase my texts", "forget", "confirm", "danger"),)),
+            Context(("Or type `forget me confirm`.",)),
+        )
+        return
+    for checkin in await turn.uow.checkins.find(person_id=person.id):
+        checkin.text = REMOVED
+        if checkin.posted:
+            session = await turn.uow.sessions.get(checkin.session_id)
+            circle = await turn.uow.circles.get(session.circle_id)
+            checkin.version += 1
+            await turn.send(
+                compose.checkin_post(
+                    circle=circle, session=session, author=person, checkin=checkin, reviews=()
+                )
+            )
+        await turn.uow.checkins.save(checkin)
+    for ask in await turn.uow.asks.find(person_id=person.id):
+        ask.text = REMOVED
+        ask.version += 1
+        session = await turn.uow.sessions.get(ask.session_id)
+        circle = await turn.uow.circles.get(session.circle_id)
+        await turn.send(compose.ask_post(circle=circle, session=session, author=person, ask=ask))
+        await turn.uow.asks.save(ask)
+        if session.presenter_id != person.id:
+            continue
+        # "<name> is in the hot seat: …" went by DM to each member who was to respond.
+        for owed in await turn.uow.prompts.find(session_id=session.id, kind=PromptKind.RESPONSE):
+            notice = compose.hot_seat_notice(
+                person=await turn.uow.people.get(owed.person_id),
+                circle=circle,
+                session=session,
+                presenter=person,
+                ask=ask,
+            )
+            await turn.send(
+                replace(notice, key=f"{notice.key}:v{ask.version}", replaces=notice.key)
+            )
+    summaries: set[int] = set()
+    for commitment in await turn.uow.commitments.find(person_id=person.id):
+        commitment.text, commitment.reflection = REMOVED, None
+        await turn.uow.commitments.save(commitment)
+        summaries |= {commitment.session_id, commitment.reviewed_in or commitment.session_id}
+        summaries |= {
+            p.session_id for p in await turn.uow.prompts.find(commitment_id=commitment.id)
+        }
+    for session in await turn.uow.sessions.among("id", sorted(summaries)):
+        summary = await lifecycle.summary_now(turn, session)
+        if summary is not None:  # the thread's summary quotes commitments: edit it in place
+            await turn.send(
+                replace(summary, key=f"{summary.key}:forget:{person.id}", replaces=summary.key)
+            )
+    await turn.uow.outbox.forget(person.key)
+    turn.say(
+        Paragraph(
+            ("Done. Your texts are erased everywhere, including the posts in circle threads.",)
+        )
+    )
+
+
+async def export_csv(turn: Turn, circle: Circle) -> str:
+    """Sessions, attendance and commitment statuses as CSV: figures, never texts (SPEC §10)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
@@ -283,52 +362,4 @@ async def export(turn: Turn, person: Person, circle: Circle, *, admin: bool) -> 
                     commitment.status.value if commitment else "",
                 ]
             )
-    turn.say(
-        Paragraph(
-            (f"Export of {circle.name}: sessions, attendance and commitment statuses (no texts).",)
-        ),
-        Document(f"{circle.name}.csv", out.getvalue()),
-    )
-
-
-async def forget_me(turn: Turn, person: Person, *, confirmed: bool) -> None:
-    """Erase the caller's check-ins, asks and commitments everywhere, after a confirmation."""
-    if not confirmed:
-        turn.say(
-            Paragraph(
-                (
-                    "This erases the text of all your check-ins, hot-seat posts and commitments, in every circle. It can't be undone.",
-                )
-            ),
-            Choices((Choice("Yes, erase my texts", "forget", "confirm", "danger"),)),
-            Context(("Or type `forget me confirm`.",)),
-        )
-        return
-    for checkin in await turn.uow.checkins.find(person_id=person.id):
-        checkin.text = REMOVED
-        if checkin.posted:
-            session = await turn.uow.sessions.get(checkin.session_id)
-            circle = await turn.uow.circles.get(session.circle_id)
-            checkin.version += 1
-            await turn.send(
-                compose.checkin_post(
-                    circle=circle, session=session, author=person, checkin=checkin, reviews=()
-                )
-            )
-        await turn.uow.checkins.save(checkin)
-    for ask in await turn.uow.asks.find(person_id=person.id):
-        ask.text = REMOVED
-        ask.version += 1
-        session = await turn.uow.sessions.get(ask.session_id)
-        circle = await turn.uow.circles.get(session.circle_id)
-        await turn.send(compose.ask_post(circle=circle, session=session, author=person, ask=ask))
-        await turn.uow.asks.save(ask)
-    for commitment in await turn.uow.commitments.find(person_id=person.id):
-        commitment.text, commitment.reflection = REMOVED, None
-        await turn.uow.commitments.save(commitment)
-    await turn.uow.outbox.forget(person.key)
-    turn.say(
-        Paragraph(
-            ("Done. Your texts are erased everywhere, including the posts in circle threads.",)
-        )
-    )
+    return out.getvalue()

@@ -1,0 +1,221 @@
+"""The composition root: `circles serve` wires every part together (SPEC §8, §9, §11).
+
+One aiohttp server carries Slack (`/slack/...`), Teams (`/api/messages`), the
+local playground (`/`, when no platform is configured) and the operations
+endpoints. Beside it run the delivery workers (every replica) and the
+scheduler (only the elected leader). SIGTERM stops accepting requests,
+finishes those in flight and the deliveries under way, and exits within 10 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.clock import SystemClock
+from adapters.config import Settings
+from adapters.observability import Metrics, configure_logging
+from adapters.server import Mount, create_app
+from bot.core import Core, Outcome
+from bot.events import InboundEvent
+from bot.turn import Config
+from scheduler.delivery import DeliveryWorker
+from scheduler.leader import Election, leader_for
+from scheduler.messenger import Messenger
+from scheduler.rhythm import RhythmCalendar
+from scheduler.runner import Runner
+from storage import codec
+from storage.db import create_engine, is_current, upgrade
+from storage.delivery import OUTBOX, OutboxStore
+from storage.uow import SqlUnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN = 10.0  # seconds from SIGTERM to exit, at most
+READY = web.AppKey("ready", dict)
+
+
+class SchemaOutOfDate(Exception):
+    pass
+
+
+async def prepare_schema(engine: AsyncEngine, *, migrate: bool) -> None:
+    """Upgrade the schema, or refuse to start on an old one when told not to migrate."""
+    if migrate:
+        await upgrade(engine)
+    elif not await is_current(engine):
+        raise SchemaOutOfDate(
+            "The database schema is not up to date. Run `circles db upgrade`, "
+            "or start with MIGRATE_ON_START=true."
+        )
+
+
+@dataclass
+class Platforms:
+    """What the configured platforms contribute: routes, and a messenger each for delivery."""
+
+    mounts: list[Mount] = field(default_factory=list)
+    messengers: dict[str, Messenger] = field(default_factory=dict)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+class NotifyingCore:
+    """The core as adapters see it: after each event, the scheduler and the workers look again."""
+
+    def __init__(self, core: Core, *, on_change: Callable[[], None], metrics: Metrics) -> None:
+        self._core = core
+        self._on_change = on_change
+        self._metrics = metrics
+
+    async def handle(self, event: InboundEvent) -> Outcome:
+        platform = event.actor.key.platform
+        try:
+            outcome = await self._core.handle(event)
+        except Exception:
+            self._metrics.inbound.labels(platform, "error").inc()
+            raise
+        self._metrics.inbound.labels(
+            platform, "duplicate" if outcome.duplicate else "handled"
+        ).inc()
+        if not outcome.duplicate:
+            self._on_change()
+        return outcome
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._core, name)
+
+
+def platforms_for(settings: Settings, *, core: NotifyingCore, engine: AsyncEngine) -> Platforms:
+    """Slack and Teams, as configured. (Filled in as each adapter lands.)"""
+    found = Platforms()
+    return found
+
+
+async def outbox_stats(engine: AsyncEngine) -> tuple[int, float]:
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(func.count(), func.min(OUTBOX.c.created_at)).where(
+                    OUTBOX.c.status.in_(("pending", "sending"))
+                )
+            )
+        ).one()
+    depth, oldest = int(row[0]), row[1]
+    age = (datetime.now(UTC) - codec.utc(oldest)).total_seconds() if oldest is not None else 0.0
+    return depth, max(age, 0.0)
+
+
+def ops_routes(
+    app: web.Application, *, engine: AsyncEngine, metrics: Metrics, election: Election
+) -> None:
+    async def readyz(_request: web.Request) -> web.Response:
+        checks: dict[str, object] = {}
+        try:
+            checks["database"] = "reachable"
+            checks["migrations"] = "current" if await is_current(engine) else "behind"
+        except Exception:  # the database is down: say so, never crash the probe
+            checks["database"] = "unreachable"
+        checks["scheduler"] = "leader" if election.is_leader else "follower"
+        ready = checks["database"] == "reachable" and checks["migrations"] == "current"
+        return web.json_response(checks, status=200 if ready else 503)
+
+    async def metrics_view(_request: web.Request) -> web.Response:
+        metrics.leader.set(1 if election.is_leader else 0)
+        body = await metrics.render(lambda: outbox_stats(engine))
+        return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_view)
+
+
+@contextlib.asynccontextmanager
+async def playground_mount() -> AsyncIterator[Mount]:
+    """The playground on its own throwaway SQLite database, with its simulated clock."""
+    from adapters.local.playground import Playground
+
+    with tempfile.TemporaryDirectory(prefix="circles-playground-") as folder:
+        engine = create_engine(f"sqlite+aiosqlite:///{Path(folder) / 'playground.db'}")
+        try:
+            await upgrade(engine)
+            yield Playground.create(engine)
+        finally:
+            await engine.dispose()
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or `stop` is set)."""
+    configure_logging(level=settings.log_level, json=settings.log_format.value == "json")
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+
+    engine = create_engine(settings.database_url)
+    try:
+        await prepare_schema(engine, migrate=settings.migrate_on_start)
+        await _run(settings, engine=engine, stop=stop)
+    finally:
+        await engine.dispose()
+
+
+async def _run(settings: Settings, *, engine: AsyncEngine, stop: asyncio.Event) -> None:
+    clock = SystemClock()
+    uow = SqlUnitOfWorkFactory(engine)
+    config = Config(admins=settings.admins, default_tz=settings.circles_default_tz)
+    core = Core(uow=uow, clock=clock, calendar=RhythmCalendar(), config=config)
+    metrics = Metrics()
+    runner = Runner(core=core, uow=uow, clock=clock)
+    workers: list[DeliveryWorker] = []
+
+    def changed() -> None:
+        runner.changed()
+        for worker in workers:
+            worker.poke()
+
+    notifying = NotifyingCore(core, on_change=changed, metrics=metrics)
+    platforms = platforms_for(settings, core=notifying, engine=engine)
+    store = OutboxStore(engine)
+    workers.extend(
+        DeliveryWorker(store=store, messenger=messenger, clock=clock, name=f"delivery-{name}")
+        for name, messenger in platforms.messengers.items()
+    )
+    election = leader_for(settings.database_url)
+
+    async with contextlib.AsyncExitStack() as stack:
+        mounts = list(platforms.mounts)
+        if not mounts:
+            log.info("no Slack or Teams credentials: serving the local playground at /")
+            mounts.append(await stack.enter_async_context(playground_mount()))
+        app = create_app(mounts=mounts)
+        ops_routes(app, engine=engine, metrics=metrics, election=election)
+        web_runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN / 2, handle_signals=False)
+        await web_runner.setup()
+        site = web.TCPSite(web_runner, settings.host, settings.port)
+        await site.start()
+        log.info("listening on http://%s:%s", settings.host, settings.port)
+        worker_stop = asyncio.Event()
+        tasks = [asyncio.create_task(w.run_forever(worker_stop)) for w in workers]
+        leading = asyncio.create_task(election.serve(runner))
+        try:
+            await stop.wait()
+        finally:
+            log.info("stopping")
+            await site.stop()  # no new connections
+            worker_stop.set()
+            leading.cancel()
+            await asyncio.wait([leading, *tasks], timeout=SHUTDOWN / 2)
+            await web_runner.cleanup()
+            for close in platforms.closers:
+                await close()
