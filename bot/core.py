@@ -10,7 +10,7 @@ any state. The scheduler calls `open_session`, `send_due` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot import answers, help, lifecycle, personal, steering
@@ -35,7 +35,7 @@ from bot.people import Person
 from bot.ports import Calendar, Clock
 from bot.prompts import PromptKind, dm_answer_target
 from bot.routing import resolve_circle, split_circle
-from bot.store import UnitOfWorkFactory
+from bot.store import Conflict, UnitOfWorkFactory
 from bot.turn import Config, Turn
 
 
@@ -64,6 +64,16 @@ class Core:
     # --- inbound ------------------------------------------------------------
 
     async def handle(self, event: InboundEvent) -> Outcome:
+        try:
+            return await self._handle(event)
+        except Conflict:
+            # A concurrent event took a unique key first (both were someone's first
+            # contact, or a retry raced its original). This transaction was rolled
+            # back whole; handling it again finds the other's row.
+            return await self._handle(event)
+
+    async def _handle(self, event: InboundEvent) -> Outcome:
+        event = _storable(event)
         inline = getattr(event, "inline", False)
         prefix = event.prefix if isinstance(event, CommandIssued) else ""
         async with self._uow() as uow:
@@ -82,6 +92,8 @@ class Core:
             except UserError as error:
                 await uow.rollback()
                 turn.answer = list(_error_blocks(turn, error))
+                if isinstance(error, UnknownCommand):
+                    await _caller_help(turn, event)
             await uow.inbound.record(event.id, now=turn.now)
             if turn.answer and not inline:
                 await turn.send(
@@ -150,7 +162,8 @@ class Core:
 
     async def open_session(self, session_id: int) -> None:
         async with self._job() as turn:
-            await lifecycle.open_session(turn, session_id)
+            if not await lifecycle.move_missed(turn, session_id):
+                await lifecycle.open_session(turn, session_id)
 
     async def send_due(self, session_id: int) -> datetime | None:
         """Deliver what is due now; returns when to call again (None: nothing more)."""
@@ -187,6 +200,24 @@ class _JobTurn:
         if exc is None:
             await self._uow.commit()
         await self._uow.__aexit__(exc_type, exc, None)
+
+
+async def _caller_help(turn: Turn, event: Event) -> None:
+    """An unknown command is most often a typo: the help lists what this caller may use (SPEC §6)."""
+    actor = event.actor
+    person = await turn.uow.people.by_key(actor.key) or Person(key=actor.key, name=actor.name)
+    admin = bool(actor.admin) or person.admin or actor.key.user in turn.config.admins
+    turn.answer = turn.answer[:1]
+    await help.show(turn, person, None, conversation=None, admin=admin)
+
+
+def _storable(event: InboundEvent) -> InboundEvent:
+    """Drop what no text column can hold (NUL, lone surrogates): JSON carries them, UTF-8 can't."""
+    if not isinstance(event, CommandIssued | DirectMessage | DirectMessageEdited | FormSubmitted):
+        return event
+    text = event.text.replace("\x00", "")
+    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return event if text == event.text else replace(event, text=text)
 
 
 def _error_blocks(turn: Turn, error: UserError) -> tuple[Block, ...]:
@@ -286,9 +317,13 @@ async def run_command(
         case cmd.Rotate():
             await steering.rotate(turn, person, circle)
         case cmd.SetFacilitator():
-            await steering.set_part(turn, person, circle, command.person, part="facilitator")
+            await steering.set_part(
+                turn, person, circle, command.person, part="facilitator", names=names
+            )
         case cmd.SetPresenter():
-            await steering.set_part(turn, person, circle, command.person, part="presenter")
+            await steering.set_part(
+                turn, person, circle, command.person, part="presenter", names=names
+            )
         case cmd.Status():
             await personal.status(turn, person, circle)
         case cmd.Export():
@@ -326,28 +361,31 @@ async def on_direct_message(turn: Turn, person: Person, text: str, *, ref: str) 
             turn, person, cmd.parse_command(stripped), text=stripped, conversation=None, names={}
         )
         return
-    answers.check_length(turn, stripped)
     owed = await answers.owed_prompt_circles(turn, person)
     if not owed:
+        answers.check_length(turn, stripped)
         turn.say(Paragraph(("There's nothing waiting for an answer from you right now.",)))
         await personal.mine(turn, person)
         turn.say(*help.short(turn.prefix))
         return
+    # A trailing `in <circle name>` says where the answer goes; it is not part of it.
+    circles = {c.id: c for c in await turn.uow.circles.among("id", sorted(owed))}
+    chosen, body = _named_circle(stripped, list(circles.values()))
     circle_id: int
-    if len(owed) == 1:
-        circle_id = next(iter(owed))
-    else:
-        circles = {c.id: c for c in await turn.uow.circles.among("id", sorted(owed))}
-        chosen, body = _named_circle(stripped, list(circles.values()))
-        if chosen is None:
-            names = ", ".join(c.name for c in circles.values())
-            raise UserError(
-                f"You have open prompts in several circles ({names}). Which one is this for? "
-                "Send it again ending with `in <circle name>`. Your message:",
-                echo=stripped,
-            )
+    if chosen is not None:
         assert chosen.id is not None
         circle_id, stripped = chosen.id, body
+    elif len(owed) == 1:
+        circle_id = next(iter(owed))
+    else:
+        answers.check_length(turn, stripped)
+        names = ", ".join(c.name for c in circles.values())
+        raise UserError(
+            f"You have open prompts in several circles ({names}). Which one is this for? "
+            "Send it again ending with `in <circle name>`. Your message:",
+            echo=stripped,
+        )
+    answers.check_length(turn, stripped)  # the answer itself, without `in <circle name>`
     circle = await turn.uow.circles.get(circle_id)
     target = dm_answer_target(owed[circle_id])
     if target is None:

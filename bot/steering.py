@@ -25,7 +25,7 @@ from bot.messages import (
     kickoff_key,
 )
 from bot.people import Person, PersonKey
-from bot.prompts import PromptKind
+from bot.prompts import PromptKind, PromptState
 from bot.rotation import next_in_rotation
 from bot.sessions import Session, SessionStatus
 from bot.timefmt import day_and_time, when
@@ -247,6 +247,17 @@ async def _depart(turn: Turn, circle: Circle, member: Membership) -> None:
         ):
             prompt.transition("withdraw")
             await turn.uow.prompts.save(prompt)
+    current = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.OPEN)
+    if current is not None:  # no longer expected in the open session, unless they checked in
+        record = await turn.uow.attendance.first(session_id=current.id, person_id=member.person_id)
+        checked_in = await turn.uow.prompts.first(
+            session_id=current.id,
+            person_id=member.person_id,
+            kind=PromptKind.CHECKIN,
+            state=PromptState.ANSWERED,
+        )
+        if record is not None and checked_in is None:
+            await turn.uow.attendance.delete(record)
     upcoming = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
     if upcoming and member.person_id in (upcoming.facilitator_id, upcoming.presenter_id):
         upcoming.facilitator_pinned = (
@@ -495,7 +506,13 @@ async def rotate(turn: Turn, person: Person, circle: Circle) -> None:
 
 
 async def set_part(
-    turn: Turn, person: Person, circle: Circle, mention: cmd.Mention, *, part: str
+    turn: Turn,
+    person: Person,
+    circle: Circle,
+    mention: cmd.Mention,
+    *,
+    part: str,
+    names: dict[str, str] | None = None,
 ) -> None:
     """`facilitator @x` / `hotseat @x`: the open session if still unanswered, else the next."""
     await require_steward(turn, circle, person, f"choose the {part}")
@@ -503,9 +520,8 @@ async def set_part(
         PersonKey(person.key.platform, person.key.workspace, mention.user)
     )
     if target is None or await membership_of(turn, circle, target) is None:
-        raise UserError(
-            f"{mention.label or mention.user} is not a member of {circle.name}. Invite them first."
-        )
+        label = (names or {}).get(mention.user) or mention.label or mention.user
+        raise UserError(f"{label} is not a member of {circle.name}. Invite them first.")
     if part == "presenter" and circle.hot_seat is not HotSeat.PRESENTER:
         raise UserError(f"{circle.name} has no single hot-seat presenter.")
     session = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.OPEN)

@@ -81,6 +81,14 @@ class Inbound(Protocol):
     async def record(self, event_id: str, *, now: datetime) -> None: ...
 
 
+class Conflict(Exception):
+    """A concurrent transaction wrote the same unique key first (a person new to us, an event id).
+
+    The unit of work raises it on leaving, after rolling everything back, so
+    doing the same work again is safe and finds the other transaction's row.
+    """
+
+
 class UnitOfWork(Protocol):
     people: People
     circles: Circles
@@ -102,7 +110,9 @@ class UnitOfWork(Protocol):
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None: ...
+    ) -> None:
+        """Rolls back what was not committed; a unique-key race leaves as `Conflict`."""
+        ...
 
     async def commit(self) -> None: ...
 

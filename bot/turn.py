@@ -33,8 +33,9 @@ class Turn:
     prefix: str = "/circle "
     answer: list[Block] = field(default_factory=list)
 
-    async def send(self, message: Message) -> None:
-        await self.uow.outbox.add(message, now=self.now)
+    async def send(self, message: Message) -> bool:
+        """Queue `message`; False if its key was queued before (so nothing new was sent)."""
+        return await self.uow.outbox.add(message, now=self.now)
 
     def say(self, *blocks: Block) -> None:
         """Add to the private answer to whoever caused this turn."""

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -39,7 +42,7 @@ def _postgres_database() -> str:
         await upgrade(engine)
         await engine.dispose()
 
-    asyncio.run(create())
+    _run(create())
     return _with_database(POSTGRES_URL, name)
 
 
@@ -53,7 +56,13 @@ def _drop(url: str) -> None:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
 
-    asyncio.run(drop())
+    _run(drop())
+
+
+def _run(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run set-up work on its own loop: the `engine` fixture asks for it from inside a running one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
 
 
 def _with_database(url: str, name: str) -> str:
@@ -76,12 +85,31 @@ def postgres_url() -> Iterator[str]:
     _drop(url)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite database migrated once; each test gets a copy (migrating costs more)."""
+    path = tmp_path_factory.mktemp("template") / "circles.db"
+
+    async def migrate() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        await upgrade(engine)
+        await engine.dispose()
+
+    _run(migrate())
+    return path
+
+
+def _sqlite_copy(template: Path, folder: Path) -> AsyncEngine:
+    copy = folder / "circles.db"
+    shutil.copyfile(template, copy)
+    return create_engine(f"sqlite+aiosqlite:///{copy}")
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     """A migrated, empty database of each kind."""
     if request.param == "sqlite":
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'circles.db'}")
-        await upgrade(engine)
+        engine = _sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path)
     else:
         engine = create_engine(request.getfixturevalue("postgres_url"))
         async with engine.begin() as conn:
@@ -91,9 +119,8 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 
 @pytest.fixture
-async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+async def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     """SQLite only, for tests about the core's logic that gain nothing from a second database."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'circles.db'}")
-    await upgrade(engine)
+    engine = _sqlite_copy(sqlite_template, tmp_path)
     yield engine
     await engine.dispose()
