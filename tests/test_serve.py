@@ -1,0 +1,172 @@
+"""`circles serve` as an operator runs it: a real process, real HTTP, SIGTERM.
+
+These start the installed `circles` command in a temporary folder on a free
+port and talk to it over the socket, as a load balancer and a browser would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sqlite3
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+CIRCLES = Path(sys.executable).with_name("circles")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without any Circles settings of the developer's shell."""
+    keep = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "MICROSOFT_", "TEAMS_", "CIRCLES_", "DATABASE_"))
+    }
+    return {**keep, **extra}
+
+
+class Server:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            str(CIRCLES),
+            "serve",
+            cwd=self.folder,
+            env=clean_env(PORT=str(self.port), LOG_FORMAT="json"),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        async with aiohttp.ClientSession() as http:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    async with http.get(f"{self.base}/healthz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientConnectionError:
+                    pass
+                if self.process.returncode is not None or time.monotonic() > deadline:
+                    raise AssertionError("circles serve did not come up")
+                await asyncio.sleep(0.1)
+
+    async def stop(self) -> tuple[int, float, str]:
+        assert self.process is not None
+        began = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(self.process.communicate(), timeout=15)
+        return int(self.process.returncode or 0), time.monotonic() - began, stderr.decode()
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[Server]:
+    running = Server(tmp_path)
+    await running.start()
+    try:
+        yield running
+    finally:
+        if running.process and running.process.returncode is None:
+            running.process.kill()
+            await running.process.wait()
+
+
+async def api(http: aiohttp.ClientSession, server: Server, path: str, **body: Any) -> Any:
+    async with http.post(f"{server.base}/playground/api/{path}", json=body) as response:
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+async def test_serve_answers_probes_runs_a_circle_and_stops_cleanly(server: Server) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{server.base}/readyz") as response:
+            assert response.status == 200
+            assert await response.json() == {
+                "database": "reachable",
+                "migrations": "current",
+                "scheduler": "leader",
+            }
+        async with http.get(f"{server.base}/metrics") as response:
+            metrics = await response.text()
+            assert "circles_outbox_depth 0.0" in metrics
+            assert "circles_scheduler_leader 1.0" in metrics
+        async with http.get(f"{server.base}/") as response:
+            assert response.status == 200 and "Circles" in await response.text()
+
+        # A session of the playground's circle, through its HTTP API.
+        for member in ("ben", "chen", "dara"):
+            await api(http, server, "dm", member=member, text="agree")
+        await api(http, server, "clock", member="ana", step="open")
+        await api(http, server, "dm", member="ana", text="Feedback is my theme this month.")
+        closed = await api(http, server, "clock", member="ana", step="close")
+        posts = closed["state"]["channel"]["posts"]
+        replies = [r for p in posts if p["kind"] == "kickoff" for r in p["replies"]]
+        assert "Summary · Growth Circle, session 1" in str(replies[-1])
+        assert "Feedback is my theme this month." in str(replies)
+
+    code, seconds, log = await server.stop()
+    assert code == 0, log
+    assert seconds < 10
+    assert '"stopping"' in log
+    assert "Feedback is my theme" not in log, "logs never carry message texts"
+    with sqlite3.connect(server.folder / "circles.db") as db:
+        waiting = db.execute("select count(*) from outbox where status in ('pending', 'sending')")
+        assert waiting.fetchone() == (0,)
+
+
+async def test_bad_configuration_is_one_clear_list_and_exit_code_2(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        str(CIRCLES),
+        "serve",
+        cwd=tmp_path,
+        env=clean_env(
+            PORT="99999",
+            SLACK_BOT_TOKEN="xoxb-very-secret",
+            MICROSOFT_APP_ID="app",
+            CIRCLES_DEFAULT_TZ="Mars/Olympus",
+        ),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 2
+    assert stdout == b""
+    problems = stderr.decode().splitlines()
+    assert problems[0] == "Circles cannot start; please fix the configuration:"
+    assert any("PORT" in line for line in problems)
+    assert any("CIRCLES_DEFAULT_TZ" in line and "Mars/Olympus" in line for line in problems)
+    assert "xoxb-very-secret" not in stderr.decode()
+    assert not (tmp_path / "circles.db").exists(), "nothing else happens"
+
+
+async def test_inconsistent_settings_are_listed_together(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        str(CIRCLES),
+        "serve",
+        cwd=tmp_path,
+        env=clean_env(SLACK_BOT_TOKEN="xoxb-secret", MICROSOFT_APP_ID="app"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    text = stderr.decode()
+    assert process.returncode == 2
+    assert "SLACK_SIGNING_SECRET" in text and "MICROSOFT_APP_PASSWORD" in text
+    assert "xoxb-secret" not in text
