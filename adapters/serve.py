@@ -176,7 +176,7 @@ async def _run(settings: Settings, *, engine: AsyncEngine, stop: asyncio.Event) 
     config = Config(admins=settings.admins, default_tz=settings.circles_default_tz)
     core = Core(uow=uow, clock=clock, calendar=RhythmCalendar(), config=config)
     metrics = Metrics()
-    runner = Runner(core=core, uow=uow, clock=clock)
+    runner = Runner(core=core, uow=uow, clock=clock, retention_days=settings.circles_retention_days)
     workers: list[DeliveryWorker] = []
 
     def changed() -> None:

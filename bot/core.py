@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot import answers, help, lifecycle, personal, steering
+from bot import answers, help, lifecycle, personal, retention, steering
 from bot import commands as cmd
 from bot.circles import Circle
 from bot.commitments import ReviewOutcome
@@ -173,6 +173,11 @@ class Core:
     async def close_session(self, session_id: int) -> None:
         async with self._job() as turn:
             await lifecycle.close_session(turn, session_id)
+
+    async def erase_expired(self, *, days: int) -> int:
+        """Erase the content of circles that ended more than `days` ago (SPEC §10)."""
+        async with self._job() as turn:
+            return await retention.erase_expired(turn, days=days)
 
     def _job(self) -> _JobTurn:
         return _JobTurn(self)

@@ -54,6 +54,8 @@ class Runtime(Protocol):
 
     async def rebuild(self) -> None: ...
 
+    async def erase_expired(self) -> None: ...
+
 
 RUNTIME: ContextVar[Runtime] = ContextVar("circles_scheduler_runtime")
 
@@ -101,6 +103,11 @@ async def rebuild_changed() -> None:
 async def rebuild() -> None:
     """`rebuild:safety`, every few minutes: picks up changes made by other replicas."""
     await _runtime().rebuild()
+
+
+async def erase_expired() -> None:
+    """`retention`, daily: erases the content of circles that ended long ago (SPEC §10)."""
+    await _runtime().erase_expired()
 
 
 # --- the executor -------------------------------------------------------------------

@@ -87,7 +87,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 OPEN, DUE, CLOSE = "open", "due", "close"
-CHANGED, SAFETY = "rebuild:changed", "rebuild:safety"
+CHANGED, SAFETY, RETENTION = "rebuild:changed", "rebuild:safety", "retention"
 SESSION_JOBS: dict[str, Callable[..., Awaitable[None]]] = {
     OPEN: jobs.open_session,
     DUE: jobs.send_due,
@@ -121,8 +121,10 @@ class Runner:
         safety_every: timedelta = timedelta(minutes=5),
         debounce: timedelta = timedelta(seconds=1),
         concurrency: int = 4,
+        retention_days: int = 365,
     ) -> None:
         self._core = core
+        self._retention_days = retention_days
         self._uow = uow
         self._clock = clock
         self._safety_every = safety_every
@@ -173,6 +175,13 @@ class Runner:
             name=SAFETY,
             replace_existing=True,
         )
+        self.scheduler.add_job(
+            jobs.erase_expired,
+            IntervalTrigger(days=1, timezone=UTC),
+            id=RETENTION,
+            name=RETENTION,
+            replace_existing=True,
+        )
         if not paused:
             self.scheduler.resume()
         log.info("scheduler started with %d jobs", len(self.scheduler.get_jobs()))
@@ -208,6 +217,11 @@ class Runner:
                 name=CHANGED,
                 replace_existing=True,
             )
+
+    async def erase_expired(self) -> None:
+        erased = await self._core.erase_expired(days=self._retention_days)
+        if erased:
+            log.info("erased the content of %d ended circles", erased)
 
     async def rebuild_changed(self) -> None:
         async with self._rebuilding:  # changes made meanwhile gather for the next one

@@ -123,12 +123,15 @@ async def test_start_builds_one_job_per_thing_that_will_happen(engine: AsyncEngi
     safety = runner.scheduler.get_job("rebuild:safety")
     assert isinstance(safety.trigger, IntervalTrigger)
     assert safety.trigger.interval == timedelta(minutes=5)
+    retention = runner.scheduler.get_job("retention")
+    assert retention.func_ref == "scheduler.jobs:erase_expired"
+    assert retention.trigger.interval == timedelta(days=1)
 
     # Rebuilding again, fully or for the circle, changes nothing.
     await runner.rebuild()
     await runner.rebuild([first.circle_id])
     assert runner.planned() == {f"open:{first.id}": FIRST}
-    assert len(runner.scheduler.get_jobs()) == 2
+    assert len(runner.scheduler.get_jobs()) == 3
     await runner.stop()
 
 
