@@ -73,15 +73,20 @@ class Platforms:
 class NotifyingCore:
     """The core as adapters see it: after each event, the scheduler and the workers look again."""
 
-    def __init__(self, core: Core, *, on_change: Callable[[], None], metrics: Metrics) -> None:
+    def __init__(
+        self, core: Core, *, on_change: Callable[[], None], metrics: Metrics, serial: bool
+    ) -> None:
         self._core = core
         self._on_change = on_change
         self._metrics = metrics
+        # SQLite has one writer at a time: taking turns here beats waiting on its file lock.
+        self._turns = asyncio.Lock() if serial else contextlib.nullcontext()
 
     async def handle(self, event: InboundEvent) -> Outcome:
         platform = event.actor.key.platform
         try:
-            outcome = await self._core.handle(event)
+            async with self._turns:
+                outcome = await self._core.handle(event)
         except Exception:
             self._metrics.inbound.labels(platform, "error").inc()
             raise
@@ -96,9 +101,24 @@ class NotifyingCore:
         return getattr(self._core, name)
 
 
-def platforms_for(settings: Settings, *, core: NotifyingCore, engine: AsyncEngine) -> Platforms:
-    """Slack and Teams, as configured. (Filled in as each adapter lands.)"""
+def platforms_for(
+    settings: Settings, *, core: NotifyingCore, engine: AsyncEngine, metrics: Metrics
+) -> Platforms:
+    """Slack and Teams, as configured; each adapter keeps its own types to itself."""
     found = Platforms()
+    if settings.teams_enabled:
+        from adapters.teams.config import TeamsConfig
+        from adapters.teams.wiring import create_teams
+
+        teams = create_teams(
+            config=TeamsConfig.from_settings(settings),
+            core=core,
+            engine=engine,
+            clock=SystemClock(),
+            metrics=metrics,
+        )
+        found.mounts.append(teams.adapter)
+        found.messengers["teams"] = teams.messenger
     return found
 
 
@@ -184,8 +204,10 @@ async def _run(settings: Settings, *, engine: AsyncEngine, stop: asyncio.Event) 
         for worker in workers:
             worker.poke()
 
-    notifying = NotifyingCore(core, on_change=changed, metrics=metrics)
-    platforms = platforms_for(settings, core=notifying, engine=engine)
+    notifying = NotifyingCore(
+        core, on_change=changed, metrics=metrics, serial=settings.database_url.startswith("sqlite")
+    )
+    platforms = platforms_for(settings, core=notifying, engine=engine, metrics=metrics)
     store = OutboxStore(engine)
     workers.extend(
         DeliveryWorker(store=store, messenger=messenger, clock=clock, name=f"delivery-{name}")

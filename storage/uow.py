@@ -15,6 +15,7 @@ from typing import Any, Generic, Self, TypeVar
 from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import store
@@ -71,7 +72,8 @@ class SqlRepository(Generic[E]):
     async def among(self, field: str, values: Sequence[Any]) -> list[E]:
         if not values:
             return []
-        return await self._select([self._table.c[field].in_(list(values))], order_by="id")
+        stored = [self._codec.column_value(field, v) for v in values]  # as `find` compares
+        return await self._select([self._table.c[field].in_(stored)], order_by="id")
 
     def _where(self, equal: dict[str, Any]) -> list[ColumnElement[bool]]:
         clauses = []
@@ -108,7 +110,7 @@ class SqlPeople(SqlRepository[Person]):
 class SqlCircles(SqlRepository[Circle]):
     async def by_name(self, platform: str, workspace: str, name: str) -> Circle | None:
         return await self.first(
-            platform=platform, workspace=workspace, name_key=name.strip().lower()
+            platform=platform, workspace=workspace, name_key=codec.name_key(name)
         )
 
 
@@ -237,6 +239,8 @@ class SqlUnitOfWork:
                 await self._conn.rollback()
         finally:
             await self._conn.close()
+        if isinstance(exc, IntegrityError):
+            raise store.Conflict(type(exc.orig).__name__) from exc
 
     async def commit(self) -> None:
         await self._conn.commit()

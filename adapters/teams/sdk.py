@@ -1,0 +1,284 @@
+"""Every botbuilder call in one place (SPEC §8: the SDK is archived upstream).
+
+`BotFramework` does three things with botbuilder and hands back plain Python:
+
+- `verify` checks an inbound request's Bot Framework token (with
+  `ConfigurationBotFrameworkAuthentication`), raising `Unauthorized`;
+- `run` passes the verified activity through `CloudAdapter.process_activity`,
+  whose turn calls our logic (which sends nothing: answers go through the
+  outbox);
+- `create_conversation`, `send`, `update` and `member_name` call the Bot
+  Connector with one `ConnectorClient` per service URL, raising
+  `ConnectorError` with the HTTP status and `Retry-After`.
+
+Activities go in and come out as wire JSON. Replacing botbuilder means
+rewriting this module and nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+)
+from botbuilder.schema import Activity, ChannelAccount, ConversationParameters
+from botframework.connector.auth import (
+    AuthenticationConstants,
+    BotFrameworkAuthentication,
+    ClaimsIdentity,
+    ConnectorFactory,
+)
+
+from adapters.teams.config import TeamsConfig
+
+log = logging.getLogger(__name__)
+
+Json = Mapping[str, Any]
+CONNECT_TIMEOUT = 10.0  # seconds; msrest's default is 100
+MAX_CLIENTS = 64  # service URLs: one per Teams region in practice
+
+
+class Unauthorized(Exception):
+    """The request carries no valid Bot Framework token."""
+
+
+class Unavailable(Exception):
+    """The token could not be checked (e.g. the signing keys could not be fetched)."""
+
+
+class ConnectorError(Exception):
+    """The Bot Connector refused or could not be reached (`status` None)."""
+
+    def __init__(
+        self, status: int | None, *, code: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(f"Bot Connector {status or 'unreachable'} {code or ''}".strip())
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Verified:
+    """An authenticated inbound activity, ready for `BotFramework.run`."""
+
+    activity: Any
+    result: Any
+
+
+@dataclass(frozen=True)
+class Created:
+    conversation: str  # the new conversation's id (for a channel post: its thread)
+    activity: str | None  # the id of the first message, if one was sent with it
+
+
+class _Configuration:
+    """The attribute names botbuilder's configuration classes read."""
+
+    def __init__(self, config: TeamsConfig) -> None:
+        self.APP_ID = config.app_id
+        self.APP_PASSWORD = config.app_password
+        self.APP_TYPE = config.app_type
+        self.APP_TENANTID = config.tenant_id
+
+
+class _Clients(ConnectorFactory):  # type: ignore[misc]
+    """One connector client per service URL, for the whole process.
+
+    The messenger sends through these; a turn is handed one too, which it
+    never uses (answers go through the outbox). msrest must not retry on its
+    own: the delivery worker retries with backoff and honours Retry-After.
+    """
+
+    def __init__(self, authentication: Any, app_id: str) -> None:
+        self._auth = authentication
+        self._claims = ClaimsIdentity(
+            {
+                AuthenticationConstants.AUDIENCE_CLAIM: app_id,
+                AuthenticationConstants.APP_ID_CLAIM: app_id,
+            },
+            True,
+        )
+        self._clients: dict[str, Any] = {}
+
+    async def create(self, service_url: str, audience: str | None = None) -> Any:
+        client = self._clients.get(service_url)
+        if client is None:
+            if len(self._clients) >= MAX_CLIENTS:  # unauthenticated requests may name any URL
+                await self._clients.pop(next(iter(self._clients))).__aexit__(None, None, None)
+            factory = self._auth.create_connector_factory(self._claims)
+            client = await factory.create(service_url, None)
+            client.config.retry_policy.retries = 0
+            client.config.retry_policy.policy.status_forcelist = set()
+            client.config.connection.timeout = CONNECT_TIMEOUT
+            self._clients[service_url] = client
+        return client
+
+    async def close(self) -> None:
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            await client.__aexit__(None, None, None)
+
+
+class _Reusing(BotFrameworkAuthentication):  # type: ignore[misc]
+    """botbuilder's authentication, except that a turn's clients are made once.
+
+    `CloudAdapter.process_activity` asks for a connector client and a user
+    token client on every request (about 6 ms of CPU together), though a turn
+    here never calls Teams; the same ones are handed out again instead.
+    """
+
+    def __init__(self, inner: Any, clients: _Clients) -> None:
+        self._inner = inner
+        self._clients = clients
+        self._user_tokens: dict[str | None, Any] = {}
+
+    async def authenticate_request(self, activity: Any, auth_header: str) -> Any:
+        result = await self._inner.authenticate_request(activity, auth_header)
+        result.connector_factory = self._clients
+        return result
+
+    async def authenticate_streaming_request(self, auth_header: str, channel_id: str) -> Any:
+        return await self._inner.authenticate_streaming_request(auth_header, channel_id)
+
+    def create_connector_factory(self, claims_identity: Any) -> Any:
+        return self._inner.create_connector_factory(claims_identity)
+
+    async def create_user_token_client(self, claims_identity: Any) -> Any:
+        app_id = claims_identity.get_claim_value(AuthenticationConstants.AUDIENCE_CLAIM)
+        if app_id not in self._user_tokens:
+            self._user_tokens[app_id] = await self._inner.create_user_token_client(claims_identity)
+        return self._user_tokens[app_id]
+
+    def create_bot_framework_client(self) -> Any:
+        return self._inner.create_bot_framework_client()
+
+    def get_originating_audience(self) -> str:
+        return str(self._inner.get_originating_audience())
+
+    async def authenticate_channel_request(self, auth_header: str) -> Any:
+        return await self._inner.authenticate_channel_request(auth_header)
+
+
+class BotFramework:
+    def __init__(self, config: TeamsConfig, *, authentication: Any = None) -> None:
+        """`authentication` replaces botbuilder's own, e.g. to trust other signing keys in tests."""
+        inner = authentication or ConfigurationBotFrameworkAuthentication(_Configuration(config))
+        self._clients = _Clients(inner, config.app_id or "")
+        self._auth = _Reusing(inner, self._clients)
+        self._adapter = CloudAdapter(self._auth)
+
+    # --- inbound ------------------------------------------------------------------------
+
+    async def verify(self, body: Json, authorization: str) -> Verified:
+        activity = Activity().deserialize(dict(body))
+        try:
+            result = await self._auth.authenticate_request(activity, authorization)
+        except PermissionError as error:
+            raise Unauthorized(str(error)) from None
+        except OSError as error:  # fetching the signing keys failed
+            raise Unavailable(type(error).__name__) from None
+        except Exception as error:  # a malformed or foreign token
+            raise Unauthorized(type(error).__name__) from None
+        return Verified(activity, result)
+
+    async def run(self, verified: Verified, logic: Callable[[], Awaitable[None]]) -> int | None:
+        """Run `logic` as the activity's turn; the HTTP status of an invoke response, if any."""
+
+        async def on_turn(_context: Any) -> None:
+            await logic()
+
+        response = await self._adapter.process_activity(verified.result, verified.activity, on_turn)
+        return int(response.status) if response is not None else None
+
+    # --- the Bot Connector --------------------------------------------------------------
+
+    async def create_conversation(
+        self,
+        service_url: str,
+        *,
+        tenant: str,
+        bot: str,
+        user: str | None = None,
+        channel: str | None = None,
+        activity: Json | None = None,
+    ) -> Created:
+        """A 1:1 chat with `user`, or a new thread in `channel` starting with `activity`."""
+        channel_data: dict[str, Any] = {"tenant": {"id": tenant}}
+        if channel is not None:
+            channel_data["channel"] = {"id": channel}
+        parameters = ConversationParameters(
+            is_group=channel is not None,
+            bot=ChannelAccount(id=bot),
+            members=[ChannelAccount(id=user)] if user else None,
+            tenant_id=tenant,
+            channel_data=channel_data,
+            activity=Activity().deserialize(dict(activity)) if activity is not None else None,
+        )
+        client = await self._clients.create(service_url)
+        response = await _call(client.conversations.create_conversation(parameters))
+        return Created(conversation=str(response.id), activity=response.activity_id or None)
+
+    async def send(
+        self, service_url: str, conversation: str, activity: Json, *, reply_to: str | None = None
+    ) -> str:
+        client = await self._clients.create(service_url)
+        message = Activity().deserialize(dict(activity))
+        if reply_to is None:
+            call = client.conversations.send_to_conversation(conversation, message)
+        else:
+            message.reply_to_id = reply_to
+            call = client.conversations.reply_to_activity(conversation, reply_to, message)
+        response = await _call(call)
+        return str(response.id)
+
+    async def update(
+        self, service_url: str, conversation: str, activity_id: str, activity: Json
+    ) -> None:
+        client = await self._clients.create(service_url)
+        message = Activity().deserialize(dict(activity))
+        message.id = activity_id
+        await _call(client.conversations.update_activity(conversation, activity_id, message))
+
+    async def member_name(self, service_url: str, conversation: str, user: str) -> str | None:
+        """A member's display name, as the conversation's roster has it."""
+        client = await self._clients.create(service_url)
+        member = await _call(client.conversations.get_conversation_member(conversation, user))
+        name = getattr(member, "name", None)
+        return name if isinstance(name, str) and name.strip() else None
+
+    async def close(self) -> None:
+        await self._clients.close()
+
+
+async def _call(call: Awaitable[Any]) -> Any:
+    """Await a connector call; any failure becomes a `ConnectorError`."""
+    try:
+        return await call
+    except Exception as error:
+        response = getattr(error, "response", None)
+        status = getattr(response, "status_code", None)
+        if not isinstance(status, int):
+            log.warning("teams.connector_unreachable", extra={"error": type(error).__name__})
+            raise ConnectorError(None) from None
+        headers = getattr(response, "headers", None) or {}
+        code = getattr(getattr(getattr(error, "error", None), "error", None), "code", None)
+        raise ConnectorError(
+            status,
+            code=code if isinstance(code, str) else None,
+            retry_after=_seconds(headers.get("Retry-After")),
+        ) from None
+
+
+def _seconds(value: object) -> float | None:
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        return None  # absent, or an HTTP date: the worker's own backoff applies
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
