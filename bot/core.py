@@ -286,7 +286,10 @@ async def run_command(
             return
     if isinstance(command, cmd.CheckIn | cmd.Commit | cmd.Topic | cmd.Rules):
         body = command.text or ""
-        circle, body = await split_circle(turn, person, body, conversation=conversation)
+        try:
+            circle, body = await split_circle(turn, person, body, conversation=conversation)
+        except UserError as error:  # "which circle?": give their words back, nothing is lost
+            raise UserError(error.message, echo=body or None) from None
         await _text_command(turn, person, circle, command, body)
         return
     circle = await resolve_circle(
@@ -396,7 +399,8 @@ async def on_direct_message(turn: Turn, person: Person, text: str, *, ref: str) 
     if target is None:
         raise UserError(
             "I'm waiting for your commitment review: start your reply with `done`, `partly`, `not yet` or `drop`, "
-            "optionally followed by a line on how it went."
+            "optionally followed by a line on how it went. Your message:",
+            echo=stripped,
         )
     match target:
         case PromptKind.CHECKIN:

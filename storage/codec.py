@@ -40,6 +40,11 @@ def utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def name_key(name: str) -> str:
+    """A circle name for case-insensitive lookup, within its column (İ lower-cases to two)."""
+    return name.strip().lower()[:80]
+
+
 class Codec(Generic[E]):
     def __init__(
         self,
@@ -129,7 +134,7 @@ CIRCLES = Codec(
     encode=lambda c: {
         "rhythm": c.rhythm.to_text() if c.rhythm else None,
         "window": int(c.window.total_seconds()),
-        "name_key": c.name.lower(),
+        "name_key": name_key(c.name),
     },
     decode=lambda r: {
         "rhythm": parse_rhythm(r["rhythm"]) if r["rhythm"] else None,
