@@ -102,10 +102,24 @@ class NotifyingCore:
 
 
 def platforms_for(
-    settings: Settings, *, core: NotifyingCore, engine: AsyncEngine, metrics: Metrics
+    settings: Settings,
+    *,
+    core: NotifyingCore,
+    engine: AsyncEngine,
+    metrics: Metrics,
+    config: Config,
 ) -> Platforms:
     """Slack and Teams, as configured; each adapter keeps its own types to itself."""
     found = Platforms()
+    if settings.slack_enabled:
+        from adapters.slack.app import SlackAdapter
+
+        slack = SlackAdapter(
+            settings, core=core, engine=engine, clock=SystemClock(), config=config, metrics=metrics
+        )
+        found.mounts.append(slack)
+        found.messengers["slack"] = slack.messenger
+        found.closers.append(slack.close)
     if settings.teams_enabled:
         from adapters.teams.config import TeamsConfig
         from adapters.teams.wiring import create_teams
@@ -207,7 +221,9 @@ async def _run(settings: Settings, *, engine: AsyncEngine, stop: asyncio.Event) 
     notifying = NotifyingCore(
         core, on_change=changed, metrics=metrics, serial=settings.database_url.startswith("sqlite")
     )
-    platforms = platforms_for(settings, core=notifying, engine=engine, metrics=metrics)
+    platforms = platforms_for(
+        settings, core=notifying, engine=engine, metrics=metrics, config=config
+    )
     store = OutboxStore(engine)
     workers.extend(
         DeliveryWorker(store=store, messenger=messenger, clock=clock, name=f"delivery-{name}")

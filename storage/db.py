@@ -26,6 +26,8 @@ def create_engine(url: str = DEFAULT_URL, **options: Any) -> AsyncEngine:
     """An engine; SQLite gets WAL, foreign keys and a busy timeout for a writer at a time."""
     if url.startswith("sqlite"):
         options.setdefault("connect_args", {"timeout": 30})
+    # Errors must not carry member text into logs: SQL parameters stay out of messages.
+    options.setdefault("hide_parameters", True)
     engine = create_async_engine(url, **options)
     if url.startswith("sqlite"):
 

@@ -1,0 +1,463 @@
+"""Slack at the edge: Bolt verifies and routes, the core decides, Slack is told (SPEC §8).
+
+`SlackAdapter.mount(app)` adds `POST /slack/events` (events, the `/circle`
+command and interactivity, through Bolt's aiohttp adapter functions) and,
+with OAuth configured, `GET /slack/install` and `GET /slack/oauth_redirect`;
+with `SLACK_APP_TOKEN` it also connects over Socket Mode. Every Web API call
+goes to `SLACK_API_URL`.
+
+Each request is: verified by Bolt (a bad or stale signature gets 401 and
+reaches nothing of ours) → translated with `slack_to_event` using only what
+is cached about people → handled by the core in one transaction that also
+records the event id (so a retry or a repeated `event_id` is a duplicate)
+→ acknowledged, with a slash command's answer shown ephemerally in the ack.
+Between receiving and acknowledging there is no Slack API call except
+`views.open`, which must use the trigger id within three seconds. Anything
+else (App Home views, profile look-ups, the rest of an answer too long for
+one message) happens after the ack, in background tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from typing import Any, Protocol
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.config import Settings
+from adapters.observability import Metrics
+from bot.core import Outcome
+from bot.events import InboundEvent, ProfileUpdated
+from bot.home import home
+from bot.messages import Block
+from bot.people import PersonKey
+from bot.ports import Calendar, Clock
+from bot.turn import Config, Turn
+from scheduler.rhythm import RhythmCalendar
+from storage.uow import SqlUnitOfWorkFactory
+
+from .inbound import (
+    PLATFORM,
+    Ignored,
+    LookUp,
+    OpenForm,
+    ShowHome,
+    Translation,
+    people_in,
+    slack_to_event,
+    well_formed,
+)
+from .messenger import SlackMessenger
+from .people import PeopleDirectory
+from .render import FORM_CALLBACK, Part, message_to_blocks, to_home, to_modal
+from .workspaces import (
+    InstalledWorkspaces,
+    SingleWorkspace,
+    SqlInstallationStore,
+    SqlOAuthStateStore,
+    Workspaces,
+)
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/circle"
+# What the code uses, and so exactly what manifest.yml asks for (a test compares them).
+BOT_SCOPES = (
+    "app_mentions:read",  # app_mention
+    "channels:history",  # message.channels: thread replies in a public home channel
+    "channels:read",  # member_joined_channel in public channels
+    "chat:write",  # chat.postMessage, chat.update
+    "commands",  # /circle
+    "files:write",  # exports as files (files.getUploadURLExternal / completeUploadExternal)
+    "groups:history",  # message.groups: thread replies in a private home channel
+    "groups:read",  # member_joined_channel in private channels
+    "im:history",  # message.im: answers, edits and deletions in the DM
+    "users:read",  # users.info: names, time zones, admins
+)
+BOT_EVENTS = (
+    "app_home_opened",
+    "app_mention",
+    "member_joined_channel",
+    "message.channels",
+    "message.groups",
+    "message.im",
+)
+SORRY = (
+    "Sorry, something went wrong on my side and nothing was changed. Please try again in a minute."
+)
+
+
+def _quiet_logger(name: str, level: int = logging.INFO) -> logging.Logger:
+    """The SDK logs request bodies (message texts) at DEBUG, Bolt even at INFO: never below `level`."""
+    logger = logging.getLogger(name)
+    logger.setLevel(level)
+    return logger
+
+
+def authorize_url(api_url: str) -> str:
+    """Slack's (or GovSlack's) OAuth page, next to its Web API."""
+    base = api_url.rstrip("/")
+    base = base[: -len("/api")] if base.endswith("/api") else base
+    return f"{base}/oauth/v2/authorize"
+
+
+class CoreHandle(Protocol):
+    """What the adapter needs of the core (`bot.core.Core`, or a wrapper that counts)."""
+
+    async def handle(self, event: InboundEvent) -> Outcome: ...
+
+
+class _Authorize(AsyncAuthorize):
+    """Single-workspace authorization from what `auth.test` said at start: no call per request."""
+
+    def __init__(self, workspaces: Workspaces) -> None:
+        self._workspaces = workspaces
+
+    async def __call__(
+        self,
+        *,
+        context: AsyncBoltContext,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        actor_enterprise_id: str | None = None,
+        actor_team_id: str | None = None,
+        actor_user_id: str | None = None,
+    ) -> AuthorizeResult | None:
+        bot = await self._workspaces.bot(team_id, enterprise_id)
+        if bot is None:
+            return None
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id or bot.team_id,
+            bot_token=bot.token,
+            bot_id=bot.bot_id,
+            bot_user_id=bot.bot_user_id,
+            bot_scopes=sorted(bot.scopes) if bot.scopes is not None else None,
+            user_id=user_id,
+        )
+
+
+class SlackAdapter:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        core: CoreHandle,
+        engine: AsyncEngine,
+        clock: Clock,
+        config: Config | None = None,
+        calendar: Calendar | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._settings = settings
+        self._core = core
+        self._clock = clock
+        self._uow = SqlUnitOfWorkFactory(engine)
+        self._config = config or Config(
+            admins=settings.admins, default_tz=settings.circles_default_tz
+        )
+        self._calendar = calendar or RhythmCalendar()
+        self._metrics = metrics
+        self._api_url = settings.slack_api_url.rstrip("/") + "/"
+        self._sdk_log = _quiet_logger("adapters.slack.sdk")
+        self._session: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._serial = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self.client = AsyncWebClient(base_url=self._api_url, logger=self._sdk_log, timeout=10)
+        secret = (
+            settings.slack_signing_secret.get_secret_value()
+            if settings.slack_signing_secret
+            else ""
+        )
+        bolt_log = _quiet_logger("adapters.slack.bolt", logging.WARNING)
+        self.oauth = bool(settings.slack_client_id)
+        if self.oauth:
+            assert settings.slack_client_id and settings.slack_client_secret
+            self.installations = SqlInstallationStore(engine, clock=clock)
+            self.workspaces: Workspaces = InstalledWorkspaces(self.installations)
+            oauth_settings = AsyncOAuthSettings(
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret.get_secret_value(),
+                scopes=list(BOT_SCOPES),
+                installation_store=self.installations,
+                installation_store_bot_only=True,
+                state_store=SqlOAuthStateStore(engine, clock=clock),
+                authorization_url=authorize_url(self._api_url),
+                logger=bolt_log,
+            )
+            self.app = AsyncApp(
+                signing_secret=secret,
+                client=self.client,
+                oauth_settings=oauth_settings,
+                process_before_response=True,
+                logger=bolt_log,
+            )
+        else:
+            token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+            self.workspaces = SingleWorkspace(token=token, client=self.client)
+            self.app = AsyncApp(
+                signing_secret=secret,
+                client=self.client,
+                # Bolt takes an `AsyncAuthorize` instance as is (its hint names only functions).
+                authorize=_Authorize(self.workspaces),  # type: ignore[arg-type]
+                process_before_response=True,
+                logger=bolt_log,
+            )
+        self.people = PeopleDirectory(
+            engine=engine,
+            clock=clock,
+            workspaces=self.workspaces,
+            client_for=self.client_for,
+            report=self._report,
+        )
+        self.messenger = SlackMessenger(
+            client_for=self.client_for, workspaces=self.workspaces, people=self.people
+        )
+        self._register()
+
+    def client_for(self, token: str) -> AsyncWebClient:
+        """A Web API client acting with `token`, against SLACK_API_URL."""
+        return AsyncWebClient(
+            token=token,
+            base_url=self._api_url,
+            logger=self._sdk_log,
+            timeout=10,
+            session=self._session,
+        )
+
+    # --- the aiohttp application ---------------------------------------------------------
+
+    def mount(self, app: web.Application) -> None:
+        if self._settings.slack_signing_secret:
+            app.router.add_post("/slack/events", self._events)
+        if self.oauth:
+            app.router.add_get("/slack/install", self._install)
+            app.router.add_get("/slack/oauth_redirect", self._oauth_redirect)
+        app.cleanup_ctx.append(self._lifespan)
+
+    async def _lifespan(self, _app: web.Application) -> AsyncIterator[None]:
+        self._session = aiohttp.ClientSession()
+        if isinstance(self.workspaces, SingleWorkspace):
+            await self.workspaces.start()
+        socket: AsyncSocketModeHandler | None = None
+        if self._settings.slack_app_token:
+            socket = AsyncSocketModeHandler(
+                self.app,
+                self._settings.slack_app_token.get_secret_value(),
+                logger=_quiet_logger("adapters.slack.socket"),
+                web_client=AsyncWebClient(base_url=self._api_url, logger=self._sdk_log),
+            )
+            await socket.connect_async()  # type: ignore[no-untyped-call]
+            log.info("slack socket mode connected")
+        yield
+        if socket is not None:
+            await socket.close_async()  # type: ignore[no-untyped-call]
+        await self.close()
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.people.close()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _events(self, request: web.Request) -> web.Response:
+        try:
+            bolt_request = await to_bolt_request(request)
+        except Exception:  # Bolt parses before it verifies: unreadable JSON or form data
+            return await self._unreadable(request)
+        if not well_formed(bolt_request.body):
+            return await self._unreadable(request)
+        response = await self.app.async_dispatch(bolt_request)
+        if response.status == 401:
+            self._count("rejected")
+        return await to_aiohttp_response(response)
+
+    async def _unreadable(self, request: web.Request) -> web.Response:
+        """401 unless Slack signed it (then 400): a forger learns nothing either way."""
+        secret = self._settings.slack_signing_secret
+        verifier = SignatureVerifier(secret.get_secret_value() if secret else "")
+        signed = verifier.is_valid_request(await request.read(), dict(request.headers))
+        self._count("rejected" if not signed else "malformed")
+        return web.json_response(
+            {"error": "malformed request" if signed else "invalid request"},
+            status=400 if signed else 401,
+        )
+
+    async def _install(self, request: web.Request) -> web.Response:
+        assert self.app.oauth_flow is not None
+        response = await self.app.oauth_flow.handle_installation(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def _oauth_redirect(self, request: web.Request) -> web.Response:
+        assert self.app.oauth_flow is not None
+        response = await self.app.oauth_flow.handle_callback(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    # --- Bolt listeners ----------------------------------------------------------------------
+
+    def _register(self) -> None:
+        self.app.command(COMMAND)(self._on_command)
+        for event in ("message", "app_mention", "member_joined_channel", "app_home_opened"):
+            self.app.event(event)(self._on_event)
+        self.app.action(re.compile(r"^circles\."))(self._on_interaction)
+        self.app.view(FORM_CALLBACK)(self._on_interaction)
+
+    async def _on_command(self, ack: Any, body: dict[str, Any]) -> None:
+        """A slash command: its answer is the acknowledgement, shown only to the caller."""
+        try:
+            answer = await self._serve(body)
+        except Exception as error:
+            # The type only: a database error's message can quote the member's text.
+            log.error(
+                "slash command failed",
+                extra={"team": body.get("team_id"), "error": type(error).__name__},
+            )
+            await ack(response_type="ephemeral", text=SORRY)
+            return
+        parts = message_to_blocks(answer) if answer else ()
+        if not parts:
+            await ack()
+            return
+        first = parts[0]
+        await ack(response_type="ephemeral", text=first.text, blocks=list(first.blocks))
+        if len(parts) > 1 and body.get("response_url"):
+            self.background(self._respond(str(body["response_url"]), parts[1:]))
+
+    async def _on_event(self, body: dict[str, Any]) -> None:
+        """An Events API callback (Bolt acknowledges it when this returns; an error is a 500, retried)."""
+        await self._serve(body)
+
+    async def _on_interaction(self, ack: Any, body: dict[str, Any]) -> None:
+        """A button or a modal submitted: answers arrive by DM through the outbox."""
+        await self._serve(body)
+        await ack()
+
+    async def _serve(self, body: dict[str, Any]) -> tuple[Block, ...]:
+        """Translate with what we know of the people in it, handle, then learn more about them."""
+        team, users = people_in(body)
+        profiles, stale = await self.people.profiles(team, users) if team else ({}, [])
+        try:
+            return await self._handle(slack_to_event(body, profiles=profiles))
+        finally:
+            for user in stale:
+                assert team is not None
+                self.people.look_up(team, user)
+
+    async def _handle(self, translation: Translation) -> tuple[Block, ...]:
+        match translation:
+            case Ignored(reason=reason):
+                log.debug("slack request ignored", extra={"reason": reason})
+                self._count("ignored")
+                return ()
+            case OpenForm():
+                await self._open_form(translation)
+                self._count("handled")
+                return ()
+            case ShowHome(team=team, user=user):
+                self.background(self.publish_home(team, user))
+                self._count("handled")
+                return ()
+            case LookUp(team=team, users=users):
+                for user in users:
+                    self.people.look_up(team, user)
+                self._count("handled")
+                return ()
+        # Events the core handles are counted by the composition root's wrapper.
+        outcome = await self._core_handle(translation)
+        return outcome.answer
+
+    async def _core_handle(self, event: InboundEvent) -> Outcome:
+        """One transaction in the core; on SQLite, one at a time.
+
+        SQLite has one writer: concurrent transactions would wait in its busy
+        handler, which sleeps in steps of up to 100 ms. Taking turns here
+        costs nothing in throughput and keeps every acknowledgement quick.
+        """
+        if self._serial is None:
+            return await self._core.handle(event)
+        async with self._serial:
+            return await self._core.handle(event)
+
+    def _count(self, outcome: str) -> None:
+        """Inbound requests the core never sees: rejected, malformed, ignored, adapter-only."""
+        if self._metrics is not None:
+            self._metrics.inbound.labels(platform=PLATFORM, outcome=outcome).inc()
+
+    # --- after the ack ---------------------------------------------------------------------------
+
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for all background work (profile look-ups, App Home views, follow-ups)."""
+        while self._tasks or self.people.busy:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await self.people.drain()
+
+    async def _report(self, event: ProfileUpdated) -> None:
+        await self._core_handle(event)
+
+    async def _open_form(self, request: OpenForm) -> None:
+        bot = await self.workspaces.bot(request.team)
+        if bot is None:
+            return
+        try:
+            await self.client_for(bot.token).views_open(
+                trigger_id=request.trigger_id,
+                view=to_modal(request.form, text_limit=self._config.text_limit),
+            )
+        except SlackApiError as error:
+            reason = error.response.get("error") if isinstance(error.response.data, dict) else None
+            log.warning("views.open failed", extra={"team": request.team, "reason": reason})
+
+    async def publish_home(self, team: str, user: str) -> None:
+        """Render and publish a person's App Home tab."""
+        try:
+            bot = await self.workspaces.bot(team)
+            if bot is None:
+                return
+            async with self._uow() as uow:
+                turn = Turn(
+                    uow=uow, now=self._clock.now(), calendar=self._calendar, config=self._config
+                )
+                blocks = await home(turn, PersonKey(PLATFORM, team, user))
+            await self.client_for(bot.token).views_publish(user_id=user, view=to_home(blocks))
+        except Exception as error:
+            log.error(
+                "app home publish failed",
+                extra={"team": team, "user": user, "error": type(error).__name__},
+            )
+
+    async def _respond(self, url: str, parts: Sequence[Part]) -> None:
+        """The rest of a slash command's answer, through its response_url."""
+        webhook = AsyncWebhookClient(url, session=self._session, logger=self._sdk_log)
+        for part in parts:
+            try:
+                await webhook.send(
+                    text=part.text, blocks=list(part.blocks), response_type="ephemeral"
+                )
+            except (TimeoutError, aiohttp.ClientError):
+                log.warning("slash command follow-up failed")
+                return

@@ -1,0 +1,182 @@
+"""The SlackMessenger against the fake Web API: what goes where, and how failures are sorted."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.slack.messenger import SLACK_LIMITS, SlackMessenger
+from adapters.slack.workspaces import SingleWorkspace
+from bot.messages import Block, Document, Paragraph, Target, ToConversation, ToPerson
+from bot.people import PersonKey
+from scheduler.messenger import Permanent, Transient
+from storage.delivery import Delivery
+from tests.slack.driver import HOME, Workspace, workspace
+from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
+
+BEN = PersonKey("slack", "T0ACME", "U0BEN")
+CHANNEL = f"slack:T0ACME:{HOME}"
+_ids = itertools.count(1)
+
+
+def delivery(
+    target: Target,
+    *blocks: Block,
+    thread_ref: str | None = None,
+    replaces_ref: str | None = None,
+) -> Delivery:
+    return Delivery(
+        id=next(_ids),
+        key=f"test:{next(_ids)}",
+        target=target,
+        blocks=blocks or (Paragraph(("Hello",)),),
+        thread_ref=thread_ref,
+        replaces_ref=replaces_ref,
+        attempts=0,
+        created_at=datetime(2026, 11, 24, tzinfo=UTC),
+    )
+
+
+async def test_a_dm_goes_to_the_user_id_and_its_channel_is_remembered(lite: Workspace) -> None:
+    messenger = lite.adapter.messenger
+    ts = await messenger.send(delivery(ToPerson(BEN)))
+    [call] = lite.fake.calls_to("chat.postMessage")
+    assert call.args["channel"] == "U0BEN"
+    assert call.args["unfurl_links"] is False and call.args["parse"] == "none"
+    assert lite.fake.dms("U0BEN")[0].ts == ts
+    assert await lite.adapter.people.dm_channel("T0ACME", "U0BEN") == "D0BEN"
+    await messenger.send(delivery(ToPerson(BEN), Paragraph(("Edited",)), replaces_ref=ts))
+    [update] = lite.fake.calls_to("chat.update")
+    assert (update.args["channel"], update.args["ts"]) == ("D0BEN", ts)
+    assert lite.fake.dms("U0BEN")[0].text == "Edited"
+
+
+async def test_a_thread_reply_carries_its_roots_ts(lite: Workspace) -> None:
+    root = await lite.adapter.messenger.send(delivery(ToConversation(CHANNEL)))
+    reply = await lite.adapter.messenger.send(
+        delivery(ToConversation(CHANNEL, thread="k"), thread_ref=root)
+    )
+    assert root is not None and reply is not None
+    assert [p.ts for p in lite.fake.thread(HOME, root)] == [reply]
+    assert (
+        lite.adapter.messenger.conversation_of(delivery(ToPerson(BEN))) == "slack:T0ACME:dm:U0BEN"
+    )
+    assert lite.adapter.messenger.bot_of(delivery(ToConversation(CHANNEL))) == "slack:T0ACME"
+    assert SLACK_LIMITS.per_conversation == 1.0
+
+
+async def test_429_is_transient_with_slacks_retry_after(lite: Workspace) -> None:
+    lite.fake.fail("chat.postMessage", status=429, retry_after=7)
+    with pytest.raises(Transient) as raised:
+        await lite.adapter.messenger.send(delivery(ToConversation(CHANNEL)))
+    assert raised.value.retry_after == 7.0
+
+
+async def test_a_server_error_is_transient(lite: Workspace) -> None:
+    lite.fake.fail("chat.postMessage", status=503)
+    with pytest.raises(Transient):
+        await lite.adapter.messenger.send(delivery(ToConversation(CHANNEL)))
+
+
+@pytest.mark.parametrize(
+    ("error", "note"),
+    [
+        ("not_in_channel", "Add it back with `/invite @Circles`"),
+        ("channel_not_found", "could not be found"),
+        ("is_archived", "archived"),
+        ("user_not_found", "not in this Slack workspace"),
+        ("account_inactive", "deactivated"),
+        ("token_revoked", "Reinstall it"),
+        ("invalid_blocks", "Slack refused the message (invalid_blocks)"),
+    ],
+)
+async def test_what_retrying_cannot_fix_is_permanent_with_a_note_for_organisers(
+    lite: Workspace, error: str, note: str
+) -> None:
+    lite.fake.fail("chat.postMessage", error=error)
+    with pytest.raises(Permanent) as raised:
+        await lite.adapter.messenger.send(delivery(ToConversation(CHANNEL)))
+    assert note in raised.value.reason
+
+
+async def test_an_unreachable_slack_is_transient(
+    sqlite_engine: AsyncEngine, fake: FakeSlack
+) -> None:
+    async with workspace(sqlite_engine, fake) as ws:
+        dead = "http://127.0.0.1:9/api/"  # the discard port: nothing listens
+        messenger = SlackMessenger(
+            client_for=lambda token: AsyncWebClient(token=token, base_url=dead, timeout=2),
+            workspaces=SingleWorkspace(token=BOT_TOKEN, client=AsyncWebClient(base_url=dead)),
+            people=ws.adapter.people,
+        )
+        with pytest.raises(Transient) as raised:
+            await messenger.send(delivery(ToConversation(CHANNEL)))
+        assert "could not be reached" in raised.value.reason
+
+
+async def test_a_long_message_is_sent_in_parts_and_a_retry_does_not_repeat_them(
+    lite: Workspace,
+) -> None:
+    blocks = tuple(Paragraph((f"line {i}",)) for i in range(120))
+    long = delivery(ToConversation(CHANNEL), *blocks)
+    # Part 2 of 3 hits a rate limit; the retry continues with part 2.
+    lite.fake.fail("chat.postMessage", status=429, retry_after=1, after=1)
+    with pytest.raises(Transient):
+        await lite.adapter.messenger.send(long)
+    ref = await lite.adapter.messenger.send(long)
+    posted = lite.fake.top(HOME)
+    assert [p.text.split("\n")[0] for p in posted] == ["line 0", "line 50", "line 100"]
+    assert ref == posted[0].ts
+    assert len(lite.fake.calls_to("chat.postMessage")) == 4  # part 1, the 429, parts 2 and 3
+
+
+async def test_a_document_is_uploaded_when_the_bot_may_write_files(lite: Workspace) -> None:
+    csv = "circle,session\nGrowth Circle,1\n"
+    await lite.adapter.messenger.send(
+        delivery(ToPerson(BEN), Paragraph(("Export of Growth Circle",)), Document("g.csv", csv))
+    )
+    [complete] = lite.fake.calls_to("files.completeUploadExternal")
+    assert complete.args["channel_id"] == "D0BEN"
+    assert list(lite.fake.uploads.values()) == [csv.encode()]
+    assert "circle,session" not in lite.fake.dms("U0BEN")[0].mrkdwn
+
+
+async def test_without_files_write_a_document_is_shown_as_code_blocks(
+    sqlite_engine: AsyncEngine, fake: FakeSlack
+) -> None:
+    fake.scopes = "chat:write,commands"
+    async with workspace(sqlite_engine, fake) as ws:
+        await ws.adapter.messenger.send(
+            delivery(ToPerson(BEN), Document("g.csv", "circle,session\nGrowth Circle,1"))
+        )
+        assert fake.calls_to("files.getUploadURLExternal") == []
+        assert "```\ncircle,session\nGrowth Circle,1\n```" in fake.dms("U0BEN")[0].mrkdwn
+
+
+async def test_through_the_outbox_a_rate_limited_kickoff_is_retried_and_posted_once(
+    lite: Workspace,
+) -> None:
+    await lite.command("U0ANA", "create Growth Circle")
+    lite.fake.fail("chat.postMessage", status=429, retry_after=30)
+    await lite.command("U0ANA", "open")
+    await lite.settle()
+    assert [t.retry_after for t in lite.outcomes.transient] == [30.0]
+    assert lite.fake.top(HOME) == []
+    lite.clock.advance(timedelta(seconds=31))
+    await lite.deliver()
+    assert len(lite.fake.top(HOME)) == 1
+    assert lite.fake.top(HOME)[0].text.startswith("Session 1 · Growth Circle")
+
+
+async def test_a_bot_removed_from_the_channel_is_shown_to_the_organiser(lite: Workspace) -> None:
+    await lite.command("U0ANA", "create Growth Circle")
+    lite.fake.member_of.discard(HOME)
+    await lite.command("U0ANA", "open")
+    await lite.settle()
+    assert len(lite.outcomes.permanent) == 1
+    status = await lite.command("U0ANA", "status", channel=HOME)
+    assert "Not delivered: Circles is not a member of the circle's channel any more" in status.text

@@ -1,0 +1,149 @@
+"""People through Slack: profiles looked up in the background, admins, unknown users,
+hostile text, the App Home, and answers too long for one message."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+from tests.slack.driver import HOME, ROOT, Workspace
+
+ANA, BEN, DARA, ZOE, OWEN, GONE = "U0ANA", "U0BEN", "U0DARA", "U0ZOE", "U0OWEN", "U0GONE"
+MARKUP = re.compile(r"<[!@#]|<https?:")
+
+
+async def test_profiles_are_learnt_after_the_ack_reported_to_the_core_and_refreshed_daily(
+    lite: Workspace,
+) -> None:
+    answer = await lite.command(BEN, "tz Mars/Olympus")  # any command: Ben is new to us
+    assert "not a time zone I know" in answer.text
+    await lite.settle()
+    person = await lite.person(BEN)
+    assert (person.name, person.tz) == ("Ben", "America/New_York")  # from users.info
+    await lite.command(BEN, "help")
+    await lite.settle()
+    assert len(lite.fake.calls_to("users.info")) == 1  # cached
+    lite.clock.advance(timedelta(hours=25))
+    await lite.command(BEN, "help")
+    await lite.settle()
+    assert len(lite.fake.calls_to("users.info")) == 2  # refreshed after a day
+
+
+async def test_admins_are_workspace_admins_owners_and_circles_admins(lite: Workspace) -> None:
+    for user in (ZOE, OWEN, ROOT, BEN):
+        await lite.command(user, "help")
+    await lite.settle()
+    for user in (ZOE, OWEN, ROOT):
+        answer = await lite.command(user, "health")
+        assert "There are no circles in this workspace yet" in answer.text, user
+    refused = await lite.command(BEN, "health")
+    assert "Only workspace admins can see every circle's health" in refused.text
+
+
+async def test_unknown_users_are_invited_by_id_and_their_welcome_fails_clearly(
+    lite: Workspace,
+) -> None:
+    await lite.command(ANA, "create Growth Circle")
+    answer = await lite.command(ANA, f"invite <@{GONE}>")
+    assert f"Added {GONE}" in answer.text
+    await lite.settle()
+    [failed] = lite.outcomes.permanent  # the welcome DM
+    assert failed.reason.startswith("That person could not be reached in this Slack workspace")
+    await lite.command(ANA, f"facilitator <@{GONE}>")
+    await lite.settle()
+    assert [c.args["user"] for c in lite.fake.calls_to("users.info")].count(GONE) == 1  # cached
+
+
+async def test_hostile_text_and_names_are_shown_exactly_and_ping_no_one(lite: Workspace) -> None:
+    await lite.joined(DARA)  # display name "Dara <!channel> *bold*"
+    await lite.settle()
+    await lite.command(ANA, "create Growth Circle")
+    await lite.command(ANA, f"invite <@{DARA}> <@{BEN}>")
+    await lite.settle()
+    for user in (ANA, DARA, BEN):
+        await lite.command(user, "hours 00:00-24:00 mon-sun", channel="D" + user[1:])
+    await lite.dm(DARA, "agree")
+    await lite.dm(BEN, "agree")
+    await lite.command(ANA, "open")
+    await lite.settle()
+    kickoff = lite.fake.top(HOME)[0]
+    hostile = (
+        "<!channel> <!here> <@U0ZOE> <!subteam^S1|@leads> *loud* <https://evil.example|bank> & `x`"
+    )
+    await lite.dm(DARA, hostile)
+    await lite.settle()
+    [post] = lite.fake.thread(HOME, kickoff.ts)
+    dumped = json.dumps({"text": post.text, "blocks": post.blocks})
+    assert not MARKUP.search(dumped)
+    assert post.mrkdwn.startswith("Dara &lt;!channel&gt; \u200b*bold*\u200b checked in")
+    assert "@\u200bchannel" in post.mrkdwn and "&lt;@U0ZOE&gt;" in post.mrkdwn
+    assert "bank (https://evil.example)" in post.mrkdwn
+    # A modal's text is raw (Slack does not escape it): neutralised all the same.
+    presenter = await lite.user_of((await lite.session(1)).presenter_id)
+    prompt = [p for p in lite.fake.dms(presenter) if "hot seat" in p.text][-1]
+    await lite.click(presenter, prompt, "Your challenge")
+    await lite.submit(presenter, lite.fake.opened[-1], "<!everyone> help & <@U0ZOE>")
+    await lite.settle()
+    hot = lite.fake.thread(HOME, kickoff.ts)[-1]
+    assert "&lt;!everyone&gt; help &amp; &lt;@U0ZOE&gt;" in hot.mrkdwn
+    for posted in lite.fake.channels[HOME]:
+        assert not MARKUP.search(json.dumps({"text": posted.text, "blocks": posted.blocks}))
+
+
+async def test_a_too_long_answer_is_refused_and_echoed_back_whole(lite: Workspace) -> None:
+    await lite.command(ANA, "create Growth Circle")
+    await lite.command(ANA, "hours 00:00-24:00 mon-sun", channel="D0ANA")
+    await lite.command(ANA, "open")
+    await lite.settle()
+    long = " ".join(f"word{i}" for i in range(700))  # about 5,000 characters
+    await lite.dm(ANA, long)
+    await lite.settle()
+    answer = lite.fake.dms(ANA)[-1]
+    assert f"That answer is {len(long):,} characters; the limit is 3,000" in answer.text
+    quoted = [b["text"]["text"] for b in answer.blocks[1:]]
+    assert all(len(q) <= 3000 for q in quoted) and len(quoted) >= 2
+    assert " ".join(line[2:] for q in quoted for line in q.split("\n")) == long
+    assert lite.fake.thread(HOME, lite.fake.top(HOME)[0].ts) == []
+
+
+async def test_the_app_home_shows_circles_what_is_owed_and_for_admins_the_health(
+    lite: Workspace,
+) -> None:
+    await lite.command(ANA, "create Growth Circle")
+    await lite.command(ANA, "schedule weekly on tue at 09:00")
+    await lite.command(ANA, "commit nothing yet")  # no open session: an error, nothing owed
+    await lite.event(lite.message_body("event_app_home_opened", user=ANA))
+    await lite.settle()
+    view = lite.fake.published[ANA]
+    texts = json.dumps(view, ensure_ascii=False)
+    assert view["type"] == "home"
+    assert "Your circles" in texts and "*Growth Circle*" in texts
+    # The circle meets at 09:00 UTC (Ana's zone was not known yet when she created it);
+    # her own page shows it in her zone, learnt since.
+    assert "Next: session 1, Tue 24 Nov, 10:00 (Europe/Berlin)" in texts
+    assert "You have no open commitments" in texts
+    assert "Circles in this workspace" not in texts
+    await lite.command(ZOE, "help")
+    await lite.settle()
+    await lite.event(lite.message_body("event_app_home_opened", user=ZOE))
+    await lite.settle()
+    admin_view = json.dumps(lite.fake.published[ZOE], ensure_ascii=False)
+    assert "Circles in this workspace" in admin_view and "Growth Circle" in admin_view
+    assert "You're not in any circle yet" in admin_view
+
+
+async def test_a_slash_answer_over_fifty_blocks_continues_through_the_response_url(
+    lite: Workspace,
+) -> None:
+    for n in range(60):
+        await lite.command(ANA, f"create Circle {n:02d}", channel=f"C0HOME{n:02d}")
+    await lite.command(ZOE, "help")
+    await lite.settle()
+    answer = await lite.command(ZOE, "health")
+    assert len(answer.json["blocks"]) == 50
+    await lite.adapter.drain()
+    [rest] = lite.fake.responses
+    assert rest["response_type"] == "ephemeral"
+    shown = answer.mrkdwn + "\n".join(b.get("text", {}).get("text", "") for b in rest["blocks"])
+    assert all(f"Circle {n:02d}" in shown for n in range(60))
