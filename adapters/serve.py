@@ -226,7 +226,9 @@ async def _run(settings: Settings, *, engine: AsyncEngine, stop: asyncio.Event) 
     )
     store = OutboxStore(engine)
     workers.extend(
-        DeliveryWorker(store=store, messenger=messenger, clock=clock, name=f"delivery-{name}")
+        DeliveryWorker(
+            store=store, messenger=messenger, clock=clock, name=f"delivery-{name}", platform=name
+        )
         for name, messenger in platforms.messengers.items()
     )
     election = leader_for(settings.database_url)

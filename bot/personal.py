@@ -179,8 +179,10 @@ async def status(turn: Turn, person: Person, circle: Circle) -> None:
     for commitment in own:
         turn.say(Quote(("Yours: ", Authored(commitment.text))))
     if member.organiser:
-        for reason in await turn.uow.outbox.failures(circle.home):
-            turn.say(Context(("⚠ Not delivered: ", reason)))
+        named = {p.key: p.name for p in people.values()}
+        for key, reason in await turn.uow.outbox.failures(circle.home, list(named)):
+            where: Rich = ("the channel",) if key is None else ("a DM to ", Name(named[key]))
+            turn.say(Context(("⚠ Not delivered to ", *where, f": {reason}")))
 
 
 def _maybe(name: str | None) -> Rich:

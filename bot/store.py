@@ -66,8 +66,11 @@ class Outbox(Protocol):
         """The key of the delivered message whose platform id is `ref` in `conversation`."""
         ...
 
-    async def failures(self, conversation: str) -> list[str]:
-        """Why recent messages to or about this conversation could not be delivered."""
+    async def failures(
+        self, conversation: str, people: Sequence[PersonKey] = ()
+    ) -> list[tuple[PersonKey | None, str]]:
+        """The latest messages to this conversation, or DMs to these people, that failed
+        for good: (the person, or None for the conversation; the reason)."""
         ...
 
     async def forget(self, person: PersonKey) -> None:

@@ -184,12 +184,19 @@ class CommitmentRow(SQLModel, table=True):
 
 
 class OutboxRow(SQLModel, table=True):
-    """A message to deliver. `key` is unique: a job that fires twice writes it once."""
+    """A message to deliver. `key` is unique: a job that fires twice writes it once.
+
+    A delivery worker claims a row by setting `status` to "sending" with a
+    `claim` token and a `lease_until`; a crashed worker's lease runs out and
+    the row is claimed again. `failing_since` is the first transient failure
+    of a run of them, so a message is given up on only after a long time.
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_due", "status", "next_attempt_at", "id"),
         Index("ix_outbox_ref", "target", "platform_ref"),
+        Index("ix_outbox_queue", "target", "status", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -201,11 +208,14 @@ class OutboxRow(SQLModel, table=True):
     payload: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = _when()
     next_attempt_at: datetime = _when()
-    status: str = Field(max_length=16, default="pending")  # pending | sent | failed
+    status: str = Field(max_length=16, default="pending")  # pending | sending | sent | failed
     attempts: int = 0
     platform_ref: str | None = Field(default=None, max_length=200)
     sent_at: datetime | None = _when(nullable=True)
     error: str | None = Field(default=None, max_length=400)
+    claim: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = _when(nullable=True)
+    failing_since: datetime | None = _when(nullable=True)
 
 
 class InboundRow(SQLModel, table=True):
@@ -218,3 +228,5 @@ class InboundRow(SQLModel, table=True):
 
 
 metadata = SQLModel.metadata
+from storage import slack_tables as slack_tables  # noqa: E402  (Slack adapter tables)
+from storage import teams_tables as teams_tables  # noqa: E402  (Teams adapter tables)

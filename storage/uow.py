@@ -154,21 +154,28 @@ class SqlOutbox:
         value = await self._conn.scalar(query.limit(1))
         return str(value) if value is not None else None
 
-    async def failures(self, conversation: str) -> list[str]:
+    async def failures(
+        self, conversation: str, people: Sequence[PersonKey] = ()
+    ) -> list[tuple[PersonKey | None, str]]:
+        targets = [conversation, *(codec.person_address(p) for p in people)]
         query = (
-            select(self._table.c.error)
-            .where(self._table.c.target == conversation, self._table.c.status == "failed")
+            select(self._table.c.target_kind, self._table.c.target, self._table.c.error)
+            .where(self._table.c.target.in_(targets), self._table.c.status == "failed")
             .order_by(self._table.c.id.desc())
             .limit(5)
         )
-        return [str(e) for e in (await self._conn.scalars(query)) if e]
+        return [
+            (codec.person_from_address(target) if kind == "person" else None, str(error))
+            for kind, target, error in await self._conn.execute(query)
+            if error
+        ]
 
     async def forget(self, person: PersonKey) -> None:
         await self._conn.execute(
             update(self._table)
             .where(
                 self._table.c.target == codec.person_address(person),
-                self._table.c.status != "pending",
+                self._table.c.status.in_(("sent", "failed")),  # never one still to send
             )
             .values(payload="[]")
         )

@@ -113,6 +113,14 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     else:
         engine = create_engine(request.getfixturevalue("postgres_url"))
         async with engine.begin() as conn:
+            # A previous test's stray connection (a task still running when it ended) must
+            # not hold a lock the reset waits for: this database is this run's alone.
+            await conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
             await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
     yield engine
     await engine.dispose()

@@ -1,0 +1,70 @@
+"""The messenger port: how the delivery worker hands a message to a platform.
+
+Each adapter (local, Slack, Teams) implements `Messenger`. It sends one
+outbox row and returns the platform's id of the posted message (a Slack `ts`,
+a Teams activity id), or raises `Transient` (try again later, perhaps after
+`retry_after` seconds) or `Permanent` (will never work: user gone, bot removed;
+the reason is shown to organisers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from storage.delivery import Delivery
+
+
+class SendError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Transient(SendError):
+    """A failure worth retrying: 429, 5xx, a timeout, a dropped connection.
+
+    `retry_after` is the platform's `Retry-After` in seconds: nothing more goes
+    to that conversation before it. `bot_wide` says the platform throttled the
+    whole bot (workspace), not just this conversation: every send waits.
+    """
+
+    def __init__(
+        self, reason: str, *, retry_after: float | None = None, bot_wide: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+        self.bot_wide = bot_wide
+
+
+class Permanent(SendError):
+    """A failure that retrying cannot fix; `reason` is written for organisers."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateLimits:
+    """Messages per second the platform allows per conversation and per bot (workspace).
+
+    Read as sliding windows, the way platforms state them: a rate of 7 is at
+    most 7 sends in any one second (Teams per conversation), 1 is one a second
+    (Slack per channel), 0.5 is one every two seconds.
+    """
+
+    per_conversation: float
+    per_bot: float | None = None
+
+
+class Messenger(Protocol):
+    limits: RateLimits
+
+    def conversation_of(self, delivery: Delivery) -> str:
+        """The key rate limits apply to per conversation (a channel, or a person's DM)."""
+        ...
+
+    def bot_of(self, delivery: Delivery) -> str:
+        """The key the per-bot limit applies to (e.g. the workspace)."""
+        ...
+
+    async def send(self, delivery: Delivery) -> str | None:
+        """Post or edit; returns the platform's id of the message."""
+        ...
