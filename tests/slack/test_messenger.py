@@ -179,4 +179,7 @@ async def test_a_bot_removed_from_the_channel_is_shown_to_the_organiser(lite: Wo
     await lite.settle()
     assert len(lite.outcomes.permanent) == 1
     status = await lite.command("U0ANA", "status", channel=HOME)
-    assert "Not delivered to the channel: Circles is not a member of the circle's channel any more" in status.text
+    assert (
+        "Not delivered to the channel: Circles is not a member of the circle's channel any more"
+        in status.text
+    )
