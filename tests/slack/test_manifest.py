@@ -13,7 +13,9 @@ from adapters.slack import BOT_EVENTS, BOT_SCOPES
 from adapters.slack.app import COMMAND
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = ROOT.parent / "shared" / "schemas" / "slack-app-manifest.schema.1.0.0.json"
+SCHEMA = (
+    Path(__file__).parent / "schemas" / "slack-app-manifest.schema.1.0.0.json"
+)  # vendored, with its licence
 
 
 def manifest() -> dict[str, Any]:
