@@ -78,8 +78,11 @@ def db_upgrade(url: str = DATABASE) -> None:
 @app.command()
 def export(circle: str = CIRCLE, workspace: str | None = WORKSPACE, url: str = DATABASE) -> None:
     """Print a circle's sessions, attendance and commitment statuses as CSV (no texts)."""
-    from adapters.export import export_circle
+    from adapters.export import export_circle, missing_database
 
+    if problem := missing_database(url):
+        typer.echo(problem, err=True)
+        raise typer.Exit(1)
     try:
         typer.echo(asyncio.run(export_circle(url, name=circle, workspace=workspace)), nl=False)
     except LookupError as error:

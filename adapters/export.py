@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
 from adapters.clock import SystemClock
 from bot.personal import export_csv
 from bot.turn import Config, Turn
 from scheduler.rhythm import RhythmCalendar
-from storage.db import create_engine
+from storage.db import create_engine, is_current
 from storage.uow import SqlUnitOfWorkFactory
 
 
+def missing_database(url: str) -> str | None:
+    """Why `url` cannot be exported from before touching it (a SQLite file must exist)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not (
+        parsed.database and Path(parsed.database).exists()
+    ):
+        return f"There is no database at {parsed.database}. Set DATABASE_URL or --url."
+    return None
+
+
 async def export_circle(url: str, *, name: str, workspace: str | None) -> str:
+    """The CSV, or `LookupError` saying what to do (no database, no such circle)."""
     engine = create_engine(url)
     try:
+        if not await is_current(engine):
+            raise LookupError("The database schema is not up to date: run `circles db upgrade`.")
         async with SqlUnitOfWorkFactory(engine)() as uow:
             found = [
                 c for c in await uow.circles.find(order_by="id") if c.name.lower() == name.lower()
