@@ -25,10 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import SystemClock
 from adapters.config import Settings
+from adapters.core_thread import CoreThread
 from adapters.observability import Metrics, configure_logging
 from adapters.server import Mount, create_app
 from bot.core import Core, Outcome
 from bot.events import InboundEvent
+from bot.ports import Clock
 from bot.turn import Config
 from scheduler.delivery import DeliveryWorker
 from scheduler.leader import Election, leader_for
@@ -36,9 +38,10 @@ from scheduler.messenger import Messenger
 from scheduler.rhythm import RhythmCalendar
 from scheduler.runner import Runner
 from storage import codec
+from storage.blocking import BlockingSqlite
 from storage.db import create_engine, is_current, upgrade
 from storage.delivery import OUTBOX, OutboxStore
-from storage.uow import SqlUnitOfWorkFactory
+from storage.uow import BlockingUnitOfWorkFactory, SqlUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -74,19 +77,16 @@ class NotifyingCore:
     """The core as adapters see it: after each event, the scheduler and the workers look again."""
 
     def __init__(
-        self, core: Core, *, on_change: Callable[[], None], metrics: Metrics, serial: bool
+        self, core: Core | CoreThread, *, on_change: Callable[[], None], metrics: Metrics
     ) -> None:
         self._core = core
         self._on_change = on_change
         self._metrics = metrics
-        # SQLite has one writer at a time: taking turns here beats waiting on its file lock.
-        self._turns = asyncio.Lock() if serial else contextlib.nullcontext()
 
     async def handle(self, event: InboundEvent) -> Outcome:
         platform = event.actor.key.platform
         try:
-            async with self._turns:
-                outcome = await self._core.handle(event)
+            outcome = await self._core.handle(event)
         except Exception:
             self._metrics.inbound.labels(platform, "error").inc()
             raise
@@ -96,9 +96,6 @@ class NotifyingCore:
         if not outcome.duplicate:
             self._on_change()
         return outcome
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._core, name)
 
 
 def platforms_for(
@@ -134,6 +131,19 @@ def platforms_for(
         found.mounts.append(teams.adapter)
         found.messengers["teams"] = teams.messenger
     return found
+
+
+def build_core(url: str, *, clock: Clock, config: Config) -> Core | CoreThread:
+    """The core; on SQLite, on its own thread with blocking connections (`storage.blocking`)."""
+    if url.startswith("sqlite"):
+        uow = BlockingUnitOfWorkFactory(BlockingSqlite(url))
+        return CoreThread(Core(uow=uow, clock=clock, calendar=RhythmCalendar(), config=config))
+    return Core(
+        uow=SqlUnitOfWorkFactory(create_engine(url)),
+        clock=clock,
+        calendar=RhythmCalendar(),
+        config=config,
+    )
 
 
 async def outbox_stats(engine: AsyncEngine) -> tuple[int, float]:
@@ -208,7 +218,7 @@ async def _run(settings: Settings, *, engine: AsyncEngine, stop: asyncio.Event) 
     clock = SystemClock()
     uow = SqlUnitOfWorkFactory(engine)
     config = Config(admins=settings.admins, default_tz=settings.circles_default_tz)
-    core = Core(uow=uow, clock=clock, calendar=RhythmCalendar(), config=config)
+    core = build_core(settings.database_url, clock=clock, config=config)
     metrics = Metrics()
     runner = Runner(core=core, uow=uow, clock=clock, retention_days=settings.circles_retention_days)
     workers: list[DeliveryWorker] = []
@@ -218,9 +228,7 @@ async def _run(settings: Settings, *, engine: AsyncEngine, stop: asyncio.Event) 
         for worker in workers:
             worker.poke()
 
-    notifying = NotifyingCore(
-        core, on_change=changed, metrics=metrics, serial=settings.database_url.startswith("sqlite")
-    )
+    notifying = NotifyingCore(core, on_change=changed, metrics=metrics)
     platforms = platforms_for(
         settings, core=notifying, engine=engine, metrics=metrics, config=config
     )
@@ -259,3 +267,5 @@ async def _run(settings: Settings, *, engine: AsyncEngine, stop: asyncio.Event) 
             await web_runner.cleanup()
             for close in platforms.closers:
                 await close()
+            if isinstance(core, CoreThread):
+                core.stop()

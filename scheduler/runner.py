@@ -69,14 +69,13 @@ import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.circles import CircleStatus
-from bot.core import Core
 from bot.ports import Clock
 from bot.sessions import Session, SessionStatus
 from bot.store import UnitOfWorkFactory
@@ -109,13 +108,25 @@ def _session_of(job_id: str) -> tuple[str, int] | None:
     return None
 
 
+class Jobs(Protocol):
+    """What the runner asks of the core (`bot.core.Core`, or it on its own thread)."""
+
+    async def open_session(self, session_id: int) -> None: ...
+
+    async def send_due(self, session_id: int) -> datetime | None: ...
+
+    async def close_session(self, session_id: int) -> None: ...
+
+    async def erase_expired(self, *, days: int) -> int: ...
+
+
 class Runner:
     """Runs the core's jobs at the right moments; the `Role` a leader starts and stops."""
 
     def __init__(
         self,
         *,
-        core: Core,
+        core: Jobs,
         uow: UnitOfWorkFactory,
         clock: Clock,
         safety_every: timedelta = timedelta(minutes=5),

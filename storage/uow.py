@@ -29,13 +29,17 @@ from bot.people import Person, PersonKey
 from bot.prompts import Prompt
 from bot.sessions import Session
 from storage import codec, tables
+from storage.blocking import BlockingConnection, BlockingSqlite
 from storage.codec import Codec
 
 E = TypeVar("E")
 
+# An aiosqlite/asyncpg connection, or a blocking SQLite one on the core's own thread.
+Connection = AsyncConnection | BlockingConnection
+
 
 class SqlRepository(Generic[E]):
-    def __init__(self, conn: AsyncConnection, codec: Codec[E]) -> None:
+    def __init__(self, conn: Connection, codec: Codec[E]) -> None:
         self._conn = conn
         self._codec = codec
         self._table = codec.table
@@ -115,7 +119,7 @@ class SqlCircles(SqlRepository[Circle]):
 
 
 class SqlOutbox:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._table = tables.OutboxRow.__table__  # type: ignore[attr-defined]
 
@@ -182,7 +186,7 @@ class SqlOutbox:
 
 
 class SqlInbound:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._table = tables.InboundRow.__table__  # type: ignore[attr-defined]
 
@@ -214,11 +218,11 @@ class SqlUnitOfWork:
     outbox: store.Outbox
     inbound: store.Inbound
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine | BlockingSqlite) -> None:
         self._engine = engine
 
     async def __aenter__(self) -> Self:
-        self._conn = await self._engine.connect()
+        self._conn: Connection = await self._engine.connect()
         await self._conn.begin()
         conn = self._conn
         self.people = SqlPeople(conn, codec.PEOPLE)
@@ -264,3 +268,13 @@ class SqlUnitOfWorkFactory:
 
     def __call__(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)
+
+
+class BlockingUnitOfWorkFactory:
+    """Units of work on blocking SQLite connections, for the core's own thread only."""
+
+    def __init__(self, sqlite: BlockingSqlite) -> None:
+        self.sqlite = sqlite
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.sqlite)
