@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from storage.db import sqlite_pragmas
+
 
 class BlockingConnection:
     """The few `AsyncConnection` methods the unit of work uses, done synchronously."""
@@ -60,18 +62,10 @@ class BlockingSqlite:
         self.engine: Engine = create_engine(
             self.url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True
         )
-        event.listen(self.engine, "connect", _pragmas)
+        event.listen(self.engine, "connect", sqlite_pragmas)
 
     async def connect(self) -> BlockingConnection:
         return BlockingConnection(self.engine.connect())
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
