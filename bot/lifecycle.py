@@ -576,16 +576,21 @@ async def _carry_reviews(turn: Turn, session: Session, prompts: list[Prompt]) ->
 async def _escalate(
     turn: Turn, circle: Circle, session: Session, expected: list[int], checked_in: set[int]
 ) -> None:
-    """Count missed sessions; at two in a row, ask the member kindly and tell the organiser."""
+    """Count missed sessions; at two in a row, ask the member kindly and tell the organiser.
+
+    A session a member was away for breaks the row: it is neither a miss nor taken part in.
+    """
     assert circle.id is not None
-    organisers = [m for m in await active_members(turn, circle) if m.organiser]
-    for person_id in expected:
-        membership = await turn.uow.memberships.first(
-            circle_id=circle.id, person_id=person_id, left_at=None
+    members = await active_members(turn, circle)
+    organisers = [m for m in members if m.organiser]
+    for membership in members:
+        person_id = membership.person_id
+        missed = (
+            0 if person_id in checked_in or person_id not in expected else membership.missed + 1
         )
-        if membership is None:
+        if missed == membership.missed:
             continue
-        membership.missed = 0 if person_id in checked_in else membership.missed + 1
+        membership.missed = missed
         await turn.uow.memberships.save(membership)
         if membership.missed != 2:
             continue

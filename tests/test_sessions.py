@@ -654,6 +654,19 @@ async def test_a_member_who_misses_two_sessions_is_asked_kindly_and_the_organise
     assert len(with_text(h.inbox(ANA), "Chen has missed two")) == 1
 
 
+async def test_a_session_away_breaks_the_row_of_missed_sessions(engine: AsyncEngine) -> None:
+    h = Harness(engine)
+    await scheduled_circle(h)
+    await run_sessions(h, range(1, 2), checking_in=(ANA, BEN, CHEN))  # Dara misses one
+    back = (opens(3) - timedelta(days=1)).date().isoformat()
+    await h.command(DARA, f"away until {back}", conversation=None)
+    await run_sessions(h, range(2, 3), checking_in=(ANA, BEN, CHEN))  # Dara is away: no miss
+    await run_sessions(h, range(3, 4), checking_in=(ANA, BEN, CHEN))  # a miss, but not two in a row
+    assert escalations(h, DARA) == []
+    await run_sessions(h, range(4, 5), checking_in=(ANA, BEN, CHEN))
+    assert h.arrived(DARA, "escalation") == [closes(4)]
+
+
 async def health_of(h: Harness) -> str:
     status = await h.command(ANA, "status")
     [line] = [line for line in status.splitlines() if line.startswith("Health: ")]
