@@ -198,6 +198,13 @@ async def edit_answer(turn: Turn, person: Person, source: str, text: str) -> Non
             await record_ask(
                 turn, await turn.uow.circles.get(session.circle_id), person, text, source=source
             )
+        return
+    commitment = await turn.uow.commitments.first(person_id=person.id, source=source)
+    if commitment is not None:
+        session = await turn.uow.sessions.get(commitment.session_id)
+        if session.is_open:
+            circle = await turn.uow.circles.get(session.circle_id)
+            await record_commitment(turn, circle, person, text, source=source)
 
 
 # --- hot seat ---------------------------------------------------------------
@@ -275,7 +282,9 @@ async def record_response(
 # --- commitments ------------------------------------------------------------
 
 
-async def record_commitment(turn: Turn, circle: Circle, person: Person, text: str) -> None:
+async def record_commitment(
+    turn: Turn, circle: Circle, person: Person, text: str, *, source: str | None = None
+) -> None:
     text = check_length(turn, text)
     if circle.commitments is Commitments.OFF:
         raise UserError(f"{circle.name} doesn't use commitments.")
@@ -297,10 +306,11 @@ async def record_commitment(turn: Turn, circle: Circle, person: Person, text: st
                 session_id=session.id,
                 text=text,
                 made_at=turn.now,
+                source=source,
             )
         )
     else:
-        commitment.text = text
+        commitment.text, commitment.source = text, source or commitment.source
         await turn.uow.commitments.save(commitment)
     prompt = await ensure_prompt(
         turn,

@@ -73,6 +73,7 @@ class Commitment:
     reflection: str | None = None
     reviewed_in: int | None = None  # the session id of the latest review
     carried: int = 0  # times it was carried forward (not yet, or not answered)
+    source: str | None = None  # the platform id of the DM that carried it, to follow edits
     id: int | None = field(default=None, compare=False)
 
     @property

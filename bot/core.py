@@ -408,7 +408,7 @@ async def on_direct_message(turn: Turn, person: Person, text: str, *, ref: str) 
         case PromptKind.HOT_SEAT:
             await answers.record_ask(turn, circle, person, stripped, source=ref)
         case PromptKind.COMMITMENT:
-            await answers.record_commitment(turn, circle, person, stripped)
+            await answers.record_commitment(turn, circle, person, stripped, source=ref)
 
 
 def _dm_command(text: str) -> bool:

@@ -181,6 +181,7 @@ class CommitmentRow(SQLModel, table=True):
     reflection: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     reviewed_in: int | None = Field(default=None, foreign_key="sessions.id", index=True)
     carried: int = 0
+    source: str | None = Field(default=None, max_length=128)
 
 
 class OutboxRow(SQLModel, table=True):

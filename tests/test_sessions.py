@@ -297,6 +297,20 @@ async def test_a_check_in_sent_again_after_deleting_the_first_is_posted_and_coun
     assert "Checked in: 1 of 4" in summary(h, 1)
 
 
+async def test_editing_the_dm_that_carried_a_commitment_edits_the_commitment(
+    engine: AsyncEngine,
+) -> None:
+    h = Harness(engine)
+    await open_first(h)
+    await h.dm(CHEN, "Learning to tell stories with data.")
+    await h.run_until(at_fraction(1, 0.6))  # the commitment prompt
+    assert "Got it. Your commitment" in await h.dm(CHEN, "Book 1:1s with my reports.")
+    await h.edit_dm(CHEN, h.last_ref, "Book 1:1s with all five reports.")
+    await close_first(h)
+    assert "Chen: Book 1:1s with all five reports." in summary(h, 1)
+    assert "Book 1:1s with my reports." not in summary(h, 1)
+
+
 async def test_a_check_in_before_agreeing_to_the_rules_is_held_then_posted_on_agreement(
     engine: AsyncEngine,
 ) -> None:
