@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections import Counter as Counts
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from scheduler.delivery import Tally
 
 REDACTED_KEYS = frozenset(
     {"text", "token", "password", "secret", "authorization", "body", "payload"}
@@ -91,6 +94,34 @@ class _OutboxCollector(Collector):
         )
 
 
+class _WorkCollector(Collector):
+    """Deliveries, delivery failures and job runs, read at scrape time from the
+    counts the delivery workers (`Tally`) and the scheduler (`Runner.runs`) keep."""
+
+    def __init__(self) -> None:
+        self.tallies: dict[str, Tally] = {}  # by platform
+        self.runs: Counts[tuple[str, str]] = Counts()
+
+    def collect(self) -> Iterable[Metric]:
+        sent = CounterMetricFamily("circles_deliveries", "Messages delivered", labels=["platform"])
+        failed = CounterMetricFamily(
+            "circles_delivery_failures",
+            "Delivery failures: retried (transient), failed (for good), lost (lease expired)",
+            labels=["platform", "reason"],
+        )
+        for platform, tally in self.tallies.items():
+            sent.add_metric([platform], tally.sent)
+            failed.add_metric([platform, "retried"], tally.retried)
+            failed.add_metric([platform, "failed"], tally.failed)
+            failed.add_metric([platform, "lost"], tally.lost_claims)
+        runs = CounterMetricFamily(
+            "circles_job_runs", "Scheduler job runs", labels=["job", "outcome"]
+        )
+        for (job, outcome), count in self.runs.items():
+            runs.add_metric([job, outcome], count)
+        yield from (sent, failed, runs)
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -100,21 +131,6 @@ class Metrics:
             ["platform", "outcome"],
             registry=self.registry,
         )
-        self.deliveries = Counter(
-            "circles_deliveries",
-            "Messages delivered to a platform",
-            ["platform"],
-            registry=self.registry,
-        )
-        self.failures = Counter(
-            "circles_delivery_failures",
-            "Delivery failures",
-            ["platform", "reason"],
-            registry=self.registry,
-        )
-        self.jobs = Counter(
-            "circles_job_runs", "Scheduler job runs", ["job", "outcome"], registry=self.registry
-        )
         self.leader = Gauge(
             "circles_scheduler_leader",
             "1 when this process runs the scheduler",
@@ -122,6 +138,12 @@ class Metrics:
         )
         self._outbox = _OutboxCollector()
         self.registry.register(self._outbox)
+        self._work = _WorkCollector()
+        self.registry.register(self._work)
+
+    def watch(self, *, tallies: dict[str, Tally], runs: Counts[tuple[str, str]]) -> None:
+        """Report what the delivery workers (by platform) and the scheduler have done."""
+        self._work.tallies, self._work.runs = tallies, runs
 
     async def render(self, outbox_stats: OutboxStats | None = None) -> bytes:
         """The Prometheus text exposition, with outbox figures read fresh."""

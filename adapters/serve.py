@@ -233,12 +233,14 @@ async def _run(settings: Settings, *, engine: AsyncEngine, stop: asyncio.Event) 
         settings, core=notifying, engine=engine, metrics=metrics, config=config
     )
     store = OutboxStore(engine)
-    workers.extend(
-        DeliveryWorker(
+    by_platform = {
+        name: DeliveryWorker(
             store=store, messenger=messenger, clock=clock, name=f"delivery-{name}", platform=name
         )
         for name, messenger in platforms.messengers.items()
-    )
+    }
+    workers.extend(by_platform.values())
+    metrics.watch(tallies={name: w.tally for name, w in by_platform.items()}, runs=runner.runs)
     election = leader_for(settings.database_url)
 
     async with contextlib.AsyncExitStack() as stack:

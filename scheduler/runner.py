@@ -67,6 +67,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -147,6 +148,7 @@ class Runner:
         self._seq = itertools.count(1)
         self._dirty: set[int] | None = set()  # circles changed since the last rebuild; None: all
         self._rebuilding = asyncio.Lock()  # one change-driven rebuild at a time; more wait
+        self.runs: Counter[tuple[str, str]] = Counter()  # (job kind, outcome), for metrics
         self.scheduler = self._new_scheduler()
 
     def _new_scheduler(self) -> AsyncIOScheduler:
@@ -399,8 +401,10 @@ class Runner:
         try:
             yield
         except Exception:
+            self.runs[(kind, "failed")] += 1
             self._at(kind, session_id, self._clock.now() + RETRY)
             raise
+        self.runs[(kind, "ok")] += 1
 
     async def _send_due(self, session_id: int, circle_id: int) -> datetime | None:
         return await self._locked(circle_id, lambda: self._core.send_due(session_id))

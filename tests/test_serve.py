@@ -170,3 +170,23 @@ async def test_inconsistent_settings_are_listed_together(tmp_path: Path) -> None
     assert process.returncode == 2
     assert "SLACK_SIGNING_SECRET" in text and "MICROSOFT_APP_PASSWORD" in text
     assert "xoxb-secret" not in text
+
+
+async def test_metrics_report_deliveries_failures_and_job_runs() -> None:
+    from collections import Counter
+
+    from adapters.observability import Metrics
+    from scheduler.delivery import Tally
+
+    metrics = Metrics()
+    slack = Tally(sent=3, retried=2, failed=1)
+    runs: Counter[tuple[str, str]] = Counter({("open", "ok"): 2})
+    metrics.watch(tallies={"slack": slack}, runs=runs)
+    slack.sent += 1  # read at scrape time, not copied
+    runs[("close", "failed")] += 1
+    text = (await metrics.render()).decode()
+    assert 'circles_deliveries_total{platform="slack"} 4.0' in text
+    assert 'circles_delivery_failures_total{platform="slack",reason="failed"} 1.0' in text
+    assert 'circles_delivery_failures_total{platform="slack",reason="retried"} 2.0' in text
+    assert 'circles_job_runs_total{job="open",outcome="ok"} 2.0' in text
+    assert 'circles_job_runs_total{job="close",outcome="failed"} 1.0' in text
