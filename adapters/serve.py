@@ -46,7 +46,6 @@ from storage.uow import BlockingUnitOfWorkFactory, SqlUnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 SHUTDOWN = 10.0  # seconds from SIGTERM to exit, at most
-READY = web.AppKey("ready", dict)
 
 
 class SchemaOutOfDate(Exception):

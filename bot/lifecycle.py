@@ -14,7 +14,7 @@ the state already moved on and the outbox keys already taken.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,6 +38,7 @@ from bot.people import Person
 from bot.prompts import Prompt, PromptKind, PromptState
 from bot.rotation import next_in_rotation
 from bot.sessions import Session, SessionStatus
+from bot.timefmt import local_date
 from bot.turn import Turn
 from bot.working_hours import delivery_moment
 
@@ -66,10 +67,10 @@ async def plan_next(turn: Turn, circle: Circle, *, after: datetime) -> Session |
     starts = turn.calendar.sessions(
         circle.rhythm, tz=circle.tz, anchor=circle.anchor, after=after, count=2
     )
-    if circle.end_on is not None and _local_date(starts[0], circle.tz) > circle.end_on:
+    if circle.end_on is not None and local_date(starts[0], circle.tz) > circle.end_on:
         return None
     final = circle.end_after == number or (
-        circle.end_on is not None and _local_date(starts[1], circle.tz) > circle.end_on
+        circle.end_on is not None and local_date(starts[1], circle.tz) > circle.end_on
     )
     session = Session(
         circle_id=circle.id,
@@ -163,10 +164,6 @@ async def cast_of(turn: Turn, session: Session) -> Cast:
     )
 
 
-def _local_date(moment: datetime, tz: str) -> date:
-    return moment.astimezone(ZoneInfo(tz)).date()
-
-
 # --- open -------------------------------------------------------------------
 
 
@@ -210,6 +207,11 @@ async def move_missed(turn: Turn, session_id: int) -> bool:
     circle = await turn.uow.circles.get(session.circle_id)
     if session.status is not SessionStatus.SCHEDULED or turn.now < session.closes_at:
         return False
+    return await reslot(turn, circle, session)
+
+
+async def reslot(turn: Turn, circle: Circle, session: Session) -> bool:
+    """Move a scheduled session to the rhythm's first slot after now; False without a rhythm."""
     if circle.rhythm is None or circle.anchor is None:
         return False
     start = turn.calendar.sessions(

@@ -29,12 +29,11 @@ from bot.messages import (
 )
 from bot.people import Person
 from bot.prompts import PromptKind, PromptState
+from bot.retention import REMOVED
 from bot.sessions import SessionStatus
 from bot.steering import require_member
 from bot.timefmt import when
 from bot.turn import Turn
-
-REMOVED = "[removed]"
 
 
 async def mine(turn: Turn, person: Person) -> None:

@@ -13,7 +13,7 @@ from bot.circles import CircleStatus
 from bot.sessions import SessionStatus
 from bot.turn import Turn
 
-REMOVED = "[removed]"
+REMOVED = "[removed]"  # what stands where a person's words were (`forget me`, retention)
 
 
 async def erase_expired(turn: Turn, *, days: int) -> int:

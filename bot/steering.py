@@ -7,6 +7,7 @@ leaves no trace. Answers go to the caller privately through `turn.say`.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from bot import commands as cmd
 from bot import compose, lifecycle
@@ -28,9 +29,8 @@ from bot.people import Person, PersonKey
 from bot.prompts import PromptKind, PromptState
 from bot.rotation import next_in_rotation
 from bot.sessions import Session, SessionStatus
-from bot.timefmt import day_and_time, when
+from bot.timefmt import day_and_time, local_date, when
 from bot.turn import Turn
-from bot.working_hours import WorkingHours
 
 ORGANISER = "the circle's organiser"
 STEWARDS = "the circle's organiser or this session's facilitator"
@@ -290,10 +290,7 @@ async def schedule(
     circle.window = plan.window or circle.window
     if plan.sessions is not None or plan.until is not None:
         circle.end_after, circle.end_on = plan.sessions, plan.until
-    from zoneinfo import ZoneInfo
-
-    today = turn.now.astimezone(ZoneInfo(circle.tz)).date()
-    circle.anchor = plan.starting or today
+    circle.anchor = plan.starting or local_date(turn.now, circle.tz)
     await turn.uow.circles.save(circle)
     pending = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
     pins: tuple[int | None, bool, int | None, bool, str | None] | None = None
@@ -341,7 +338,7 @@ async def schedule(
 
 async def upcoming_dates(
     turn: Turn, circle: Circle, upcoming: Session | None, *, count: int
-) -> list:  # type: ignore[type-arg]
+) -> list[datetime]:
     """The next `count` session starts, honouring the circle's end."""
     if upcoming is None or circle.rhythm is None or circle.anchor is None:
         return []
@@ -358,19 +355,13 @@ async def upcoming_dates(
             number += 1
             if circle.end_after is not None and number > circle.end_after:
                 break
-            if (
-                circle.end_on is not None
-                and lifecycle._local_date(start, circle.tz) > circle.end_on
-            ):
+            if circle.end_on is not None and local_date(start, circle.tz) > circle.end_on:
                 break
             dates.append(start)
     return dates[:count]
 
 
-def _duration(window: object) -> str:
-    from datetime import timedelta
-
-    assert isinstance(window, timedelta)
+def _duration(window: timedelta) -> str:
     hours = int(window.total_seconds() // 3600)
     if hours % 24 == 0:
         days = hours // 24
@@ -461,12 +452,8 @@ async def resume(turn: Turn, person: Person, circle: Circle) -> None:
     circle.transition("resume")
     await turn.uow.circles.save(circle)
     upcoming = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
-    if upcoming is not None and upcoming.opens_at < turn.now and circle.rhythm and circle.anchor:
-        start = turn.calendar.sessions(
-            circle.rhythm, tz=circle.tz, anchor=circle.anchor, after=turn.now, count=1
-        )[0]
-        upcoming.opens_at, upcoming.closes_at = start, start + circle.window
-        await turn.uow.sessions.save(upcoming)
+    if upcoming is not None and upcoming.opens_at < turn.now:
+        await lifecycle.reslot(turn, circle, upcoming)
     later = f" Next session: {when(upcoming.opens_at, circle.tz)}." if upcoming else ""
     turn.say(Paragraph((f"Resumed {circle.name}.{later}",)))
 
@@ -619,7 +606,3 @@ async def _upcoming(turn: Turn, circle: Circle) -> Session:
 def _require_live(circle: Circle) -> None:
     if not circle.live:
         raise UserError(f"{circle.name} has ended.")
-
-
-def hours_text(hours: WorkingHours) -> str:
-    return hours.to_text()

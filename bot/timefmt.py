@@ -24,5 +24,6 @@ def day_and_time(moment: datetime, tz: str) -> str:
     return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
 
 
-def iso_day(value: date) -> str:
-    return value.isoformat()
+def local_date(moment: datetime, tz: str) -> date:
+    """The calendar date of `moment` in `tz`."""
+    return moment.astimezone(ZoneInfo(tz)).date()

@@ -21,7 +21,3 @@ def advance(machine: str, table: Mapping[tuple[S, str], S], state: S, event: str
         return table[(state, event)]
     except KeyError:
         raise InvalidTransition(machine, state.value, event) from None
-
-
-def allows(table: Mapping[tuple[S, str], S], state: S, event: str) -> bool:
-    return (state, event) in table

@@ -51,7 +51,6 @@ MAX_HOME_BLOCKS = 100  # per App Home view
 MAX_SECTION = 3000  # characters per section text
 MAX_FIELD = 2000  # characters per section field
 MAX_FIELDS = 10  # fields per section
-MAX_CONTEXT_ELEMENTS = 10
 MAX_HEADER = 150
 MAX_BUTTON = 75
 MAX_BUTTONS = 25  # elements per actions block
@@ -195,13 +194,6 @@ def _pack(lines: Sequence[str], limit: int) -> Iterator[list[str]]:
 
 
 # --- blocks ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Rendered:
-    """Slack blocks for one neutral block, each with its line of fallback text."""
-
-    blocks: list[tuple[SlackBlock, str]]
 
 
 def _section(text: str) -> tuple[SlackBlock, str]:

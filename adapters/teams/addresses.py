@@ -23,14 +23,6 @@ def conversation_key(tenant: str, conversation_id: str) -> str:
     return f"{_PREFIX}{tenant}:{channel_of(conversation_id)}"
 
 
-def parse_conversation_key(key: str) -> tuple[str, str] | None:
-    """(tenant, conversation id) of a key this adapter made; None for any other string."""
-    if not key.startswith(_PREFIX):
-        return None
-    tenant, sep, conversation_id = key[len(_PREFIX) :].partition(":")
-    return (tenant, conversation_id) if sep and tenant and conversation_id else None
-
-
 def person_key(tenant: str, user: str) -> PersonKey:
     return PersonKey(PLATFORM, tenant, user)
 
