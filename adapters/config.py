@@ -84,10 +84,10 @@ class Settings(BaseSettings):
             found.append("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not")
         if self.microsoft_app_type == "SingleTenant" and not self.microsoft_app_tenant_id:
             found.append("MICROSOFT_APP_TYPE=SingleTenant needs MICROSOFT_APP_TENANT_ID")
-        if not self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            found.append(
-                "DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
-            )
+        if not self.database_url.startswith(
+            ("sqlite://", "sqlite+aiosqlite://", "postgresql+asyncpg://")
+        ):
+            found.append("DATABASE_URL must start with sqlite:// or postgresql+asyncpg://")
         return found
 
 

@@ -21,11 +21,9 @@ from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import SystemClock
 from adapters.config import Settings
-from adapters.core_thread import CoreThread
 from adapters.observability import Metrics, configure_logging
 from adapters.server import Mount, create_app
 from bot.core import Core, Outcome
@@ -38,10 +36,9 @@ from scheduler.messenger import Messenger
 from scheduler.rhythm import RhythmCalendar
 from scheduler.runner import Runner
 from storage import codec
-from storage.blocking import BlockingSqlite
-from storage.db import create_engine, is_current, upgrade
+from storage.db import Database, create_engine, is_current, upgrade
 from storage.delivery import OUTBOX, OutboxStore
-from storage.uow import BlockingUnitOfWorkFactory, SqlUnitOfWorkFactory
+from storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +49,7 @@ class SchemaOutOfDate(Exception):
     pass
 
 
-async def prepare_schema(engine: AsyncEngine, *, migrate: bool) -> None:
+async def prepare_schema(engine: Database, *, migrate: bool) -> None:
     """Upgrade the schema, or refuse to start on an old one when told not to migrate."""
     if migrate:
         await upgrade(engine)
@@ -75,9 +72,7 @@ class Platforms:
 class NotifyingCore:
     """The core as adapters see it: after each event, the scheduler and the workers look again."""
 
-    def __init__(
-        self, core: Core | CoreThread, *, on_change: Callable[[], None], metrics: Metrics
-    ) -> None:
+    def __init__(self, core: Core, *, on_change: Callable[[], None], metrics: Metrics) -> None:
         self._core = core
         self._on_change = on_change
         self._metrics = metrics
@@ -101,7 +96,7 @@ def platforms_for(
     settings: Settings,
     *,
     core: NotifyingCore,
-    engine: AsyncEngine,
+    engine: Database,
     metrics: Metrics,
     config: Config,
 ) -> Platforms:
@@ -132,20 +127,15 @@ def platforms_for(
     return found
 
 
-def build_core(url: str, *, clock: Clock, config: Config) -> Core | CoreThread:
-    """The core; on SQLite, on its own thread with blocking connections (`storage.blocking`)."""
-    if url.startswith("sqlite"):
-        uow = BlockingUnitOfWorkFactory(BlockingSqlite(url))
-        return CoreThread(Core(uow=uow, clock=clock, calendar=RhythmCalendar(), config=config))
+def build_core(engine: Database, *, clock: Clock, config: Config) -> Core:
+    """The core, on the same database as everything else (on SQLite, that is what keeps
+    its transactions and the delivery worker's from overlapping: `storage.sqlite`)."""
     return Core(
-        uow=SqlUnitOfWorkFactory(create_engine(url)),
-        clock=clock,
-        calendar=RhythmCalendar(),
-        config=config,
+        uow=SqlUnitOfWorkFactory(engine), clock=clock, calendar=RhythmCalendar(), config=config
     )
 
 
-async def outbox_stats(engine: AsyncEngine) -> tuple[int, float]:
+async def outbox_stats(engine: Database) -> tuple[int, float]:
     async with engine.connect() as conn:
         row = (
             await conn.execute(
@@ -160,7 +150,7 @@ async def outbox_stats(engine: AsyncEngine) -> tuple[int, float]:
 
 
 def ops_routes(
-    app: web.Application, *, engine: AsyncEngine, metrics: Metrics, election: Election
+    app: web.Application, *, engine: Database, metrics: Metrics, election: Election
 ) -> None:
     async def readyz(_request: web.Request) -> web.Response:
         checks: dict[str, object] = {}
@@ -213,11 +203,11 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         await engine.dispose()
 
 
-async def _run(settings: Settings, *, engine: AsyncEngine, stop: asyncio.Event) -> None:
+async def _run(settings: Settings, *, engine: Database, stop: asyncio.Event) -> None:
     clock = SystemClock()
     uow = SqlUnitOfWorkFactory(engine)
     config = Config(admins=settings.admins, default_tz=settings.circles_default_tz)
-    core = build_core(settings.database_url, clock=clock, config=config)
+    core = build_core(engine, clock=clock, config=config)
     metrics = Metrics()
     runner = Runner(core=core, uow=uow, clock=clock, retention_days=settings.circles_retention_days)
     workers: list[DeliveryWorker] = []
@@ -268,5 +258,3 @@ async def _run(settings: Settings, *, engine: AsyncEngine, stop: asyncio.Event) 
             await web_runner.cleanup()
             for close in platforms.closers:
                 await close()
-            if isinstance(core, CoreThread):
-                core.stop()

@@ -119,7 +119,6 @@ async def _circles_app() -> tuple[Any, Any]:
 
     from adapters.clock import SystemClock
     from adapters.config import Settings
-    from adapters.core_thread import CoreThread
     from adapters.serve import build_core
     from adapters.server import create_app
     from adapters.slack import SlackAdapter
@@ -134,8 +133,8 @@ async def _circles_app() -> tuple[Any, Any]:
     await fake.start()
     clock = SystemClock()
     config = Config()
-    # The core exactly as `circles serve` builds it (on SQLite: its own thread, blocking SQLite).
-    core = build_core(str(engine.url), clock=clock, config=config)
+    # The core exactly as `circles serve` builds it.
+    core = build_core(engine, clock=clock, config=config)
     settings = Settings(
         _env_file=None,
         slack_bot_token=SecretStr(BOT_TOKEN),
@@ -145,8 +144,6 @@ async def _circles_app() -> tuple[Any, Any]:
     adapter = SlackAdapter(settings, core=core, engine=engine, clock=clock, config=config)
 
     async def cleanup() -> None:
-        if isinstance(core, CoreThread):
-            core.stop()
         await fake.close()
         await engine.dispose()
         folder.cleanup()

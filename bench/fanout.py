@@ -42,7 +42,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.db import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -157,7 +158,7 @@ def workspace_of(circle: int, workspaces: int) -> str:
     return f"T{circle % workspaces:03d}"
 
 
-async def seed(engine: AsyncEngine, *, circles: int, members: int, workspaces: int) -> list[int]:
+async def seed(engine: Database, *, circles: int, members: int, workspaces: int) -> list[int]:
     """Circles with agreed members and a first session due now; returns the session ids."""
     sessions = []
     for start in range(0, circles, 100):
@@ -207,15 +208,13 @@ async def seed(engine: AsyncEngine, *, circles: int, members: int, workspaces: i
     return sessions
 
 
-async def open_with_core(engine: AsyncEngine, clock: FakeClock, sessions: list[int]) -> None:
+async def open_with_core(engine: Database, clock: FakeClock, sessions: list[int]) -> None:
     core = Core(uow=SqlUnitOfWorkFactory(engine), clock=clock, calendar=RhythmCalendar())
     for session_id in sessions:
         await core.open_session(session_id)
 
 
-async def queue_directly(
-    engine: AsyncEngine, *, circles: int, members: int, workspaces: int
-) -> None:
+async def queue_directly(engine: Database, *, circles: int, members: int, workspaces: int) -> None:
     """The same shape of outbox the core writes, without the core (--seed direct)."""
     for start in range(0, circles, 200):
         async with SqlUnitOfWork(engine) as uow:
@@ -307,7 +306,7 @@ def lower_bound(queue: list[tuple[int, str, str]], limits: RateLimits) -> float:
 # --- the run -------------------------------------------------------------------------------
 
 
-async def queued(engine: AsyncEngine, platform: SlackLikePlatform) -> list[tuple[int, str, str]]:
+async def queued(engine: Database, platform: SlackLikePlatform) -> list[tuple[int, str, str]]:
     """Every outbox row as (id, conversation, bot), read the way the worker reads them."""
     found: list[tuple[int, str, str]] = []
     async with engine.connect() as conn:
@@ -344,7 +343,7 @@ def _bare(delivery_id: int, key: str, kind: str, target: str) -> Delivery:
 
 
 async def deliver(
-    engines: list[AsyncEngine], platform: SlackLikePlatform, clock: FakeClock, args: Namespace
+    engines: list[Database], platform: SlackLikePlatform, clock: FakeClock, args: Namespace
 ) -> list[DeliveryWorker]:
     workers = [
         DeliveryWorker(
@@ -367,7 +366,7 @@ async def deliver(
         clock.set(max(min(later), clock.now()))
 
 
-async def check(engine: AsyncEngine, platform: SlackLikePlatform) -> tuple[int, int, int]:
+async def check(engine: Database, platform: SlackLikePlatform) -> tuple[int, int, int]:
     """Lost (queued, never posted or not recorded as sent), duplicated and out-of-order messages."""
     async with engine.connect() as conn:
         rows = (await conn.execute(select(OUTBOX.c.key, OUTBOX.c.status))).all()

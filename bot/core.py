@@ -76,12 +76,13 @@ class Core:
         event = _storable(event)
         inline = getattr(event, "inline", False)
         prefix = event.prefix if isinstance(event, CommandIssued) else ""
+        now = self._clock.now()
         async with self._uow() as uow:
-            if await uow.inbound.seen(event.id):
+            if not await uow.inbound.claim(event.id, now=now):
                 return Outcome(duplicate=True)
             turn = Turn(
                 uow=uow,
-                now=self._clock.now(),
+                now=now,
                 calendar=self._calendar,
                 config=self._config,
                 prefix=prefix,
@@ -90,11 +91,12 @@ class Core:
                 person = await self._person(turn, event)
                 await self._dispatch(turn, person, event)
             except UserError as error:
-                await uow.rollback()
+                await uow.rollback()  # the event's record too: claim it again
+                if not await uow.inbound.claim(event.id, now=now):
+                    return Outcome(duplicate=True)
                 turn.answer = list(_error_blocks(turn, error))
                 if isinstance(error, UnknownCommand):
                     await _caller_help(turn, event)
-            await uow.inbound.record(event.id, now=turn.now)
             if turn.answer and not inline:
                 await turn.send(
                     Message(

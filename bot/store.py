@@ -79,9 +79,9 @@ class Outbox(Protocol):
 
 
 class Inbound(Protocol):
-    async def seen(self, event_id: str) -> bool: ...
-
-    async def record(self, event_id: str, *, now: datetime) -> None: ...
+    async def claim(self, event_id: str, *, now: datetime) -> bool:
+        """Records the event id; False (and nothing written) if it was recorded before."""
+        ...
 
 
 class Conflict(Exception):

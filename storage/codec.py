@@ -8,6 +8,7 @@ dataclass declares, so adding a plain field needs no code here.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 import typing
@@ -113,6 +114,10 @@ def _is_datetime(hint: Any) -> bool:
     )
 
 
+# Every row read parses its stored text again; people share a handful of these texts.
+_hours = functools.lru_cache(maxsize=1024)(parse_hours)
+_rhythm = functools.lru_cache(maxsize=1024)(parse_rhythm)
+
 PEOPLE = Codec(
     Person,
     tables.PersonRow,
@@ -124,7 +129,7 @@ PEOPLE = Codec(
     },
     decode=lambda r: {
         "key": PersonKey(r["platform"], r["workspace"], r["user"]),
-        "hours": parse_hours(r["hours"]),
+        "hours": _hours(r["hours"]),
     },
 )
 
@@ -137,7 +142,7 @@ CIRCLES = Codec(
         "name_key": name_key(c.name),
     },
     decode=lambda r: {
-        "rhythm": parse_rhythm(r["rhythm"]) if r["rhythm"] else None,
+        "rhythm": _rhythm(r["rhythm"]) if r["rhythm"] else None,
         "window": timedelta(seconds=r["window"]),
     },
 )

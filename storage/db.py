@@ -1,7 +1,10 @@
-"""The async engine, and the schema brought up to date with Alembic.
+"""The database, and the schema brought up to date with Alembic.
 
-SQLite (`sqlite+aiosqlite`, the default, a file created on first start) for
-one process; PostgreSQL (`postgresql+asyncpg`) for production and replicas.
+SQLite (the default, a file created on first start) for one process, reached
+synchronously on the event loop (`storage.sqlite`; `sqlite+aiosqlite://` and
+`sqlite://` URLs alike, no aiosqlite involved);
+PostgreSQL (`postgresql+asyncpg://…`) for production and replicas, through
+SQLAlchemy's `AsyncEngine`. Both are a `Database` to the rest of the code.
 """
 
 from __future__ import annotations
@@ -14,33 +17,24 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-DEFAULT_URL = "sqlite+aiosqlite:///circles.db"
+from storage.sqlite import Sqlite
+
+DEFAULT_URL = "sqlite+aiosqlite:///circles.db"  # as SPEC §10 spells it; sqlite:/// runs the same
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+Database = AsyncEngine | Sqlite
 
-def create_engine(url: str = DEFAULT_URL, **options: Any) -> AsyncEngine:
-    """An engine; SQLite gets WAL, foreign keys and a busy timeout for a writer at a time."""
-    if url.startswith("sqlite"):
-        options.setdefault("connect_args", {"timeout": 30})
+
+def create_engine(url: str = DEFAULT_URL, **options: Any) -> Database:
+    """SQLite on the event loop, or PostgreSQL through asyncpg (`options` go to SQLAlchemy)."""
+    if make_url(url).get_backend_name() == "sqlite":
+        return Sqlite(url)
     # Errors must not carry member text into logs: SQL parameters stay out of messages.
     options.setdefault("hide_parameters", True)
-    engine = create_async_engine(url, **options)
-    if url.startswith("sqlite"):
-        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
-    return engine
-
-
-def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL (readers never wait for the writer), foreign keys, and fewer fsyncs."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+    return create_async_engine(url, **options)
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -56,7 +50,7 @@ def _upgrade(connection: Connection, url: str) -> None:
     command.upgrade(config, "head")
 
 
-async def upgrade(engine: AsyncEngine) -> None:
+async def upgrade(engine: Database) -> None:
     """Brings the schema to the newest migration (creating it on a new database)."""
     url = engine.url.render_as_string(hide_password=False)
     async with engine.begin() as conn:
@@ -67,7 +61,7 @@ def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-async def is_current(engine: AsyncEngine) -> bool:
+async def is_current(engine: Database) -> bool:
     """True when the database is at the newest migration."""
     head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
     async with engine.connect() as conn:

@@ -21,9 +21,7 @@ one process and the same UPDATE is simply atomic.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,11 +45,11 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
 from bot.messages import Block, Message, Target, ToConversation, ToPerson
 from storage import codec, tables
+from storage.db import Database
 
 OUTBOX = tables.OutboxRow.__table__  # type: ignore[attr-defined]
 
@@ -105,15 +103,9 @@ class Orphan:
 
 
 class OutboxStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: Database) -> None:
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
-        # SQLite has one writer at a time and makes the others sleep and retry; the
-        # worker's concurrent sends would each wait that way for their outcome to be
-        # recorded. Queueing them here instead keeps every write about a millisecond.
-        self._writing: AbstractAsyncContextManager[object] = (
-            nullcontext() if self._postgres else asyncio.Lock()
-        )
 
     # --- for a single-process driver (the local simulation) ----------------------
 
@@ -187,7 +179,7 @@ class OutboxStore:
         now = codec.utc(now)
         statement = _CLAIM_POSTGRES if self._postgres else _CLAIM
         values = {"ids": list(ids), "now": now, "token": token, "lease_until": now + lease}
-        async with self._writing, self._engine.begin() as conn:
+        async with self._engine.begin() as conn:
             rows = [r._asdict() for r in await conn.execute(statement, values)]
             # The platform ids of thread roots and edited messages, which are sent (a
             # condition of the claim) and so no longer change.
@@ -310,7 +302,7 @@ class OutboxStore:
         """Orphans never attempted a send, so their attempt count stays as it is."""
         if not orphans:
             return
-        async with self._writing, self._engine.begin() as conn:
+        async with self._engine.begin() as conn:
             for orphan in orphans:
                 await conn.execute(
                     update(OUTBOX)
@@ -326,7 +318,7 @@ class OutboxStore:
             where += [OUTBOX.c.status == SENDING, OUTBOX.c.claim == claim]
         values.setdefault("claim", None)
         values.setdefault("lease_until", None)
-        async with self._writing, self._engine.begin() as conn:
+        async with self._engine.begin() as conn:
             result = await conn.execute(update(OUTBOX).where(*where).values(**values))
         return bool(result.rowcount)
 

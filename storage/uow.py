@@ -7,16 +7,16 @@ lazy loading behind the core's back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy import Executable, Select, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import store
 from bot.checkins import CheckIn
@@ -29,13 +29,15 @@ from bot.people import Person, PersonKey
 from bot.prompts import Prompt
 from bot.sessions import Session
 from storage import codec, tables
-from storage.blocking import BlockingConnection, BlockingSqlite
 from storage.codec import Codec
+from storage.db import Database
+from storage.prepared import Prepared, run
+from storage.sqlite import SqliteConnection
 
 E = TypeVar("E")
 
-# An aiosqlite/asyncpg connection, or a blocking SQLite one on the core's own thread.
-Connection = AsyncConnection | BlockingConnection
+# An asyncpg connection, or a SQLite one on the event loop (`storage.sqlite`).
+Connection = AsyncConnection | SqliteConnection
 
 
 class SqlRepository(Generic[E]):
@@ -43,6 +45,14 @@ class SqlRepository(Generic[E]):
         self._conn = conn
         self._codec = codec
         self._table = codec.table
+        self._shapes = _SHAPES.setdefault(self._table.name, {})
+
+    def _prepared(self, shape: tuple[Any, ...], build: Callable[[], Executable]) -> Prepared:
+        """The statement of this shape, built the first time it is asked for."""
+        found = self._shapes.get(shape)
+        if found is None:
+            found = self._shapes[shape] = Prepared(build())
+        return found
 
     async def get(self, id: int) -> E:
         found = await self.first(id=id)
@@ -53,57 +63,96 @@ class SqlRepository(Generic[E]):
     async def add(self, obj: E) -> E:
         row = self._codec.to_row(obj)
         row.pop("id", None)
-        result = await self._conn.execute(insert(self._table).values(**row))
-        obj.id = result.inserted_primary_key[0]  # type: ignore[attr-defined, index]
+        names = tuple(row)
+        query = self._prepared(
+            ("add", names),
+            lambda: insert(self._table).values({n: bindparam(f"v_{n}") for n in names}),
+        )
+        ran = await run(self._conn, query, **{f"v_{n}": v for n, v in row.items()})
+        obj.id = ran.inserted  # type: ignore[attr-defined]
         return obj
 
     async def save(self, obj: E) -> None:
         row = self._codec.to_row(obj)
-        await self._conn.execute(
-            update(self._table).where(self._table.c.id == row.pop("id")).values(**row)
+        id = row.pop("id")
+        names = tuple(row)
+        query = self._prepared(
+            ("save", names),
+            lambda: (
+                update(self._table)
+                .where(self._table.c.id == bindparam("key"))
+                .values({n: bindparam(f"v_{n}") for n in names})
+            ),
         )
+        await run(self._conn, query, key=id, **{f"v_{n}": v for n, v in row.items()})
 
     async def delete(self, obj: E) -> None:
-        await self._conn.execute(delete(self._table).where(self._table.c.id == obj.id))  # type: ignore[attr-defined]
+        query = self._prepared(
+            ("delete",), lambda: delete(self._table).where(self._table.c.id == bindparam("key"))
+        )
+        await run(self._conn, query, key=obj.id)  # type: ignore[attr-defined]
 
     async def find(self, *, order_by: str = "id", **equal: Any) -> list[E]:
-        return await self._select(self._where(equal), order_by=order_by)
+        return await self._select(equal, order_by=order_by)
 
     async def first(self, *, order_by: str = "id", **equal: Any) -> E | None:
-        found = await self._select(self._where(equal), order_by=order_by, limit=1)
+        found = await self._select(equal, order_by=order_by, limit=1)
         return found[0] if found else None
 
     async def among(self, field: str, values: Sequence[Any]) -> list[E]:
         if not values:
             return []
         stored = [self._codec.column_value(field, v) for v in values]  # as `find` compares
-        return await self._select([self._table.c[field].in_(stored)], order_by="id")
-
-    def _where(self, equal: dict[str, Any]) -> list[ColumnElement[bool]]:
-        clauses = []
-        for name, value in equal.items():
-            column = self._table.c[name]
-            clauses.append(
-                column.is_(None)
-                if value is None
-                else column == self._codec.column_value(name, value)
-            )
-        return clauses
+        query = self._prepared(
+            ("among", field),
+            lambda: (
+                select(self._table)
+                .where(self._table.c[field].in_(bindparam("values", expanding=True)))
+                .order_by(self._table.c.id)
+            ),
+        )
+        # An IN list's length varies, so SQLAlchemy itself runs this one.
+        result = await self._conn.execute(query.statement, {"values": stored})
+        return [self._codec.from_row(dict(row)) for row in result.mappings()]
 
     async def _select(
-        self, where: Sequence[ColumnElement[bool]], *, order_by: str, limit: int | None = None
+        self, equal: dict[str, Any], *, order_by: str, limit: int | None = None
     ) -> list[E]:
-        descending = order_by.startswith("-")
-        column = self._table.c[order_by.lstrip("-")]
-        query = (
-            select(self._table)
-            .where(*where)
-            .order_by(column.desc() if descending else column, self._table.c.id)
+        # `None` compares as IS NULL, so which values are None is part of the shape.
+        nulls = tuple(name for name, value in equal.items() if value is None)
+        query = self._prepared(
+            ("select", tuple(equal), nulls, order_by, limit),
+            lambda: self._build_select(tuple(equal), nulls, order_by=order_by, limit=limit),
         )
-        if limit is not None:
-            query = query.limit(limit)
-        result = await self._conn.execute(query)
-        return [self._codec.from_row(dict(row)) for row in result.mappings()]
+        values = {
+            f"w_{name}": self._codec.column_value(name, value)
+            for name, value in equal.items()
+            if value is not None
+        }
+        ran = await run(self._conn, query, **values)
+        return [self._codec.from_row(row) for row in ran.rows]
+
+    def _build_select(
+        self, names: tuple[str, ...], nulls: tuple[str, ...], *, order_by: str, limit: int | None
+    ) -> Select[Any]:
+        table = self._table
+        descending = order_by.startswith("-")
+        column = table.c[order_by.lstrip("-")]
+        query = (
+            select(table)
+            .where(
+                *(
+                    table.c[n].is_(None) if n in nulls else table.c[n] == bindparam(f"w_{n}")
+                    for n in names
+                )
+            )
+            .order_by(column.desc() if descending else column, table.c.id)
+        )
+        return query.limit(limit) if limit is not None else query
+
+
+# Every statement shape the repositories have built, per table (a handful each).
+_SHAPES: dict[str, dict[tuple[Any, ...], Prepared]] = {}
 
 
 class SqlPeople(SqlRepository[Person]):
@@ -130,33 +179,23 @@ class SqlOutbox:
                 kind, address, thread = "person", codec.person_address(person), None
             case ToConversation(conversation=conversation, thread=thread):
                 kind, address = "conversation", conversation
-        moment = codec.utc(message.deliver_at or now)
-        dialect_insert = (
-            postgresql_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
+        ran = await run(
+            self._conn,
+            _QUEUE[self._conn.dialect.name],
+            key=message.key,
+            target_kind=kind,
+            target=address,
+            thread_key=thread,
+            replaces=message.replaces,
+            payload=codec.blocks_to_json(message.blocks),
+            created_at=codec.utc(now),
+            next_attempt_at=codec.utc(message.deliver_at or now),
         )
-        result = await self._conn.execute(
-            dialect_insert(self._table)
-            .values(
-                key=message.key,
-                target_kind=kind,
-                target=address,
-                thread_key=thread,
-                replaces=message.replaces,
-                payload=codec.blocks_to_json(message.blocks),
-                created_at=codec.utc(now),
-                next_attempt_at=moment,
-                status="pending",
-            )
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
-        return bool(result.rowcount)
+        return bool(ran.rowcount)
 
     async def thread_key(self, conversation: str, ref: str) -> str | None:
-        query = select(self._table.c.key).where(
-            self._table.c.target == conversation, self._table.c.platform_ref == ref
-        )
-        value = await self._conn.scalar(query.limit(1))
-        return str(value) if value is not None else None
+        ran = await run(self._conn, _THREAD_KEY, target=conversation, ref=ref)
+        return str(ran.rows[0]["key"]) if ran.rows else None
 
     async def failures(
         self, conversation: str, people: Sequence[PersonKey] = ()
@@ -190,15 +229,57 @@ class SqlInbound:
         self._conn = conn
         self._table = tables.InboundRow.__table__  # type: ignore[attr-defined]
 
-    async def seen(self, event_id: str) -> bool:
-        return bool(
-            await self._conn.scalar(select(func.count()).where(self._table.c.event_id == event_id))
+    async def claim(self, event_id: str, *, now: datetime) -> bool:
+        ran = await run(
+            self._conn,
+            _CLAIM[self._conn.dialect.name],
+            event_id=event_id,
+            received_at=codec.utc(now),
         )
+        return bool(ran.rowcount)
 
-    async def record(self, event_id: str, *, now: datetime) -> None:
-        await self._conn.execute(
-            insert(self._table).values(event_id=event_id, received_at=codec.utc(now))
+
+def _insert_new(table: Table, *, unique: str, **values: Any) -> dict[str, Prepared]:
+    """`INSERT … ON CONFLICT (unique) DO NOTHING`, per dialect: a row count of 0 means it was there."""
+    return {
+        name: Prepared(
+            dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=[unique])
         )
+        for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+    }
+
+
+_OUTBOX: Table = tables.OutboxRow.__table__  # type: ignore[attr-defined]
+_QUEUE = _insert_new(
+    _OUTBOX,
+    unique="key",
+    status="pending",
+    **{
+        name: bindparam(name)
+        for name in (
+            "key",
+            "target_kind",
+            "target",
+            "thread_key",
+            "replaces",
+            "payload",
+            "created_at",
+            "next_attempt_at",
+        )
+    },
+)
+_THREAD_KEY = Prepared(
+    select(_OUTBOX.c.key)
+    .where(_OUTBOX.c.target == bindparam("target"), _OUTBOX.c.platform_ref == bindparam("ref"))
+    .limit(1)
+)
+_INBOUND: Table = tables.InboundRow.__table__  # type: ignore[attr-defined]
+_CLAIM = _insert_new(
+    _INBOUND,
+    unique="event_id",
+    event_id=bindparam("event_id"),
+    received_at=bindparam("received_at"),
+)
 
 
 class SqlUnitOfWork:
@@ -218,7 +299,7 @@ class SqlUnitOfWork:
     outbox: store.Outbox
     inbound: store.Inbound
 
-    def __init__(self, engine: AsyncEngine | BlockingSqlite) -> None:
+    def __init__(self, engine: Database) -> None:
         self._engine = engine
 
     async def __aenter__(self) -> Self:
@@ -263,18 +344,8 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: Database) -> None:
         self.engine = engine
 
     def __call__(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)
-
-
-class BlockingUnitOfWorkFactory:
-    """Units of work on blocking SQLite connections, for the core's own thread only."""
-
-    def __init__(self, sqlite: BlockingSqlite) -> None:
-        self.sqlite = sqlite
-
-    def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sqlite)

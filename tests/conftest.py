@@ -18,9 +18,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import create_engine, upgrade
+from storage.db import Database, create_engine, upgrade
 from storage.tables import metadata
 
 POSTGRES_URL = os.environ.get("CIRCLES_TEST_POSTGRES_URL")
@@ -99,14 +98,14 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _sqlite_copy(template: Path, folder: Path) -> AsyncEngine:
+def _sqlite_copy(template: Path, folder: Path) -> Database:
     copy = folder / "circles.db"
     shutil.copyfile(template, copy)
     return create_engine(f"sqlite+aiosqlite:///{copy}")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """A migrated, empty database of each kind."""
     if request.param == "sqlite":
         engine = _sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path)
@@ -127,7 +126,7 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 
 @pytest.fixture
-async def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+async def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Database]:
     """SQLite only, for tests about the core's logic that gain nothing from a second database."""
     engine = _sqlite_copy(sqlite_template, tmp_path)
     yield engine

@@ -11,8 +11,6 @@ import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from adapters.clock import FakeClock
 from adapters.local.simulation import Simulation
 from adapters.local.world import LocalWorld, Post
@@ -33,6 +31,7 @@ from bot.people import PersonKey
 from bot.sessions import Session
 from bot.turn import Config
 from scheduler.rhythm import RhythmCalendar
+from storage.db import Database
 from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 
 WORKSPACE = "acme"
@@ -71,7 +70,7 @@ EVERYONE = (ANA, BEN, CHEN, DARA, ELI)
 
 class Harness:
     def __init__(
-        self, engine: AsyncEngine, *, start: datetime = START, config: Config | None = None
+        self, engine: Database, *, start: datetime = START, config: Config | None = None
     ) -> None:
         self.clock = FakeClock(start)
         self.uow = SqlUnitOfWorkFactory(engine)

@@ -18,9 +18,9 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.turn import Config
+from storage.db import Database
 from storage.tables import metadata
 from tests.harness import (
     ANA,
@@ -118,7 +118,7 @@ def everything_posted(h: Harness) -> list[str]:
 # --- help ---------------------------------------------------------------------------
 
 
-async def test_help_shows_what_the_bot_does_and_the_callers_commands(engine: AsyncEngine) -> None:
+async def test_help_shows_what_the_bot_does_and_the_callers_commands(engine: Database) -> None:
     h = Harness(engine)
     await circle(h, scheduled=False)
     await meet(h, ELI, ZOE)
@@ -146,7 +146,7 @@ async def test_help_shows_what_the_bot_does_and_the_callers_commands(engine: Asy
     assert "`/circle health` — " in admin
 
 
-async def test_help_on_one_command_gives_its_usage(engine: AsyncEngine) -> None:
+async def test_help_on_one_command_gives_its_usage(engine: Database) -> None:
     h = Harness(engine)
     await meet(h, ELI)
 
@@ -158,7 +158,7 @@ async def test_help_on_one_command_gives_its_usage(engine: AsyncEngine) -> None:
     assert lines(await h.command(ELI, "HELP HotSeat"))[0] == "`/circle hotseat <@person>`"
 
 
-async def test_an_unknown_command_is_answered_with_the_help(engine: AsyncEngine) -> None:
+async def test_an_unknown_command_is_answered_with_the_help(engine: Database) -> None:
     h = Harness(engine)
     await circle(h, scheduled=False)
 
@@ -174,7 +174,7 @@ async def test_an_unknown_command_is_answered_with_the_help(engine: AsyncEngine)
 
 
 async def test_keywords_are_case_insensitive_and_a_leading_circle_is_accepted(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await h.command(ANA, "Create Growth Circle")
@@ -186,7 +186,7 @@ async def test_keywords_are_case_insensitive_and_a_leading_circle_is_accepted(
 # --- create -------------------------------------------------------------------------
 
 
-async def test_create_refusals_say_what_was_wrong(engine: AsyncEngine) -> None:
+async def test_create_refusals_say_what_was_wrong(engine: Database) -> None:
     h = Harness(engine)
 
     dm = await refused(h, ANA, "create Growth Circle", conversation=None)
@@ -208,7 +208,7 @@ async def test_create_refusals_say_what_was_wrong(engine: AsyncEngine) -> None:
     )
 
 
-async def test_create_makes_the_caller_organiser_and_first_member(engine: AsyncEngine) -> None:
+async def test_create_makes_the_caller_organiser_and_first_member(engine: Database) -> None:
     h = Harness(engine)
 
     answer = await h.command(ANA, "create Growth Circle")
@@ -224,7 +224,7 @@ async def test_create_makes_the_caller_organiser_and_first_member(engine: AsyncE
     assert "Members: Ana (organiser)" in lines(shown)
 
 
-async def test_create_with_a_kind_uses_its_preset(engine: AsyncEngine) -> None:
+async def test_create_with_a_kind_uses_its_preset(engine: Database) -> None:
     h = Harness(engine)
 
     answer = await h.command(ANA, "create Founders kind mastermind")
@@ -243,7 +243,7 @@ async def test_create_with_a_kind_uses_its_preset(engine: AsyncEngine) -> None:
 
 
 async def test_invite_adds_members_each_welcomed_with_the_ground_rules(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await h.command(ANA, "create Growth Circle")
@@ -266,7 +266,7 @@ async def test_invite_adds_members_each_welcomed_with_the_ground_rules(
     assert again == "You have already agreed to Growth Circle's ground rules. Thank you!"
 
 
-async def test_only_the_organiser_or_the_facilitator_may_invite(engine: AsyncEngine) -> None:
+async def test_only_the_organiser_or_the_facilitator_may_invite(engine: Database) -> None:
     h = Harness(engine)
     await circle(h)
 
@@ -282,7 +282,7 @@ async def test_only_the_organiser_or_the_facilitator_may_invite(engine: AsyncEng
     assert "Welcome to Growth Circle" in h.inbox(ELI)[0]
 
 
-async def test_inviting_someone_who_is_already_a_member(engine: AsyncEngine) -> None:
+async def test_inviting_someone_who_is_already_a_member(engine: Database) -> None:
     h = Harness(engine)
     await circle(h, scheduled=False)
     welcomes = len(h.inbox(BEN))
@@ -294,7 +294,7 @@ async def test_inviting_someone_who_is_already_a_member(engine: AsyncEngine) -> 
     assert await refused(h, ANA, f"invite {CHEN.mention}") == "Already members: Chen."
 
 
-async def test_invite_and_join_respect_the_size_limit(engine: AsyncEngine) -> None:
+async def test_invite_and_join_respect_the_size_limit(engine: Database) -> None:
     h = Harness(engine)
     await h.command(ANA, "create Pair kind mentoring-pair")
 
@@ -307,7 +307,7 @@ async def test_invite_and_join_respect_the_size_limit(engine: AsyncEngine) -> No
     assert h.inbox(CHEN) == []
 
 
-async def test_invite_names_what_is_not_a_mention(engine: AsyncEngine) -> None:
+async def test_invite_names_what_is_not_a_mention(engine: Database) -> None:
     h = Harness(engine)
     await h.command(ANA, "create Growth Circle")
 
@@ -324,7 +324,7 @@ async def test_invite_names_what_is_not_a_mention(engine: AsyncEngine) -> None:
 # --- join, leave, remove ----------------------------------------------------------------
 
 
-async def test_join_adds_the_caller_with_a_welcome(engine: AsyncEngine) -> None:
+async def test_join_adds_the_caller_with_a_welcome(engine: Database) -> None:
     h = Harness(engine)
     await h.command(ANA, "create Growth Circle")
 
@@ -340,7 +340,7 @@ async def test_join_adds_the_caller_with_a_welcome(engine: AsyncEngine) -> None:
     assert "Members: Ana (organiser), Eli, Dara" in lines(await status(h, ELI))
 
 
-async def test_join_refusals_say_why(engine: AsyncEngine) -> None:
+async def test_join_refusals_say_why(engine: Database) -> None:
     h = Harness(engine)
     await circle(h, scheduled=False)
 
@@ -350,7 +350,7 @@ async def test_join_refusals_say_why(engine: AsyncEngine) -> None:
     )
 
 
-async def test_join_only_while_forming_or_active(engine: AsyncEngine) -> None:
+async def test_join_only_while_forming_or_active(engine: Database) -> None:
     h = Harness(engine)
     await circle(h)
 
@@ -363,7 +363,7 @@ async def test_join_only_while_forming_or_active(engine: AsyncEngine) -> None:
     assert h.inbox(ELI) == []
 
 
-async def test_leave(engine: AsyncEngine) -> None:
+async def test_leave(engine: Database) -> None:
     h = Harness(engine)
     await circle(h, scheduled=False)
 
@@ -377,7 +377,7 @@ async def test_leave(engine: AsyncEngine) -> None:
     assert await refused(h, BEN, "status") == not_member
 
 
-async def test_leave_withdraws_what_the_member_owed(engine: AsyncEngine) -> None:
+async def test_leave_withdraws_what_the_member_owed(engine: Database) -> None:
     h = Harness(engine)
     await circle(h)
     await h.command(ANA, "open")
@@ -394,7 +394,7 @@ async def test_leave_withdraws_what_the_member_owed(engine: AsyncEngine) -> None
     assert lines(h.inbox(ANA)[-1])[-1].startswith("Did not take part: Ana, Ben, Dara.")
 
 
-async def test_the_last_organiser_leaving_hands_the_role_on(engine: AsyncEngine) -> None:
+async def test_the_last_organiser_leaving_hands_the_role_on(engine: Database) -> None:
     h = Harness(engine)
     await circle(h, scheduled=False)
 
@@ -404,7 +404,7 @@ async def test_the_last_organiser_leaving_hands_the_role_on(engine: AsyncEngine)
     assert "Scheduled Growth Circle" in await h.command(BEN, WEEKLY)
 
 
-async def test_remove_is_for_the_organiser_and_not_for_oneself(engine: AsyncEngine) -> None:
+async def test_remove_is_for_the_organiser_and_not_for_oneself(engine: Database) -> None:
     h = Harness(engine)
     await circle(h, scheduled=False)
 
@@ -426,7 +426,7 @@ async def test_remove_is_for_the_organiser_and_not_for_oneself(engine: AsyncEngi
 
 
 async def test_schedule_replies_with_the_next_three_dates_in_the_circles_zone(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await circle(h, scheduled=False)
@@ -444,7 +444,7 @@ async def test_schedule_replies_with_the_next_three_dates_in_the_circles_zone(
     assert "Closes: Wed 25 Nov, 21:00 (America/New_York)" in lines(kickoff)
 
 
-async def test_schedule_for_n_sessions_or_until_a_date(engine: AsyncEngine) -> None:
+async def test_schedule_for_n_sessions_or_until_a_date(engine: Database) -> None:
     h = Harness(engine)
     await circle(h, scheduled=False)
 
@@ -465,7 +465,7 @@ async def test_schedule_for_n_sessions_or_until_a_date(engine: AsyncEngine) -> N
     assert "Status: ended" in lines(await status(h))
 
 
-async def test_schedule_refusals_name_the_bad_token(engine: AsyncEngine) -> None:
+async def test_schedule_refusals_name_the_bad_token(engine: Database) -> None:
     h = Harness(engine)
     await circle(h, scheduled=False)
 
@@ -498,7 +498,7 @@ async def test_schedule_refusals_name_the_bad_token(engine: AsyncEngine) -> None
 # --- open and close ---------------------------------------------------------------------
 
 
-async def test_open_posts_the_kickoff_and_prompts_every_member(engine: AsyncEngine) -> None:
+async def test_open_posts_the_kickoff_and_prompts_every_member(engine: Database) -> None:
     h = Harness(engine)
     await circle(h)
     assert await refused(h, ANA, "close") == (
@@ -524,7 +524,7 @@ async def test_open_posts_the_kickoff_and_prompts_every_member(engine: AsyncEngi
 
 
 async def test_open_and_close_are_for_the_organiser_or_the_facilitator(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await circle(h)
@@ -544,7 +544,7 @@ async def test_open_and_close_are_for_the_organiser_or_the_facilitator(
     assert lines(h.thread(1)[-1])[0] == "Summary · Growth Circle, session 1"
 
 
-async def test_open_without_a_schedule_runs_a_session_now(engine: AsyncEngine) -> None:
+async def test_open_without_a_schedule_runs_a_session_now(engine: Database) -> None:
     h = Harness(engine)
     await circle(h, scheduled=False)
 
@@ -564,7 +564,7 @@ async def test_open_without_a_schedule_runs_a_session_now(engine: AsyncEngine) -
 # --- skip, pause, resume, end ---------------------------------------------------------------
 
 
-async def test_skip_skips_the_next_session(engine: AsyncEngine) -> None:
+async def test_skip_skips_the_next_session(engine: Database) -> None:
     h = Harness(engine)
     await circle(h)
 
@@ -585,7 +585,7 @@ async def test_skip_skips_the_next_session(engine: AsyncEngine) -> None:
     assert "Opens: Tue 1 Dec, 09:00 (Europe/Berlin)" in lines(h.kickoff(1).body)
 
 
-async def test_skip_rotate_and_topic_need_a_scheduled_session(engine: AsyncEngine) -> None:
+async def test_skip_rotate_and_topic_need_a_scheduled_session(engine: Database) -> None:
     h = Harness(engine)
     await h.command(ANA, "create Growth Circle")
 
@@ -598,7 +598,7 @@ async def test_skip_rotate_and_topic_need_a_scheduled_session(engine: AsyncEngin
     )
 
 
-async def test_pause_stops_sessions_and_prompts_until_resume(engine: AsyncEngine) -> None:
+async def test_pause_stops_sessions_and_prompts_until_resume(engine: Database) -> None:
     h = Harness(engine)
     await circle(h)
     before = {m.user: len(h.inbox(m)) for m in (ANA, BEN, CHEN, DARA)}
@@ -627,7 +627,7 @@ async def test_pause_stops_sessions_and_prompts_until_resume(engine: AsyncEngine
     assert h.inbox(BEN)[-1].startswith("🔥 You're in the hot seat")  # prompts flow again
 
 
-async def test_end_ends_the_circle(engine: AsyncEngine) -> None:
+async def test_end_ends_the_circle(engine: Database) -> None:
     h = Harness(engine)
     await circle(h)
 
@@ -644,7 +644,7 @@ async def test_end_ends_the_circle(engine: AsyncEngine) -> None:
     assert len(h.channel()) == 1
 
 
-async def test_end_during_a_session_closes_it_as_the_last(engine: AsyncEngine) -> None:
+async def test_end_during_a_session_closes_it_as_the_last(engine: Database) -> None:
     h = Harness(engine)
     await circle(h)
     await h.command(ANA, "open")
@@ -661,7 +661,7 @@ async def test_end_during_a_session_closes_it_as_the_last(engine: AsyncEngine) -
 # --- rotate, facilitator, hotseat, topic ------------------------------------------------------
 
 
-async def test_rotate_hands_facilitation_to_the_next_in_rotation(engine: AsyncEngine) -> None:
+async def test_rotate_hands_facilitation_to_the_next_in_rotation(engine: Database) -> None:
     h = Harness(engine)
     await circle(h)
     assert "Next facilitator: Ana" in lines(await status(h))
@@ -682,7 +682,7 @@ async def test_rotate_hands_facilitation_to_the_next_in_rotation(engine: AsyncEn
 
 
 async def test_facilitator_and_hotseat_are_chosen_by_a_steward_among_members(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await circle(h)
@@ -711,7 +711,7 @@ async def test_facilitator_and_hotseat_are_chosen_by_a_steward_among_members(
     assert "Facilitator: Dara" in lines(h.kickoff(1).body)
 
 
-async def test_facilitator_of_the_open_session(engine: AsyncEngine) -> None:
+async def test_facilitator_of_the_open_session(engine: Database) -> None:
     h = Harness(engine)
     await circle(h)
     await h.command(ANA, "open")
@@ -726,7 +726,7 @@ async def test_facilitator_of_the_open_session(engine: AsyncEngine) -> None:
 
 
 async def test_hotseat_on_an_open_unanswered_session_prompts_the_new_presenter(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await circle(h)
@@ -762,7 +762,7 @@ async def test_hotseat_on_an_open_unanswered_session_prompts_the_new_presenter(
     assert "Next hot seat: Dara" in shown
 
 
-async def test_topic_appears_in_the_kickoff(engine: AsyncEngine) -> None:
+async def test_topic_appears_in_the_kickoff(engine: Database) -> None:
     h = Harness(engine)
     await circle(h)
 
@@ -782,7 +782,7 @@ async def test_topic_appears_in_the_kickoff(engine: AsyncEngine) -> None:
 # --- rules ---------------------------------------------------------------------------------------
 
 
-async def test_rules_are_shown_to_anyone(engine: AsyncEngine) -> None:
+async def test_rules_are_shown_to_anyone(engine: Database) -> None:
     h = Harness(engine)
     await circle(h, scheduled=False)
     await meet(h, ELI)
@@ -793,7 +793,7 @@ async def test_rules_are_shown_to_anyone(engine: AsyncEngine) -> None:
     assert f"> {RULE_1}" in lines(answer)
 
 
-async def test_rules_are_replaced_by_the_organiser_only(engine: AsyncEngine) -> None:
+async def test_rules_are_replaced_by_the_organiser_only(engine: Database) -> None:
     h = Harness(engine)
     await circle(h, scheduled=False)
 
@@ -817,7 +817,7 @@ async def test_rules_are_replaced_by_the_organiser_only(engine: AsyncEngine) -> 
 # --- checkin, commit, reviews, mine -------------------------------------------------------------
 
 
-async def test_checkin_and_commit_outside_a_session(engine: AsyncEngine) -> None:
+async def test_checkin_and_commit_outside_a_session(engine: Database) -> None:
     h = Harness(engine)
     await circle(h)
     no_session = (
@@ -833,7 +833,7 @@ async def test_checkin_and_commit_outside_a_session(engine: AsyncEngine) -> None
     )
 
 
-async def test_checkin_and_commit_in_a_session(engine: AsyncEngine) -> None:
+async def test_checkin_and_commit_in_a_session(engine: Database) -> None:
     h = Harness(engine)
     await circle(h)
     await h.command(ANA, "open")
@@ -856,7 +856,7 @@ async def test_checkin_and_commit_in_a_session(engine: AsyncEngine) -> None:
     )
 
 
-async def test_commit_where_a_kind_has_no_commitments(engine: AsyncEngine) -> None:
+async def test_commit_where_a_kind_has_no_commitments(engine: Database) -> None:
     h = Harness(engine)
     await circle(h, kind="micro-group")
     await h.command(ANA, "open")
@@ -864,7 +864,7 @@ async def test_commit_where_a_kind_has_no_commitments(engine: AsyncEngine) -> No
     assert await refused(h, BEN, "commit Read a book") == "Growth Circle doesn't use commitments."
 
 
-async def test_reviewing_a_commitment(engine: AsyncEngine) -> None:
+async def test_reviewing_a_commitment(engine: Database) -> None:
     h = Harness(engine)
     await circle(h)
     assert await refused(h, BEN, "done", conversation=None) == (
@@ -901,7 +901,7 @@ async def test_reviewing_a_commitment(engine: AsyncEngine) -> None:
     assert not any(m.startswith("Review · Growth Circle") for m in h.inbox(BEN))
 
 
-async def test_mine_lists_open_commitments_and_what_is_owed(engine: AsyncEngine) -> None:
+async def test_mine_lists_open_commitments_and_what_is_owed(engine: Database) -> None:
     h = Harness(engine)
     await circle(h)
 
@@ -918,7 +918,7 @@ async def test_mine_lists_open_commitments_and_what_is_owed(engine: AsyncEngine)
 # --- away, back, hours, tz ---------------------------------------------------------------------------
 
 
-async def test_away_members_get_no_prompts_until_back(engine: AsyncEngine) -> None:
+async def test_away_members_get_no_prompts_until_back(engine: Database) -> None:
     h = Harness(engine)
     await circle(h)
     assert await refused(h, BEN, "away until 2026-11-22", conversation=None) == (
@@ -946,7 +946,7 @@ async def test_away_members_get_no_prompts_until_back(engine: AsyncEngine) -> No
     )
 
 
-async def test_hours_decide_when_prompts_arrive(engine: AsyncEngine) -> None:
+async def test_hours_decide_when_prompts_arrive(engine: Database) -> None:
     h = Harness(engine)
     await circle(h)
     assert (await refused(h, BEN, "hours 18:00-09:00", conversation=None)).startswith(
@@ -968,7 +968,7 @@ async def test_hours_decide_when_prompts_arrive(engine: AsyncEngine) -> None:
     assert h.arrived(BEN, "checkin") == [datetime(2026, 11, 25, 15, 0, tzinfo=UTC)]
 
 
-async def test_tz_sets_the_zone_times_are_shown_in(engine: AsyncEngine) -> None:
+async def test_tz_sets_the_zone_times_are_shown_in(engine: Database) -> None:
     h = Harness(engine)
     await circle(h)
     assert "Next session: 1, Tue 24 Nov, 03:00 (America/New_York)" in lines(await status(h, BEN))
@@ -989,7 +989,7 @@ async def test_tz_sets_the_zone_times_are_shown_in(engine: AsyncEngine) -> None:
 # --- status, health, export ------------------------------------------------------------------------
 
 
-async def test_status_shows_the_circle_to_members_only(engine: AsyncEngine) -> None:
+async def test_status_shows_the_circle_to_members_only(engine: Database) -> None:
     h = Harness(engine)
     await circle(h)
     await h.command(ANA, "open")
@@ -1029,7 +1029,7 @@ async def run_a_session(h: Harness) -> None:
     await h.command(ANA, "close")
 
 
-async def test_health_is_for_admins_and_carries_no_texts(engine: AsyncEngine) -> None:
+async def test_health_is_for_admins_and_carries_no_texts(engine: Database) -> None:
     h = Harness(engine)
     await run_a_session(h)
     await meet(h, ZOE)
@@ -1044,14 +1044,14 @@ async def test_health_is_for_admins_and_carries_no_texts(engine: AsyncEngine) ->
     ]
 
 
-async def test_configured_admins_see_health(engine: AsyncEngine) -> None:
+async def test_configured_admins_see_health(engine: Database) -> None:
     h = Harness(engine, config=Config(admins=frozenset({DARA.user})))
     await h.command(ANA, "create Growth Circle")
 
     assert lines(await h.command(DARA, "health"))[0] == "Circles in this workspace"
 
 
-async def test_export_is_for_organisers_and_admins_without_any_text(engine: AsyncEngine) -> None:
+async def test_export_is_for_organisers_and_admins_without_any_text(engine: Database) -> None:
     h = Harness(engine)
     await run_a_session(h)
     await meet(h, ZOE)
@@ -1082,7 +1082,7 @@ async def test_export_is_for_organisers_and_admins_without_any_text(engine: Asyn
 # --- forget me -------------------------------------------------------------------------------------
 
 
-async def test_forget_me_asks_first_then_erases_the_texts_everywhere(engine: AsyncEngine) -> None:
+async def test_forget_me_asks_first_then_erases_the_texts_everywhere(engine: Database) -> None:
     h = Harness(engine)
     await circle(h, scheduled=False)
     await h.command(ANA, "open")
@@ -1121,7 +1121,7 @@ async def test_forget_me_asks_first_then_erases_the_texts_everywhere(engine: Asy
     assert "1. [removed] · Growth Circle" in lines(await h.command(BEN, "mine", conversation=None))
 
 
-async def test_forget_me_confirm_by_typing(engine: AsyncEngine) -> None:
+async def test_forget_me_confirm_by_typing(engine: Database) -> None:
     h = Harness(engine)
     await run_a_session(h)
 
@@ -1135,7 +1135,7 @@ async def test_forget_me_confirm_by_typing(engine: AsyncEngine) -> None:
 # --- which circle a command acts on ---------------------------------------------------------------------
 
 
-async def test_a_command_acts_on_the_home_channels_circle(engine: AsyncEngine) -> None:
+async def test_a_command_acts_on_the_home_channels_circle(engine: Database) -> None:
     h = Harness(engine)
     await circle(h, scheduled=False)
     await h.command(BEN, "create Second Circle", conversation=SECOND)
@@ -1144,7 +1144,7 @@ async def test_a_command_acts_on_the_home_channels_circle(engine: AsyncEngine) -
     assert lines(await status(h, BEN, conversation=SECOND))[0] == "Second Circle"
 
 
-async def test_in_a_dm_the_only_circle(engine: AsyncEngine) -> None:
+async def test_in_a_dm_the_only_circle(engine: Database) -> None:
     h = Harness(engine)
     await circle(h, scheduled=False)
 
@@ -1159,7 +1159,7 @@ async def test_in_a_dm_the_only_circle(engine: AsyncEngine) -> None:
     )
 
 
-async def test_in_a_dm_with_two_circles_the_caller_chooses(engine: AsyncEngine) -> None:
+async def test_in_a_dm_with_two_circles_the_caller_chooses(engine: Database) -> None:
     h = Harness(engine)
     await circle(h, scheduled=False)
     await h.command(ANA, "create Second Circle", conversation=SECOND)

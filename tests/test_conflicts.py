@@ -12,7 +12,6 @@ import itertools
 from typing import Self
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import FakeClock
 from bot.core import Core
@@ -21,6 +20,7 @@ from bot.people import Person, PersonKey
 from bot.store import Conflict, UnitOfWork
 from scheduler.rhythm import RhythmCalendar
 from storage import codec
+from storage.db import Database
 from storage.uow import SqlPeople, SqlUnitOfWork, SqlUnitOfWorkFactory
 from tests.harness import START
 
@@ -28,7 +28,7 @@ KEY = PersonKey("local", "acme", "newcomer")
 
 
 async def test_a_unit_of_work_that_lost_a_unique_key_race_leaves_with_conflict(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     uow = SqlUnitOfWorkFactory(engine)
     async with uow() as first:
@@ -50,7 +50,7 @@ class _BlindPeople(SqlPeople):
 
 
 class _RacedUnitOfWork(SqlUnitOfWork):
-    def __init__(self, engine: AsyncEngine, *, blind: bool) -> None:
+    def __init__(self, engine: Database, *, blind: bool) -> None:
         super().__init__(engine)
         self._blind = blind
 
@@ -61,7 +61,7 @@ class _RacedUnitOfWork(SqlUnitOfWork):
         return self
 
 
-async def test_the_core_handles_an_event_again_after_losing_a_race(engine: AsyncEngine) -> None:
+async def test_the_core_handles_an_event_again_after_losing_a_race(engine: Database) -> None:
     async with SqlUnitOfWorkFactory(engine)() as work:
         await work.people.add(Person(key=KEY, name="Newcomer"))  # the rival's commit
         await work.commit()
@@ -79,4 +79,4 @@ async def test_the_core_handles_an_event_again_after_losing_a_race(engine: Async
     assert next(calls) == 2  # handled twice: the blind first look lost the race
     assert not outcome.duplicate
     async with SqlUnitOfWorkFactory(engine)() as work:
-        assert await work.inbound.seen("first-contact")
+        assert not await work.inbound.claim("first-contact", now=START)

@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import FakeClock
 from adapters.local.messenger import LocalMessenger
@@ -32,7 +31,7 @@ from bot.people import PersonKey
 from scheduler.delivery import DeliveryWorker, RetryPolicy, SlidingWindows, Window
 from scheduler.messenger import Permanent, RateLimits, Transient
 from storage import codec, tables
-from storage.db import create_engine
+from storage.db import Database, create_engine
 from storage.delivery import Delivery, OutboxStore
 from storage.uow import SqlUnitOfWork
 from tests.conftest import TABLES
@@ -218,7 +217,7 @@ def to_channel(
     )
 
 
-async def queue(engine: AsyncEngine, *messages: Message, now: datetime = START) -> None:
+async def queue(engine: Database, *messages: Message, now: datetime = START) -> None:
     async with SqlUnitOfWork(engine) as uow:
         for message in messages:
             assert await uow.outbox.add(message, now=now)
@@ -235,13 +234,13 @@ async def drain(worker: DeliveryWorker, clock: FakeClock) -> None:
     raise AssertionError("the worker never settled")
 
 
-async def rows(engine: AsyncEngine) -> dict[str, dict[str, object]]:
+async def rows(engine: Database) -> dict[str, dict[str, object]]:
     async with engine.connect() as conn:
         found = (await conn.execute(select(OUTBOX).order_by(OUTBOX.c.id))).mappings().all()
     return {str(r["key"]): dict(r) for r in found}
 
 
-async def failures(engine: AsyncEngine, conversation: str) -> list[str]:
+async def failures(engine: Database, conversation: str) -> list[str]:
     async with SqlUnitOfWork(engine) as uow:
         return [reason for _, reason in await uow.outbox.failures(conversation)]
 
@@ -259,7 +258,7 @@ def platform(clock: FakeClock) -> Iterator[FakePlatform]:
 
 
 def make_worker(
-    engine: AsyncEngine, messenger: FakePlatform, clock: FakeClock, /, **options: object
+    engine: Database, messenger: FakePlatform, clock: FakeClock, /, **options: object
 ) -> DeliveryWorker:
     options.setdefault("rng", random.Random(7))
     return DeliveryWorker(
@@ -274,7 +273,7 @@ def make_worker(
 
 
 async def test_every_message_is_delivered_once_in_write_order_within_limits(
-    engine: AsyncEngine, platform: FakePlatform, clock: FakeClock
+    engine: Database, platform: FakePlatform, clock: FakeClock
 ) -> None:
     messages = []
     for c in range(3):
@@ -312,7 +311,7 @@ async def test_every_message_is_delivered_once_in_write_order_within_limits(
 
 
 async def test_a_thread_reply_waits_for_its_root(
-    engine: AsyncEngine, platform: FakePlatform, clock: FakeClock
+    engine: Database, platform: FakePlatform, clock: FakeClock
 ) -> None:
     later = START + timedelta(hours=1)
     await queue(
@@ -335,7 +334,7 @@ async def test_a_thread_reply_waits_for_its_root(
 
 
 async def test_an_edit_waits_for_the_message_it_edits_and_names_it(
-    engine: AsyncEngine, platform: FakePlatform, clock: FakeClock
+    engine: Database, platform: FakePlatform, clock: FakeClock
 ) -> None:
     await queue(
         engine,
@@ -349,7 +348,7 @@ async def test_an_edit_waits_for_the_message_it_edits_and_names_it(
 
 
 async def test_a_message_held_for_later_does_not_hold_back_newer_ones(
-    engine: AsyncEngine, platform: FakePlatform, clock: FakeClock
+    engine: Database, platform: FakePlatform, clock: FakeClock
 ) -> None:
     tomorrow = START + timedelta(days=1)
     await queue(engine, to_person("reminder", "ana", at=tomorrow), to_person("answer", "ana"))
@@ -362,7 +361,7 @@ async def test_a_message_held_for_later_does_not_hold_back_newer_ones(
 
 
 async def test_retry_after_is_honoured_and_holds_the_conversation_in_order(
-    engine: AsyncEngine, platform: FakePlatform, clock: FakeClock
+    engine: Database, platform: FakePlatform, clock: FakeClock
 ) -> None:
     platform.script("dm:ana", Throttle(30))
     await queue(engine, to_person("first", "ana"), to_person("second", "ana"))
@@ -380,7 +379,7 @@ async def test_retry_after_is_honoured_and_holds_the_conversation_in_order(
 
 
 async def test_a_bot_wide_429_pauses_every_conversation_of_that_bot(
-    engine: AsyncEngine, platform: FakePlatform, clock: FakeClock
+    engine: Database, platform: FakePlatform, clock: FakeClock
 ) -> None:
     platform.script("first", Throttle(20, bot_wide=True))
     await queue(engine, to_person("first", "ana"))
@@ -393,7 +392,7 @@ async def test_a_bot_wide_429_pauses_every_conversation_of_that_bot(
 
 
 async def test_backoff_grows_exponentially_up_to_its_cap(
-    engine: AsyncEngine, platform: FakePlatform, clock: FakeClock
+    engine: Database, platform: FakePlatform, clock: FakeClock
 ) -> None:
     platform.script("dm:ana", *[Flaky()] * 12)
     await queue(engine, to_person("flaky", "ana"))
@@ -407,7 +406,7 @@ async def test_backoff_grows_exponentially_up_to_its_cap(
 
 
 async def test_backoff_is_jittered_within_its_growing_ceiling(
-    engine: AsyncEngine, platform: FakePlatform, clock: FakeClock
+    engine: Database, platform: FakePlatform, clock: FakeClock
 ) -> None:
     platform.script("dm:ana", *[Flaky()] * 8)
     await queue(engine, to_person("flaky", "ana"))
@@ -423,7 +422,7 @@ async def test_backoff_is_jittered_within_its_growing_ceiling(
 
 
 async def test_transient_failures_give_up_only_after_many_attempts_over_a_long_time(
-    engine: AsyncEngine, platform: FakePlatform, clock: FakeClock
+    engine: Database, platform: FakePlatform, clock: FakeClock
 ) -> None:
     platform.script("local:#c", *[Flaky("service_unavailable")] * 1000)
     await queue(engine, to_channel("doomed", "local:#c"))
@@ -444,7 +443,7 @@ async def test_transient_failures_give_up_only_after_many_attempts_over_a_long_t
 
 
 async def test_a_permanent_failure_is_recorded_with_its_reason_for_organisers(
-    engine: AsyncEngine, platform: FakePlatform, clock: FakeClock
+    engine: Database, platform: FakePlatform, clock: FakeClock
 ) -> None:
     platform.script("local:#gone", Gone("channel_not_found: the bot was removed"))
     await queue(engine, to_channel("kickoff", "local:#gone"), to_channel("notice", "local:#gone"))
@@ -459,7 +458,7 @@ async def test_a_permanent_failure_is_recorded_with_its_reason_for_organisers(
 
 
 async def test_replies_to_a_root_that_failed_fail_too_with_a_clear_reason(
-    engine: AsyncEngine, platform: FakePlatform, clock: FakeClock
+    engine: Database, platform: FakePlatform, clock: FakeClock
 ) -> None:
     platform.script("kickoff", Gone("not_in_channel"))
     await queue(
@@ -485,7 +484,7 @@ async def test_replies_to_a_root_that_failed_fail_too_with_a_clear_reason(
 
 
 async def test_a_reply_to_a_root_never_queued_fails_instead_of_waiting(
-    engine: AsyncEngine, platform: FakePlatform, clock: FakeClock
+    engine: Database, platform: FakePlatform, clock: FakeClock
 ) -> None:
     await queue(engine, to_channel("reply", "local:#c", thread="nowhere"))
     await drain(make_worker(engine, platform, clock), clock)
@@ -497,7 +496,7 @@ async def test_a_reply_to_a_root_never_queued_fails_instead_of_waiting(
 
 
 async def test_an_unexpected_messenger_error_is_retried_not_lost(
-    engine: AsyncEngine, clock: FakeClock
+    engine: Database, clock: FakeClock
 ) -> None:
     class Broken(FakePlatform):
         calls = 0
@@ -519,7 +518,7 @@ async def test_an_unexpected_messenger_error_is_retried_not_lost(
 
 
 async def test_the_bot_budget_paces_a_fan_out_at_exactly_the_allowed_rate(
-    engine: AsyncEngine, clock: FakeClock
+    engine: Database, clock: FakeClock
 ) -> None:
     platform = FakePlatform(clock, limits=RateLimits(per_conversation=1.0, per_bot=4.0))
     await queue(engine, *(to_person(f"dm:{n}", f"user{n}") for n in range(20)))
@@ -530,7 +529,7 @@ async def test_the_bot_budget_paces_a_fan_out_at_exactly_the_allowed_rate(
 
 
 async def test_each_bot_has_its_own_budget_and_none_starves(
-    engine: AsyncEngine, clock: FakeClock
+    engine: Database, clock: FakeClock
 ) -> None:
     platform = FakePlatform(clock, limits=RateLimits(per_conversation=1.0, per_bot=2.0))
     busy = [to_person(f"busy:{n}", f"user{n}") for n in range(40)]
@@ -573,7 +572,7 @@ def test_rates_read_as_platforms_state_them() -> None:
 
 
 async def test_a_worker_for_one_platform_leaves_other_platforms_rows_alone(
-    engine: AsyncEngine, platform: FakePlatform, clock: FakeClock
+    engine: Database, platform: FakePlatform, clock: FakeClock
 ) -> None:
     teams = Message(
         key="teams", target=ToPerson(PersonKey("teams", "t1", "u1")), blocks=(Paragraph(("t",)),)
@@ -585,7 +584,7 @@ async def test_a_worker_for_one_platform_leaves_other_platforms_rows_alone(
 
 
 async def test_a_target_the_messenger_cannot_place_fails_with_the_send_s_reason(
-    engine: AsyncEngine, clock: FakeClock
+    engine: Database, clock: FakeClock
 ) -> None:
     class Picky(FakePlatform):
         def bot_of(self, delivery: Delivery) -> str:
@@ -612,7 +611,7 @@ async def test_a_target_the_messenger_cannot_place_fails_with_the_send_s_reason(
 
 
 async def test_an_expired_lease_is_claimed_again_and_the_old_claim_is_fenced(
-    engine: AsyncEngine, platform: FakePlatform, clock: FakeClock
+    engine: Database, platform: FakePlatform, clock: FakeClock
 ) -> None:
     await queue(engine, to_person("first", "ana"), to_person("second", "ana"))
     store = OutboxStore(engine)
@@ -635,7 +634,7 @@ async def test_an_expired_lease_is_claimed_again_and_the_old_claim_is_fenced(
 
 
 async def test_run_forever_delivers_and_stops(
-    engine: AsyncEngine, platform: FakePlatform, clock: FakeClock
+    engine: Database, platform: FakePlatform, clock: FakeClock
 ) -> None:
     await queue(engine, *(to_person(f"dm:{n}", f"user{n}") for n in range(3)))
     stop = asyncio.Event()
@@ -645,7 +644,7 @@ async def test_run_forever_delivers_and_stops(
 
 
 @pytest.fixture
-async def two_engines(postgres_url: str) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
+async def two_engines(postgres_url: str) -> AsyncIterator[tuple[Database, Database]]:
     first, second = create_engine(postgres_url), create_engine(postgres_url)
     async with first.begin() as conn:
         await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
@@ -656,7 +655,7 @@ async def two_engines(postgres_url: str) -> AsyncIterator[tuple[AsyncEngine, Asy
 
 @pytest.mark.postgres
 async def test_two_workers_on_postgresql_never_send_a_row_twice(
-    two_engines: tuple[AsyncEngine, AsyncEngine], clock: FakeClock
+    two_engines: tuple[Database, Database], clock: FakeClock
 ) -> None:
     first, second = two_engines
     platform = FakePlatform(clock, limits=RateLimits(per_conversation=1.0, per_bot=1000.0))
@@ -686,7 +685,7 @@ async def test_two_workers_on_postgresql_never_send_a_row_twice(
 
 @pytest.mark.postgres
 async def test_concurrent_claims_of_the_same_rows_never_overlap(
-    two_engines: tuple[AsyncEngine, AsyncEngine],
+    two_engines: tuple[Database, Database],
 ) -> None:
     first, second = two_engines
     await queue(first, *(to_person(f"dm:{n}", f"user{n}") for n in range(300)))
@@ -711,7 +710,7 @@ async def test_concurrent_claims_of_the_same_rows_never_overlap(
 
 
 async def test_the_local_messenger_delivers_into_the_local_world(
-    engine: AsyncEngine, clock: FakeClock
+    engine: Database, clock: FakeClock
 ) -> None:
     world = LocalWorld()
     messenger = LocalMessenger(world, clock)
@@ -733,7 +732,7 @@ async def test_the_local_messenger_delivers_into_the_local_world(
     assert messenger.bot_of(await sent_delivery(engine, "prompt")) == "acme"
 
 
-async def sent_delivery(engine: AsyncEngine, key: str) -> Delivery:
+async def sent_delivery(engine: Database, key: str) -> Delivery:
     row = (await rows(engine))[key]
     target: ToPerson | ToConversation
     if row["target_kind"] == "person":
@@ -757,7 +756,7 @@ async def sent_delivery(engine: AsyncEngine, key: str) -> Delivery:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_in_any_weather_each_message_arrives_once_in_order_or_fails_for_a_reason(
-    sqlite_engine: AsyncEngine, clock: FakeClock, seed: int
+    sqlite_engine: Database, clock: FakeClock, seed: int
 ) -> None:
     """Random threads and DMs; random 429s, flaky errors and a few permanent failures."""
     rng = random.Random(seed)

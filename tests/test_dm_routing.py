@@ -22,7 +22,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import FakeClock
 from bot.commands import KEYWORDS
@@ -47,7 +46,7 @@ from bot.messages import (
 from bot.prompts import PromptKind, PromptState
 from scheduler.rhythm import RhythmCalendar
 from storage import codec
-from storage.db import create_engine, upgrade
+from storage.db import Database, create_engine, upgrade
 from storage.tables import OutboxRow, metadata
 from storage.uow import SqlUnitOfWorkFactory
 from tests.harness import ANA, BEN, CHANNEL, CHEN, DARA, ELI, EVERYONE, Harness, Member
@@ -60,7 +59,7 @@ OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
 # the hot seat. Session 2: Ben facilitates, Chen is in the hot seat.
 
 
-async def opened(engine: AsyncEngine) -> Harness:
+async def opened(engine: Database) -> Harness:
     h = Harness(engine)
     await h.form_circle()
     await h.command(ANA, "open")
@@ -145,7 +144,7 @@ async def ask_text(h: Harness, who: Member) -> str | None:
 
 
 async def test_a_plain_dm_answers_the_check_in_then_the_hot_seat_then_the_commitment(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = await opened(engine)
 
@@ -183,7 +182,7 @@ async def test_a_plain_dm_answers_the_check_in_then_the_hot_seat_then_the_commit
 
 
 async def test_a_review_needs_its_word_other_text_goes_to_the_check_in_then_the_hot_seat(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = await opened(engine)
     await h.dm(CHEN, "commit Call two customers")
@@ -226,7 +225,7 @@ async def test_a_review_needs_its_word_other_text_goes_to_the_check_in_then_the_
 
 
 async def test_review_answers_with_and_without_a_reflection_and_with_a_number(
-    sqlite_engine: AsyncEngine,
+    sqlite_engine: Database,
 ) -> None:
     h = await opened(sqlite_engine)
     await h.dm(DARA, "commit Draft the proposal")
@@ -266,7 +265,7 @@ async def test_review_answers_with_and_without_a_reflection_and_with_a_number(
 # --- commands in a DM -------------------------------------------------------------------
 
 
-async def test_a_dm_that_parses_as_a_command_is_that_command(engine: AsyncEngine) -> None:
+async def test_a_dm_that_parses_as_a_command_is_that_command(engine: Database) -> None:
     h = await opened(engine)
 
     answer = await h.dm(CHEN, "commit I will call two customers")
@@ -317,7 +316,7 @@ async def test_a_dm_that_parses_as_a_command_is_that_command(engine: AsyncEngine
     ],
 )
 async def test_text_that_merely_starts_with_a_keyword_is_an_answer(
-    sqlite_engine: AsyncEngine, text: str
+    sqlite_engine: Database, text: str
 ) -> None:
     h = await opened(sqlite_engine)
     answer = await h.dm(CHEN, text)
@@ -326,7 +325,7 @@ async def test_text_that_merely_starts_with_a_keyword_is_an_answer(
     assert h.thread(1)[-1] == f"Chen checked in\n> {text}"
 
 
-async def test_a_dm_delivered_twice_is_answered_once(engine: AsyncEngine) -> None:
+async def test_a_dm_delivered_twice_is_answered_once(engine: Database) -> None:
     h = await opened(engine)
     ref = h.world.dm_from(person=CHEN.key, author=CHEN.name, text="Busy week", at=h.clock.now())
     event = DirectMessage(id="Ev-retried", actor=CHEN.actor, text="Busy week", ref=ref)
@@ -342,7 +341,7 @@ async def test_a_dm_delivered_twice_is_answered_once(engine: AsyncEngine) -> Non
 # --- which circle -------------------------------------------------------------------------
 
 
-async def two_circles(engine: AsyncEngine) -> Harness:
+async def two_circles(engine: Database) -> Harness:
     """Chen owes a check-in in Growth Circle and in Side Project (where Chen presents)."""
     h = await opened(engine)
     await h.command(ANA, "create Side Project", conversation=OTHER)
@@ -357,7 +356,7 @@ def side_thread(h: Harness) -> list[str]:
 
 
 async def test_with_prompts_in_two_circles_the_bot_asks_which_and_changes_nothing(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = await two_circles(engine)
     before = await snapshot(h)
@@ -373,7 +372,7 @@ async def test_with_prompts_in_two_circles_the_bot_asks_which_and_changes_nothin
 
 
 async def test_a_trailing_in_circle_name_sends_the_answer_to_that_circle(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = await two_circles(engine)
 
@@ -399,7 +398,7 @@ async def test_a_trailing_in_circle_name_sends_the_answer_to_that_circle(
 
 
 async def test_with_nothing_owed_the_answer_is_mine_and_a_short_help(
-    sqlite_engine: AsyncEngine,
+    sqlite_engine: Database,
 ) -> None:
     h = await opened(sqlite_engine)
     await h.dm(BEN, "commit Ship the beta")
@@ -433,7 +432,7 @@ def too_long(answer: str, length: int) -> bool:
 
 
 async def test_an_answer_over_3000_characters_is_refused_echoed_and_changes_nothing(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = await opened(engine)
     long = ("Line one of a long story.\n" + "word " * 700)[:LIMIT] + "!"
@@ -466,7 +465,7 @@ async def test_an_answer_over_3000_characters_is_refused_echoed_and_changes_noth
 
 
 async def test_a_hot_seat_over_the_limit_is_refused_and_changes_nothing(
-    sqlite_engine: AsyncEngine,
+    sqlite_engine: Database,
 ) -> None:
     h = await opened(sqlite_engine)
     await h.dm(BEN, "A short check-in.")  # so Ben's next answer is the hot seat
@@ -485,7 +484,7 @@ async def test_a_hot_seat_over_the_limit_is_refused_and_changes_nothing(
     }
 
 
-async def test_an_answer_of_exactly_3000_characters_is_accepted(engine: AsyncEngine) -> None:
+async def test_an_answer_of_exactly_3000_characters_is_accepted(engine: Database) -> None:
     h = await opened(engine)
     exact = ("Ü🌱 <!here> " * 400)[:LIMIT]
     assert len(exact) == LIMIT and not exact.endswith(" ")
@@ -510,7 +509,7 @@ async def test_an_answer_of_exactly_3000_characters_is_accepted(engine: AsyncEng
 
 
 async def test_exactly_3000_characters_with_a_circle_name_after_them_is_accepted(
-    sqlite_engine: AsyncEngine,
+    sqlite_engine: Database,
 ) -> None:
     """The limit is on the answer; `in <circle name>` only says where it goes."""
     h = await two_circles(sqlite_engine)
@@ -560,7 +559,7 @@ def bot_words(blocks: tuple[Block, ...]) -> str:
 
 
 async def test_hostile_text_reaches_the_thread_only_as_the_members_own_words(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = await opened(engine)
     async with h.uow() as uow:
@@ -611,7 +610,7 @@ async def test_hostile_text_reaches_the_thread_only_as_the_members_own_words(
     ids=["nul", "surrogate", "only-nul"],
 )
 async def test_characters_no_database_can_store_do_not_break_an_answer(
-    engine: AsyncEngine, text: str, stored: str | None
+    engine: Database, text: str, stored: str | None
 ) -> None:
     """JSON can carry NUL and lone surrogates; PostgreSQL (and UTF-8) cannot store them."""
     h = await opened(engine)

@@ -19,12 +19,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.sessions import SessionStatus
 from scheduler.leader import LOCK_KEY, PostgresLeader, SoleLeader, leader_for
 from storage import tables
-from storage.db import create_engine
+from storage.db import Database, create_engine
 from storage.delivery import OUTBOX
 from tests.conftest import TABLES
 from tests.harness import ANA, EVERYONE, Harness
@@ -116,7 +115,7 @@ async def replicas() -> AsyncIterator[list[Replica]]:
 
 
 @pytest.fixture
-async def database(postgres_url: str) -> AsyncIterator[AsyncEngine]:
+async def database(postgres_url: str) -> AsyncIterator[Database]:
     engine = create_engine(postgres_url)
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
@@ -124,7 +123,7 @@ async def database(postgres_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-async def lock_holders(engine: AsyncEngine, key: int) -> int:
+async def lock_holders(engine: Database, key: int) -> int:
     """How many database sessions hold the advisory lock `key`."""
     async with engine.connect() as conn:
         found = await conn.scalar(
@@ -136,7 +135,7 @@ async def lock_holders(engine: AsyncEngine, key: int) -> int:
 
 @POSTGRES
 async def test_exactly_one_process_leads_and_another_takes_over_when_it_dies(
-    backend: str, database: AsyncEngine, postgres_url: str, replicas: list[Replica]
+    backend: str, database: Database, postgres_url: str, replicas: list[Replica]
 ) -> None:
     key = LOCK_KEY + 1
     replicas += [await Replica.spawn(postgres_url, key) for _ in range(2)]
@@ -159,7 +158,7 @@ async def test_exactly_one_process_leads_and_another_takes_over_when_it_dies(
 
 @POSTGRES
 async def test_through_the_scheduler_no_session_opens_twice_and_no_message_is_written_twice(
-    backend: str, database: AsyncEngine, postgres_url: str, replicas: list[Replica]
+    backend: str, database: Database, postgres_url: str, replicas: list[Replica]
 ) -> None:
     # A circle of four whose first session opens a few seconds from now, in real time:
     # after both replicas are up (then APScheduler's timer fires it), or, on a slow
@@ -235,7 +234,7 @@ class Recorded:
 
 @POSTGRES
 async def test_a_leader_that_loses_its_connection_steps_down_and_another_is_elected(
-    backend: str, database: AsyncEngine, postgres_url: str
+    backend: str, database: Database, postgres_url: str
 ) -> None:
     key = LOCK_KEY + 3
     first, second = (PostgresLeader(postgres_url, key=key, interval=INTERVAL) for _ in range(2))
@@ -269,7 +268,7 @@ async def test_a_leader_that_loses_its_connection_steps_down_and_another_is_elec
 
 @POSTGRES
 async def test_a_role_that_fails_to_start_releases_the_lock(
-    backend: str, database: AsyncEngine, postgres_url: str
+    backend: str, database: Database, postgres_url: str
 ) -> None:
     key = LOCK_KEY + 4
     leader = PostgresLeader(postgres_url, key=key, interval=INTERVAL)

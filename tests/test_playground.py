@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import Table, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.local.playground import (
     BODY_LIMIT,
@@ -28,6 +27,7 @@ from adapters.local.playground import (
 )
 from adapters.server import create_app
 from bot.messages import Authored, Choice, Choices, Name, Paragraph, Strong, TextInput
+from storage.db import Database
 from storage.tables import PersonRow
 
 Json = dict[str, Any]
@@ -119,14 +119,14 @@ def inbox(state: Json) -> list[str]:
 
 
 @asynccontextmanager
-async def playground(engine: AsyncEngine) -> AsyncIterator[Visitor]:
+async def playground(engine: Database) -> AsyncIterator[Visitor]:
     app = create_app(mounts=[Playground.create(engine)])
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield Visitor(client)
 
 
 async def test_the_page_and_its_files_are_served_with_a_strict_policy(
-    sqlite_engine: AsyncEngine,
+    sqlite_engine: Database,
 ) -> None:
     async with playground(sqlite_engine) as visitor:
         page = await visitor.client.get("/")
@@ -141,7 +141,7 @@ async def test_the_page_and_its_files_are_served_with_a_strict_policy(
     assert "innerHTML" not in script and "insertAdjacentHTML" not in script
 
 
-async def test_the_seed_is_a_circle_ready_to_start(engine: AsyncEngine) -> None:
+async def test_the_seed_is_a_circle_ready_to_start(engine: Database) -> None:
     async with playground(engine) as visitor:
         state = await visitor.state("ana")
         assert [m["name"] for m in state["members"]] == ["Ana", "Ben", "Chen", "Dara"]
@@ -166,7 +166,7 @@ async def test_the_seed_is_a_circle_ready_to_start(engine: AsyncEngine) -> None:
         assert ben["channel"]["posts"] == [], "Ana's private answers are hers alone"
 
 
-async def test_a_whole_session_and_the_next_review_through_the_api(engine: AsyncEngine) -> None:
+async def test_a_whole_session_and_the_next_review_through_the_api(engine: Database) -> None:
     async with playground(engine) as visitor:
         # Everyone agrees to the ground rules: buttons, or a plain `agree` by DM.
         await visitor.click("ben", "I agree")
@@ -251,7 +251,7 @@ async def test_a_whole_session_and_the_next_review_through_the_api(engine: Async
 
 
 async def test_commands_in_the_channel_are_answered_to_the_caller_only(
-    sqlite_engine: AsyncEngine,
+    sqlite_engine: Database,
 ) -> None:
     async with playground(sqlite_engine) as visitor:
         state = (await visitor.post("command", member="ben", text="status"))["state"]
@@ -276,7 +276,7 @@ async def test_commands_in_the_channel_are_answered_to_the_caller_only(
         assert roles == ["organiser", "member", "member", "member"]
 
 
-async def test_member_text_travels_as_inert_authored_runs(sqlite_engine: AsyncEngine) -> None:
+async def test_member_text_travels_as_inert_authored_runs(sqlite_engine: Database) -> None:
     hostile = '<img src=x onerror="alert(1)"> <!channel> **bold** `code`'
     async with playground(sqlite_engine) as visitor:
         await visitor.click("ben", "I agree")
@@ -309,7 +309,7 @@ def test_blocks_become_small_json_trees() -> None:
 
 
 async def test_a_too_long_answer_reaches_the_core_and_is_refused_kindly(
-    sqlite_engine: AsyncEngine,
+    sqlite_engine: Database,
 ) -> None:
     async with playground(sqlite_engine) as visitor:
         await visitor.post("clock", member="ana", step="open")
@@ -350,7 +350,7 @@ async def test_a_too_long_answer_reaches_the_core_and_is_refused_kindly(
     ],
 )
 async def test_bad_requests_get_400_and_change_nothing(
-    sqlite_engine: AsyncEngine, path: str, body: Json, message: str
+    sqlite_engine: Database, path: str, body: Json, message: str
 ) -> None:
     async with playground(sqlite_engine) as visitor:
         await visitor.state("ben")  # reading marks Ben's DMs as read: done before the snapshot
@@ -359,7 +359,7 @@ async def test_bad_requests_get_400_and_change_nothing(
         assert {m: await visitor.state(m) for m in ("ana", "ben")} == before
 
 
-async def test_malformed_bodies_and_unknown_members_get_400(sqlite_engine: AsyncEngine) -> None:
+async def test_malformed_bodies_and_unknown_members_get_400(sqlite_engine: Database) -> None:
     async with playground(sqlite_engine) as visitor:
         before = await visitor.state("ana")
         assert "not valid JSON" in await visitor.refused("dm", b"{not json", raw=True)
@@ -375,7 +375,7 @@ async def test_malformed_bodies_and_unknown_members_get_400(sqlite_engine: Async
         assert await visitor.state("ana") == before
 
 
-async def test_reset_brings_back_the_start_or_a_blank_workspace(sqlite_engine: AsyncEngine) -> None:
+async def test_reset_brings_back_the_start_or_a_blank_workspace(sqlite_engine: Database) -> None:
     async with playground(sqlite_engine) as visitor:
         await visitor.click("ben", "I agree")
         await visitor.post("clock", member="ana", step="open")
@@ -395,7 +395,7 @@ async def test_reset_brings_back_the_start_or_a_blank_workspace(sqlite_engine: A
 
 
 async def test_it_refuses_to_empty_a_database_that_holds_platform_data(
-    sqlite_engine: AsyncEngine,
+    sqlite_engine: Database,
 ) -> None:
     people: Table = PersonRow.__table__  # type: ignore[attr-defined]
     async with sqlite_engine.begin() as conn:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
+from storage.db import Database
 from tests.harness import ANA, BEN, Harness, later
 
 
-async def ended_circle(engine: AsyncEngine) -> Harness:
+async def ended_circle(engine: Database) -> Harness:
     h = Harness(engine)
     await h.form_circle((ANA, BEN))
     await h.command(ANA, "schedule weekly on tue at 09:00 tz Europe/Berlin for 1 sessions")
@@ -19,7 +18,7 @@ async def ended_circle(engine: AsyncEngine) -> Harness:
 
 
 async def test_an_ended_circles_texts_are_erased_after_the_retention_period(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = await ended_circle(engine)
     assert await h.core.erase_expired(days=30) == 0  # too recent: kept
@@ -37,7 +36,7 @@ async def test_an_ended_circles_texts_are_erased_after_the_retention_period(
     assert await h.core.erase_expired(days=30) == 0, "once is enough"
 
 
-async def test_operators_export_figures_without_texts(sqlite_engine: AsyncEngine) -> None:
+async def test_operators_export_figures_without_texts(sqlite_engine: Database) -> None:
     from adapters.export import export_circle, missing_database
 
     h = Harness(sqlite_engine)

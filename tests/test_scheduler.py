@@ -18,7 +18,6 @@ import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core import Core
 from bot.sessions import Session, SessionStatus
@@ -26,6 +25,7 @@ from scheduler import jobs
 from scheduler.rhythm import RhythmCalendar
 from scheduler.runner import RETRY, Runner
 from storage import codec, tables
+from storage.db import Database
 from storage.delivery import OUTBOX
 from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from tests.harness import ANA, EVERYONE, Harness
@@ -44,7 +44,7 @@ def opens(number: int) -> datetime:
     return FIRST + (number - 1) * WEEK
 
 
-async def scheduled(engine: AsyncEngine, **harness: object) -> tuple[Harness, Runner]:
+async def scheduled(engine: Database, **harness: object) -> tuple[Harness, Runner]:
     """A circle of four meeting weekly, and a started (paused) runner on the harness's clock."""
     h = Harness(engine, **harness)  # type: ignore[arg-type]
     await h.form_circle(MEMBERS)
@@ -110,7 +110,7 @@ def of(keys: dict[str, datetime], session: Session, kind: str) -> dict[str, date
 # --- the jobs ------------------------------------------------------------------------
 
 
-async def test_start_builds_one_job_per_thing_that_will_happen(engine: AsyncEngine) -> None:
+async def test_start_builds_one_job_per_thing_that_will_happen(engine: Database) -> None:
     h, runner = await scheduled(engine)
     first = await h.session(1)
     assert first.id is not None
@@ -136,7 +136,7 @@ async def test_start_builds_one_job_per_thing_that_will_happen(engine: AsyncEngi
 
 
 async def test_an_open_session_has_its_close_and_next_due_and_the_next_session_its_open(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h, runner = await scheduled(engine)
     await drive(h, runner, FIRST)
@@ -155,7 +155,7 @@ async def test_an_open_session_has_its_close_and_next_due_and_the_next_session_i
 
 
 async def test_months_of_weekly_sessions_open_nudge_and_close_on_time(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h, runner = await scheduled(engine)
     until = datetime(2027, 5, 1, 12, 0, tzinfo=UTC)  # across the spring clock change (28 Mar)
@@ -189,7 +189,7 @@ async def test_months_of_weekly_sessions_open_nudge_and_close_on_time(
 
 
 async def test_after_downtime_a_late_open_runs_once_and_its_stale_nudges_are_dropped(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h, runner = await scheduled(engine)
     await drive(h, runner, opens(2) - timedelta(hours=20))  # Monday: session 1 is over
@@ -230,7 +230,7 @@ async def test_after_downtime_a_late_open_runs_once_and_its_stale_nudges_are_dro
 
 
 async def test_a_close_missed_during_downtime_runs_at_start_and_its_nudges_never(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h, runner = await scheduled(engine)
     await drive(h, runner, opens(1) + WINDOW * 0.7)  # reminder sent, last call (0.9) pending
@@ -250,7 +250,7 @@ async def test_a_close_missed_during_downtime_runs_at_start_and_its_nudges_never
 
 
 async def test_a_session_whose_whole_window_passed_during_downtime_moves_to_the_next_slot(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h, runner = await scheduled(engine)
     await drive(h, runner, opens(2) - timedelta(hours=20))
@@ -276,7 +276,7 @@ async def test_a_session_whose_whole_window_passed_during_downtime_moves_to_the_
 # --- idempotence -------------------------------------------------------------------------
 
 
-async def test_a_job_fired_twice_does_nothing_the_second_time(engine: AsyncEngine) -> None:
+async def test_a_job_fired_twice_does_nothing_the_second_time(engine: Database) -> None:
     h, runner = await scheduled(engine)
     first = await h.session(1)
     assert first.id is not None
@@ -307,7 +307,7 @@ async def test_a_job_fired_twice_does_nothing_the_second_time(engine: AsyncEngin
     await runner.stop()
 
 
-async def test_a_stale_job_for_a_rescheduled_session_does_nothing(engine: AsyncEngine) -> None:
+async def test_a_stale_job_for_a_rescheduled_session_does_nothing(engine: Database) -> None:
     h, runner = await scheduled(engine)
     old = await h.session(1)
     assert old.id is not None
@@ -343,7 +343,7 @@ class Flaky:
         return self.inner()
 
 
-async def test_a_job_that_fails_runs_again_after_a_while(engine: AsyncEngine) -> None:
+async def test_a_job_that_fails_runs_again_after_a_while(engine: Database) -> None:
     h = Harness(engine)
     await h.form_circle(MEMBERS)
     await h.command(ANA, WEEKLY)
@@ -369,7 +369,7 @@ async def test_a_job_that_fails_runs_again_after_a_while(engine: AsyncEngine) ->
 # --- changes ------------------------------------------------------------------------------
 
 
-async def test_changes_are_picked_up_by_one_debounced_rebuild(engine: AsyncEngine) -> None:
+async def test_changes_are_picked_up_by_one_debounced_rebuild(engine: Database) -> None:
     h, runner = await scheduled(engine)
     old = await h.session(1)
 
@@ -401,7 +401,7 @@ async def test_changes_are_picked_up_by_one_debounced_rebuild(engine: AsyncEngin
     await runner.stop()
 
 
-async def test_a_paused_circle_is_not_caught_up(engine: AsyncEngine) -> None:
+async def test_a_paused_circle_is_not_caught_up(engine: Database) -> None:
     h, runner = await scheduled(engine)
     await h.command(ANA, "pause")
     await runner.stop()
@@ -413,7 +413,7 @@ async def test_a_paused_circle_is_not_caught_up(engine: AsyncEngine) -> None:
 
 
 async def test_changed_does_nothing_where_the_scheduler_does_not_run(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     runner = Runner(core=h.core, uow=h.uow, clock=h.clock)
@@ -421,7 +421,7 @@ async def test_changed_does_nothing_where_the_scheduler_does_not_run(
     assert not runner.running
 
 
-async def test_the_running_scheduler_fires_jobs_through_its_executor(engine: AsyncEngine) -> None:
+async def test_the_running_scheduler_fires_jobs_through_its_executor(engine: Database) -> None:
     # Not paused: APScheduler's own timer fires a job that is due now, through the
     # executor that hands it the runner. No sleeping: the test waits for the event.
     h = Harness(engine, start=datetime.now(UTC).replace(microsecond=0))

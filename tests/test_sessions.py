@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.circles import CircleStatus
 from bot.commitments import CommitmentStatus
@@ -20,6 +19,7 @@ from bot.events import CommandIssued, DirectMessage
 from bot.kinds import CLOSING_CHECKIN_QUESTION
 from bot.messages import plain_text
 from bot.sessions import SessionStatus
+from storage.db import Database
 from tests.harness import ANA, BEN, CHANNEL, CHEN, DARA, ELI, Harness, Member, later
 
 # The circle lives in Europe/Berlin: sessions open Mondays 10:00 local (09:00 UTC in
@@ -89,7 +89,7 @@ def posts_by(h: Harness, number: int, who: Member) -> list[str]:
     return [b for b in h.thread(number) if b.startswith(f"{who.name} checked in")]
 
 
-async def outbox_rows(engine: AsyncEngine) -> int:
+async def outbox_rows(engine: Database) -> int:
     async with engine.connect() as conn:
         return int((await conn.execute(text("SELECT count(*) FROM outbox"))).scalar_one())
 
@@ -102,7 +102,7 @@ async def close_first(h: Harness) -> None:
 
 
 async def test_kickoff_names_the_session_its_dates_people_guide_and_close(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await open_first(h)
@@ -125,7 +125,7 @@ async def test_kickoff_names_the_session_its_dates_people_guide_and_close(
 
 
 async def test_a_topic_set_for_the_session_replaces_the_guide_prompt(
-    sqlite_engine: AsyncEngine,
+    sqlite_engine: Database,
 ) -> None:
     h = Harness(sqlite_engine)
     await scheduled_circle(h)
@@ -138,7 +138,7 @@ async def test_a_topic_set_for_the_session_replaces_the_guide_prompt(
 
 
 async def test_opening_prompts_reach_only_active_members_who_are_not_away(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await scheduled_circle(h, (ANA, BEN, CHEN, DARA, ELI))
@@ -181,7 +181,7 @@ async def first_session_with_commitments(h: Harness) -> None:
 
 
 async def test_the_review_prompt_quotes_last_commitment_exactly_with_four_choices(
-    sqlite_engine: AsyncEngine,
+    sqlite_engine: Database,
 ) -> None:
     h = Harness(sqlite_engine)
     await first_session_with_commitments(h)
@@ -194,7 +194,7 @@ async def test_the_review_prompt_quotes_last_commitment_exactly_with_four_choice
 
 
 async def test_a_check_in_is_posted_in_the_thread_with_the_review_beneath(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await first_session_with_commitments(h)
@@ -222,7 +222,7 @@ async def test_a_check_in_is_posted_in_the_thread_with_the_review_beneath(
 
 
 async def test_a_review_given_after_the_check_in_appears_beneath_it_in_place(
-    sqlite_engine: AsyncEngine,
+    sqlite_engine: Database,
 ) -> None:
     h = Harness(sqlite_engine)
     await first_session_with_commitments(h)
@@ -241,7 +241,7 @@ async def test_a_review_given_after_the_check_in_appears_beneath_it_in_place(
     ]
 
 
-async def test_a_second_check_in_edits_the_same_post_in_place(engine: AsyncEngine) -> None:
+async def test_a_second_check_in_edits_the_same_post_in_place(engine: Database) -> None:
     h = Harness(engine)
     await open_first(h)
 
@@ -254,7 +254,7 @@ async def test_a_second_check_in_edits_the_same_post_in_place(engine: AsyncEngin
 
 
 async def test_editing_the_dm_edits_the_post_and_deleting_it_withdraws_the_check_in(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await open_first(h)
@@ -277,7 +277,7 @@ async def test_editing_the_dm_edits_the_post_and_deleting_it_withdraws_the_check
 
 
 async def test_a_check_in_sent_again_after_deleting_the_first_is_posted_and_counts(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await open_first(h)
@@ -298,7 +298,7 @@ async def test_a_check_in_sent_again_after_deleting_the_first_is_posted_and_coun
 
 
 async def test_editing_the_dm_that_carried_a_commitment_edits_the_commitment(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await open_first(h)
@@ -312,7 +312,7 @@ async def test_editing_the_dm_that_carried_a_commitment_edits_the_commitment(
 
 
 async def test_a_check_in_before_agreeing_to_the_rules_is_held_then_posted_on_agreement(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await open_first(h, agree=False)
@@ -338,7 +338,7 @@ CHALLENGE = (
 
 
 async def test_the_presenters_answer_is_posted_as_the_hot_seat_and_each_other_member_is_told_once(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await open_first(h)
@@ -372,7 +372,7 @@ async def test_the_presenters_answer_is_posted_as_the_hot_seat_and_each_other_me
 
 
 async def test_thread_replies_by_others_are_hot_seat_responses_counted_in_the_summary(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await open_first(h)
@@ -390,7 +390,7 @@ async def test_thread_replies_by_others_are_hot_seat_responses_counted_in_the_su
 
 
 async def test_a_mastermind_ask_is_its_own_thread_linked_from_the_kickoff(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await open_first(h, (ANA, BEN, CHEN, DARA, ELI), kind="mastermind")
@@ -423,7 +423,7 @@ def nudges(h: Harness, who: Member) -> list[datetime]:
 
 
 async def test_reminder_commitment_prompt_and_last_call_go_only_to_those_who_owe(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await open_first(h)
@@ -473,7 +473,7 @@ async def test_reminder_commitment_prompt_and_last_call_go_only_to_those_who_owe
 
 
 async def test_a_silent_presenters_last_call_lists_the_hot_seat_too(
-    sqlite_engine: AsyncEngine,
+    sqlite_engine: Database,
 ) -> None:
     h = Harness(sqlite_engine)
     await open_first(h)
@@ -487,7 +487,7 @@ async def test_a_silent_presenters_last_call_lists_the_hot_seat_too(
         assert h.arrived(member, "hot_seat_notice") == []
 
 
-async def test_no_member_gets_more_than_two_nudges_in_a_session(sqlite_engine: AsyncEngine) -> None:
+async def test_no_member_gets_more_than_two_nudges_in_a_session(sqlite_engine: Database) -> None:
     h = Harness(sqlite_engine)
     await open_first(h, (ANA, BEN, CHEN, DARA, ELI))
     await h.dm(BEN, "Here.")
@@ -512,7 +512,7 @@ def inside_default_hours(moment: datetime, tz: str) -> bool:
 
 
 async def test_a_member_in_tokyo_hears_from_the_bot_only_in_their_working_hours(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await scheduled_circle(h)
@@ -544,7 +544,7 @@ async def test_a_member_in_tokyo_hears_from_the_bot_only_in_their_working_hours(
 
 
 async def test_a_nudge_that_would_land_after_close_is_dropped_but_the_opening_prompt_is_sent(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     # Sessions open Friday 10:00 in Berlin (18:00 in Tokyo) and close on Sunday:
     # Chen has no working hours inside the window at all.
@@ -569,7 +569,7 @@ NEXT = {ANA: "Keep a weekly delegation log.", BEN: "Prune the backlog to the top
 
 
 async def test_the_summary_tells_the_circle_what_happened_and_what_comes_next(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await first_session_with_commitments(h)  # session 2 is open; Chen is in the hot seat
@@ -616,7 +616,7 @@ async def test_the_summary_tells_the_circle_what_happened_and_what_comes_next(
 
 
 async def test_a_session_where_everyone_took_part_tells_the_facilitator_so(
-    sqlite_engine: AsyncEngine,
+    sqlite_engine: Database,
 ) -> None:
     h = Harness(sqlite_engine)
     await open_first(h)
@@ -645,7 +645,7 @@ def escalations(h: Harness, who: Member) -> list[str]:
 
 
 async def test_a_member_who_misses_two_sessions_is_asked_kindly_and_the_organiser_told_once(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await scheduled_circle(h)
@@ -668,7 +668,7 @@ async def test_a_member_who_misses_two_sessions_is_asked_kindly_and_the_organise
     assert len(with_text(h.inbox(ANA), "Chen has missed two")) == 1
 
 
-async def test_a_session_away_breaks_the_row_of_missed_sessions(engine: AsyncEngine) -> None:
+async def test_a_session_away_breaks_the_row_of_missed_sessions(engine: Database) -> None:
     h = Harness(engine)
     await scheduled_circle(h)
     await run_sessions(h, range(1, 2), checking_in=(ANA, BEN, CHEN))  # Dara misses one
@@ -687,7 +687,7 @@ async def health_of(h: Harness) -> str:
     return line.removeprefix("Health: ")
 
 
-async def test_status_shows_a_circle_at_risk_then_dormant(engine: AsyncEngine) -> None:
+async def test_status_shows_a_circle_at_risk_then_dormant(engine: Database) -> None:
     h = Harness(engine)
     await scheduled_circle(h)
     assert await health_of(h) == "healthy"
@@ -716,7 +716,7 @@ def cast(h: Harness, number: int) -> tuple[str, str]:
 
 
 async def test_facilitator_and_presenter_rotate_and_skip_a_member_who_is_away(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await scheduled_circle(h, (ANA, BEN, CHEN, DARA, ELI))
@@ -747,7 +747,7 @@ async def test_facilitator_and_presenter_rotate_and_skip_a_member_who_is_away(
 
 
 async def test_nobody_facilitates_twice_in_a_row_while_others_are_available(
-    sqlite_engine: AsyncEngine,
+    sqlite_engine: Database,
 ) -> None:
     h = Harness(sqlite_engine)
     await scheduled_circle(h, (ANA, BEN))
@@ -759,7 +759,7 @@ async def test_nobody_facilitates_twice_in_a_row_while_others_are_available(
 
 
 async def test_not_yet_is_asked_again_three_times_then_the_commitment_lapses(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await open_first(h)
@@ -789,7 +789,7 @@ async def test_not_yet_is_asked_again_three_times_then_the_commitment_lapses(
 
 
 async def test_a_circle_for_two_sessions_closes_with_the_closing_question_then_ends(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await scheduled_circle(h, tail=" for 2 sessions")
@@ -831,7 +831,7 @@ async def test_a_circle_for_two_sessions_closes_with_the_closing_question_then_e
 # --- idempotency --------------------------------------------------------------------------
 
 
-async def test_jobs_fired_twice_for_the_same_moment_send_nothing_twice(engine: AsyncEngine) -> None:
+async def test_jobs_fired_twice_for_the_same_moment_send_nothing_twice(engine: Database) -> None:
     h = Harness(engine)
     await scheduled_circle(h)
     session_id = (await h.session(1)).id
@@ -872,7 +872,7 @@ async def test_jobs_fired_twice_for_the_same_moment_send_nothing_twice(engine: A
 
 
 async def test_the_same_inbound_event_handled_twice_has_no_second_effect(
-    engine: AsyncEngine,
+    engine: Database,
 ) -> None:
     h = Harness(engine)
     await open_first(h)

@@ -20,7 +20,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import messages as m
 from bot.checkins import CheckIn
@@ -38,7 +37,9 @@ from bot.sessions import Session, SessionStatus
 from bot.store import Conflict
 from bot.working_hours import WorkingHours
 from storage import codec
+from storage.db import Database
 from storage.delivery import OutboxStore
+from storage.sqlite import OverlappingWrites
 from storage.tables import OutboxRow, metadata
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -49,7 +50,7 @@ OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
 
 
 @pytest.fixture
-def uow(engine: AsyncEngine) -> SqlUnitOfWorkFactory:
+def uow(engine: Database) -> SqlUnitOfWorkFactory:
     return SqlUnitOfWorkFactory(engine)
 
 
@@ -515,10 +516,10 @@ async def test_leaving_without_commit_rolls_everything_back(uow: SqlUnitOfWorkFa
     async with uow() as work:
         await work.people.add(person())
         await work.outbox.add(note("k1"), now=NOW)
-        await work.inbound.record("evt-1", now=NOW)
+        await work.inbound.claim("evt-1", now=NOW)
     async with uow() as work:
         assert await work.people.by_key(KEY) is None
-        assert not await work.inbound.seen("evt-1")
+        assert await work.inbound.claim("evt-1", now=NOW)  # never recorded
     assert await outbox_keys(uow.engine) == []
 
 
@@ -565,30 +566,31 @@ async def test_a_unit_of_work_sees_only_committed_work_of_others(
 # --- inbound de-duplication ---------------------------------------------------------------
 
 
-async def test_an_inbound_event_id_is_seen_once_recorded(uow: SqlUnitOfWorkFactory) -> None:
+async def test_an_inbound_event_id_is_claimed_once(uow: SqlUnitOfWorkFactory) -> None:
     async with uow() as work:
-        assert not await work.inbound.seen("Ev1")
-        await work.inbound.record("Ev1", now=NOW.astimezone(BERLIN))
-        assert await work.inbound.seen("Ev1")
-        assert not await work.inbound.seen("ev1")  # ids are exact, not case-folded
+        assert await work.inbound.claim("Ev1", now=NOW.astimezone(BERLIN))
+        assert not await work.inbound.claim("Ev1", now=NOW)
+        assert await work.inbound.claim("ev1", now=NOW)  # ids are exact, not case-folded
         await work.commit()
     async with uow() as work:
-        assert await work.inbound.seen("Ev1")
+        assert not await work.inbound.claim("Ev1", now=NOW)
 
 
-async def test_two_deliveries_of_one_event_at_once_commit_once(
+async def test_two_deliveries_of_one_event_at_once_take_effect_once(
     uow: SqlUnitOfWorkFactory,
 ) -> None:
-    """Both see it unseen; the database lets only one of them record it, the other conflicts."""
-    with pytest.raises(Conflict):
-        async with uow() as first, uow() as second:
-            assert not await first.inbound.seen("Ev1")
-            assert not await second.inbound.seen("Ev1")
-            await first.inbound.record("Ev1", now=NOW)
-            racing = asyncio.create_task(second.inbound.record("Ev1", now=NOW))
-            await asyncio.sleep(0)  # let it reach the database and wait there
-            await first.commit()
-            await racing
+    """On PostgreSQL the second waits for the first's commit and finds the id taken. On
+    SQLite, where one process's transactions never overlap, the overlap is refused at once."""
+    async with uow() as first, uow() as second:
+        assert await first.inbound.claim("Ev1", now=NOW)
+        racing = asyncio.create_task(second.inbound.claim("Ev1", now=NOW))
+        await asyncio.sleep(0)  # let it reach the database
+        await first.commit()
+        if uow.engine.dialect.name == "postgresql":
+            assert not await racing
+        else:
+            with pytest.raises(OverlappingWrites):
+                await racing
     async with uow.engine.connect() as conn:
         table = metadata.tables["inbound_events"]
         assert await conn.scalar(select(func.count()).select_from(table)) == 1
@@ -620,7 +622,7 @@ def note(
     )
 
 
-async def outbox_keys(engine: AsyncEngine) -> list[str]:
+async def outbox_keys(engine: Database) -> list[str]:
     async with engine.connect() as conn:
         return list(await conn.scalars(select(OUTBOX.c.key).order_by(OUTBOX.c.id)))
 
@@ -844,7 +846,7 @@ def _differences(connection: Connection) -> list[Any]:
     return list(compare_metadata(context, metadata))
 
 
-async def test_the_migrated_schema_matches_the_tables(engine: AsyncEngine) -> None:
+async def test_the_migrated_schema_matches_the_tables(engine: Database) -> None:
     async with engine.connect() as conn:
         differences = await conn.run_sync(_differences)
         tables = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))

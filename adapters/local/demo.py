@@ -15,8 +15,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from adapters.clock import FakeClock
 from adapters.local.simulation import Simulation
 from adapters.local.transcript import Transcript
@@ -29,7 +27,7 @@ from bot.people import PersonKey
 from bot.sessions import SessionStatus
 from bot.turn import Config
 from scheduler.rhythm import RhythmCalendar
-from storage.db import create_engine, upgrade
+from storage.db import Database, create_engine, upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
 WORKSPACE = "demo"
@@ -329,7 +327,7 @@ async def run_demo(*, kind: Kind = Kind.MENTORING_CIRCLE, sessions: int = 3, out
             await engine.dispose()
 
 
-async def _run(*, engine: AsyncEngine, kind: Kind, sessions: int, out: TextIO) -> None:
+async def _run(*, engine: Database, kind: Kind, sessions: int, out: TextIO) -> None:
     clock = FakeClock(START)
     uow = SqlUnitOfWorkFactory(engine)
     core = Core(uow=uow, clock=clock, calendar=RhythmCalendar(), config=Config())

@@ -33,7 +33,6 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import FakeClock
 from adapters.local.simulation import Simulation
@@ -71,6 +70,7 @@ from bot.people import PersonKey
 from bot.sessions import SessionStatus
 from bot.turn import Config
 from scheduler.rhythm import RhythmCalendar
+from storage.db import Database
 from storage.tables import PersonRow, metadata
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -255,7 +255,7 @@ class Playground:
 
     @classmethod
     def create(
-        cls, engine: AsyncEngine, *, start: datetime = START, config: Config | None = None
+        cls, engine: Database, *, start: datetime = START, config: Config | None = None
     ) -> Playground:
         """A playground on its own (migrated) database; it is seeded when the app starts."""
         uow = SqlUnitOfWorkFactory(engine)

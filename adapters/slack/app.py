@@ -38,7 +38,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.config import Settings
 from adapters.observability import Metrics
@@ -50,6 +49,7 @@ from bot.people import PersonKey
 from bot.ports import Calendar, Clock
 from bot.turn import Config, Turn
 from scheduler.rhythm import RhythmCalendar
+from storage.db import Database
 from storage.uow import SqlUnitOfWorkFactory
 
 from .inbound import (
@@ -160,7 +160,7 @@ class SlackAdapter:
         settings: Settings,
         *,
         core: CoreHandle,
-        engine: AsyncEngine,
+        engine: Database,
         clock: Clock,
         config: Config | None = None,
         calendar: Calendar | None = None,
@@ -179,7 +179,6 @@ class SlackAdapter:
         self._sdk_log = _quiet_logger("adapters.slack.sdk")
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._serial = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self.client = AsyncWebClient(base_url=self._api_url, logger=self._sdk_log, timeout=10)
         secret = (
             settings.slack_signing_secret.get_secret_value()
@@ -383,20 +382,8 @@ class SlackAdapter:
                 self._count("handled")
                 return ()
         # Events the core handles are counted by the composition root's wrapper.
-        outcome = await self._core_handle(translation)
+        outcome = await self._core.handle(translation)
         return outcome.answer
-
-    async def _core_handle(self, event: InboundEvent) -> Outcome:
-        """One transaction in the core; on SQLite, one at a time.
-
-        SQLite has one writer: concurrent transactions would wait in its busy
-        handler, which sleeps in steps of up to 100 ms. Taking turns here
-        costs nothing in throughput and keeps every acknowledgement quick.
-        """
-        if self._serial is None:
-            return await self._core.handle(event)
-        async with self._serial:
-            return await self._core.handle(event)
 
     def _count(self, outcome: str) -> None:
         """Inbound requests the core never sees: rejected, malformed, ignored, adapter-only."""
@@ -417,7 +404,7 @@ class SlackAdapter:
             await self.people.drain()
 
     async def _report(self, event: ProfileUpdated) -> None:
-        await self._core_handle(event)
+        await self._core.handle(event)
 
     async def _open_form(self, request: OpenForm) -> None:
         bot = await self.workspaces.bot(request.team)

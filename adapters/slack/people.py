@@ -24,12 +24,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.events import Actor, ProfileUpdated
 from bot.people import PersonKey
 from bot.ports import Clock
 from storage import codec
+from storage.db import Database
 from storage.slack_tables import SlackPersonRow
 
 from .inbound import PLATFORM, Profile
@@ -55,7 +55,7 @@ class PeopleDirectory:
     def __init__(
         self,
         *,
-        engine: AsyncEngine,
+        engine: Database,
         clock: Clock,
         workspaces: Workspaces,
         client_for: ClientFor,

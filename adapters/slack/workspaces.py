@@ -22,10 +22,10 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.ports import Clock
 from storage import codec
+from storage.db import Database
 from storage.slack_tables import SlackInstallationRow, SlackOAuthStateRow
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def _json_default(value: object) -> str:
 class SqlInstallationStore(AsyncInstallationStore):
     """Installations in our own database, one row per workspace (the newest install wins)."""
 
-    def __init__(self, engine: AsyncEngine, *, clock: Clock) -> None:
+    def __init__(self, engine: Database, *, clock: Clock) -> None:
         self._engine = engine
         self._clock = clock
 
@@ -227,7 +227,7 @@ class SqlOAuthStateStore(AsyncOAuthStateStore):
     """The OAuth `state` parameter: issued for one install, consumed once, within ten minutes."""
 
     def __init__(
-        self, engine: AsyncEngine, *, clock: Clock, lifetime: timedelta = timedelta(minutes=10)
+        self, engine: Database, *, clock: Clock, lifetime: timedelta = timedelta(minutes=10)
     ) -> None:
         self._engine = engine
         self._clock = clock

@@ -19,7 +19,6 @@ from typing import Any, TypeGuard
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.teams import addresses
 from adapters.teams.inbound import (
@@ -33,6 +32,7 @@ from adapters.teams.inbound import (
 )
 from bot.ports import Clock
 from storage import codec
+from storage.db import Database
 from storage.teams_tables import TeamsReferenceRow
 
 TABLE = TeamsReferenceRow.__table__  # type: ignore[attr-defined]
@@ -92,7 +92,7 @@ def _web_address(value: object) -> TypeGuard[str]:
 class ReferenceStore:
     """References in the database; a write only when one changed."""
 
-    def __init__(self, engine: AsyncEngine, *, clock: Clock) -> None:
+    def __init__(self, engine: Database, *, clock: Clock) -> None:
         self._engine = engine
         self._clock = clock
         self._written: dict[str, str] = {}  # address -> JSON this process last wrote or read

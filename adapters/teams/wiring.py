@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from adapters.observability import Metrics
 from adapters.teams.config import TeamsConfig
 from adapters.teams.endpoint import CoreHandle, TeamsAdapter
@@ -19,6 +17,7 @@ from adapters.teams.messenger import TeamsMessenger
 from adapters.teams.references import ReferenceStore
 from adapters.teams.sdk import BotFramework
 from bot.ports import Clock
+from storage.db import Database
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ def create_teams(
     *,
     config: TeamsConfig,
     core: CoreHandle,
-    engine: AsyncEngine,
+    engine: Database,
     clock: Clock,
     metrics: Metrics | None = None,
     authentication: Any = None,

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 from aiohttp.test_utils import TestServer
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.local.playground import Playground
 from adapters.server import create_app
+from storage.db import Database
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, ConsoleMessage, Page, ViewportSize
@@ -73,7 +73,7 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-async def url(sqlite_engine: AsyncEngine) -> AsyncIterator[str]:
+async def url(sqlite_engine: Database) -> AsyncIterator[str]:
     """The playground served on a loopback socket, as `circles serve` would."""
     server = TestServer(create_app(mounts=[Playground.create(sqlite_engine)]), host="127.0.0.1")
     await server.start_server()

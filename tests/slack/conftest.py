@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.db import Database
 from tests.slack.driver import HOME, Workspace, workspace
 from tests.slack.fake_slack import FakeSlack
 
@@ -21,14 +21,14 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 
 @pytest.fixture
-async def slack(engine: AsyncEngine, fake: FakeSlack) -> AsyncIterator[Workspace]:
+async def slack(engine: Database, fake: FakeSlack) -> AsyncIterator[Workspace]:
     """The bot on SQLite and on PostgreSQL."""
     async with workspace(engine, fake) as ws:
         yield ws
 
 
 @pytest.fixture
-async def lite(sqlite_engine: AsyncEngine, fake: FakeSlack) -> AsyncIterator[Workspace]:
+async def lite(sqlite_engine: Database, fake: FakeSlack) -> AsyncIterator[Workspace]:
     """The bot on SQLite only, for tests about Slack behaviour that gain nothing from a second database."""
     async with workspace(sqlite_engine, fake) as ws:
         yield ws

@@ -27,7 +27,6 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import FakeClock
 from adapters.config import Settings
@@ -39,6 +38,7 @@ from bot.sessions import Session
 from bot.turn import Config
 from scheduler.messenger import Permanent, Transient
 from scheduler.rhythm import RhythmCalendar
+from storage.db import Database
 from storage.delivery import OutboxStore
 from storage.uow import SqlUnitOfWorkFactory
 from tests.slack.fake_slack import BOT_TOKEN, TEAM, FakeSlack, Posted
@@ -97,7 +97,7 @@ class Workspace:
         http: aiohttp.ClientSession,
         fake: FakeSlack,
         adapter: SlackAdapter,
-        engine: AsyncEngine,
+        engine: Database,
         clock: FakeClock,
         core: Core,
     ) -> None:
@@ -344,7 +344,7 @@ def settings(fake: FakeSlack, **overrides: Any) -> Settings:
 
 @asynccontextmanager
 async def workspace(
-    engine: AsyncEngine, fake: FakeSlack, **overrides: Any
+    engine: Database, fake: FakeSlack, **overrides: Any
 ) -> AsyncIterator[Workspace]:
     """The bot serving Slack on a loopback port, against `fake`."""
     clock = FakeClock(START)

@@ -7,9 +7,9 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.slack.app import authorize_url
+from storage.db import Database
 from tests.slack.driver import workspace
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 
@@ -18,7 +18,7 @@ INSTALLED_TOKEN = "xoxb-installed-globex"
 
 
 async def test_a_workspace_installs_through_oauth_and_is_then_served_with_its_own_token(
-    sqlite_engine: AsyncEngine, fake: FakeSlack
+    sqlite_engine: Database, fake: FakeSlack
 ) -> None:
     oauth = {
         "slack_bot_token": None,
@@ -77,7 +77,7 @@ async def test_a_workspace_installs_through_oauth_and_is_then_served_with_its_ow
 
 
 async def test_socket_mode_serves_the_same_app_over_a_websocket(
-    sqlite_engine: AsyncEngine, fake: FakeSlack
+    sqlite_engine: Database, fake: FakeSlack
 ) -> None:
     async with workspace(sqlite_engine, fake, slack_app_token=SecretStr("xapp-1-test")) as ws:
         [connect] = fake.calls_to("apps.connections.open")

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.slack.messenger import SLACK_LIMITS, SlackMessenger
 from adapters.slack.workspaces import SingleWorkspace
 from bot.messages import Block, Document, Paragraph, Target, ToConversation, ToPerson
 from bot.people import PersonKey
 from scheduler.messenger import Permanent, Transient
+from storage.db import Database
 from storage.delivery import Delivery
 from tests.slack.driver import HOME, Workspace, workspace
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
@@ -103,9 +103,7 @@ async def test_what_retrying_cannot_fix_is_permanent_with_a_note_for_organisers(
     assert note in raised.value.reason
 
 
-async def test_an_unreachable_slack_is_transient(
-    sqlite_engine: AsyncEngine, fake: FakeSlack
-) -> None:
+async def test_an_unreachable_slack_is_transient(sqlite_engine: Database, fake: FakeSlack) -> None:
     async with workspace(sqlite_engine, fake) as ws:
         dead = "http://127.0.0.1:9/api/"  # the discard port: nothing listens
         messenger = SlackMessenger(
@@ -146,7 +144,7 @@ async def test_a_document_is_uploaded_when_the_bot_may_write_files(lite: Workspa
 
 
 async def test_without_files_write_a_document_is_shown_as_code_blocks(
-    sqlite_engine: AsyncEngine, fake: FakeSlack
+    sqlite_engine: Database, fake: FakeSlack
 ) -> None:
     fake.scopes = "chat:write,commands"
     async with workspace(sqlite_engine, fake) as ws:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.db import Database
 from tests.teams.connector import FakeConnector
 from tests.teams.harness import TeamsBot
 
 
 @pytest.fixture
-async def bot(sqlite_engine: AsyncEngine) -> AsyncIterator[TeamsBot]:
+async def bot(sqlite_engine: Database) -> AsyncIterator[TeamsBot]:
     """The bot on SQLite, accepting unauthenticated requests (local testing mode)."""
     teams = TeamsBot(sqlite_engine, FakeConnector())
     await teams.start()

@@ -21,7 +21,6 @@ from typing import Any
 
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import FakeClock
 from adapters.local.simulation import Simulation
@@ -35,6 +34,7 @@ from bot.core import Core
 from bot.people import PersonKey
 from bot.turn import Config
 from scheduler.rhythm import RhythmCalendar
+from storage.db import Database
 from storage.delivery import Delivery
 from storage.uow import SqlUnitOfWorkFactory
 from tests.teams.connector import FakeConnector, Post
@@ -192,7 +192,7 @@ class TeamsWorld(LocalWorld):
 class TeamsBot:
     def __init__(
         self,
-        engine: AsyncEngine,
+        engine: Database,
         connector: FakeConnector,
         *,
         config: TeamsConfig | None = None,

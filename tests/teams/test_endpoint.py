@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.observability import Metrics
 from adapters.teams.config import TeamsConfig
 from scheduler.messenger import Permanent
+from storage.db import Database
 from storage.delivery import OutboxStore
 from tests.teams.connector import FakeConnector
 from tests.teams.harness import ANA, APP_ID, BEN, CHANNEL, CHEN, DARA, HOME, TEAM, TeamsBot
@@ -22,13 +22,13 @@ from tests.teams.tokens import Issuer, serving
 PASSWORD = "not-a-real-secret"
 
 
-async def count(engine: AsyncEngine, table: str) -> int:
+async def count(engine: Database, table: str) -> int:
     async with engine.connect() as conn:
         return int((await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())
 
 
 @pytest.fixture
-async def locked(sqlite_engine: AsyncEngine) -> AsyncIterator[TeamsBot]:
+async def locked(sqlite_engine: Database) -> AsyncIterator[TeamsBot]:
     """The bot with MICROSOFT_APP_ID set: tokens are required."""
     teams = TeamsBot(
         sqlite_engine, FakeConnector(), config=TeamsConfig(app_id=APP_ID, app_password=PASSWORD)
@@ -41,7 +41,7 @@ async def locked(sqlite_engine: AsyncEngine) -> AsyncIterator[TeamsBot]:
 # --- who may call it --------------------------------------------------------------------
 
 
-async def test_without_an_app_id_every_request_is_refused(sqlite_engine: AsyncEngine) -> None:
+async def test_without_an_app_id_every_request_is_refused(sqlite_engine: Database) -> None:
     teams = TeamsBot(sqlite_engine, FakeConnector(), config=TeamsConfig())
     await teams.start()
     try:
@@ -68,7 +68,7 @@ async def test_with_an_app_id_a_request_without_a_valid_token_gets_401_and_chang
 
 
 async def test_a_valid_bot_framework_token_is_accepted_and_every_other_is_not(
-    sqlite_engine: AsyncEngine,
+    sqlite_engine: Database,
 ) -> None:
     with serving(Issuer()) as issuer:
         teams = TeamsBot(
@@ -245,7 +245,7 @@ async def test_ids_a_database_cannot_hold_are_refused(bot: TeamsBot) -> None:
 
 
 async def test_requests_the_core_never_sees_are_counted_for_teams(
-    sqlite_engine: AsyncEngine,
+    sqlite_engine: Database,
 ) -> None:
     metrics = Metrics()
     teams = TeamsBot(sqlite_engine, FakeConnector(), config=TeamsConfig(), metrics=metrics)

@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.db import Database
 from tests.teams.connector import FakeConnector
 from tests.teams.harness import ANA, BEN, CHANNEL, CHEN, DARA, EVERYONE, TeamsBot
 
@@ -26,7 +26,7 @@ WEEK = timedelta(days=7)
 
 
 @pytest.fixture
-async def bot(engine: AsyncEngine) -> AsyncIterator[TeamsBot]:
+async def bot(engine: Database) -> AsyncIterator[TeamsBot]:
     teams = TeamsBot(engine, FakeConnector())
     await teams.start()
     yield teams
