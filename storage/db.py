@@ -53,6 +53,10 @@ def _upgrade(connection: Connection, url: str) -> None:
 async def upgrade(engine: Database) -> None:
     """Brings the schema to the newest migration (creating it on a new database)."""
     url = engine.url.render_as_string(hide_password=False)
+    if isinstance(engine, Sqlite):  # Alembic commits by itself: not through the shared writer
+        with engine.sync_engine.begin() as connection:
+            _upgrade(connection, url)
+        return
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade, url)
 

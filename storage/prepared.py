@@ -31,7 +31,7 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 if TYPE_CHECKING:
     from storage.sqlite import SqliteConnection
 
-Processor = Callable[[Any], Any] | None
+Converter = Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -57,22 +57,26 @@ class Plan:
     sql: str
     names: tuple[str, ...]  # the parameters, in the order the SQL takes them
     defaults: Mapping[str, Any]  # values the statement carries itself (a LIMIT)
-    binds: tuple[Processor, ...]
+    binds: tuple[tuple[int, Converter], ...]  # (position, conversion) where one is needed
     columns: tuple[str, ...]  # what a row holds, by name
-    results: tuple[Processor, ...]
+    results: tuple[tuple[str, Converter], ...]
+    writes: bool
+    inserts: bool
 
     def values(self, params: Mapping[str, Any]) -> list[Any]:
-        values = []
-        for name, convert in zip(self.names, self.binds, strict=True):
-            value = params[name] if name in params else self.defaults[name]
-            values.append(convert(value) if convert is not None and value is not None else value)
+        given = {**self.defaults, **params} if self.defaults else params
+        values = [given[name] for name in self.names]
+        for at, convert in self.binds:
+            if values[at] is not None:
+                values[at] = convert(values[at])
         return values
 
     def row(self, raw: Sequence[Any]) -> dict[str, Any]:
-        return {
-            name: convert(value) if convert is not None else value
-            for name, value, convert in zip(self.columns, raw, self.results, strict=True)
-        }
+        row = dict(zip(self.columns, raw, strict=True))
+        for name, convert in self.results:
+            if row[name] is not None:
+                row[name] = convert(row[name])
+        return row
 
 
 class Prepared:
@@ -109,15 +113,17 @@ def _compile(statement: Executable, dialect: Dialect) -> Plan:
         if not isinstance(default, ScalarElementColumnDefault):
             raise ValueError(f"{column.key}: only plain default values can be prepared")
         defaults[column.key] = default.arg
+    to_driver = [binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
+    from_driver = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
     return Plan(
         sql=compiled.string,
         names=names,
         defaults=defaults,
-        binds=tuple(binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names),
+        binds=tuple((at, f) for at, f in enumerate(to_driver) if f is not None),
         columns=tuple(c.name for c in columns),
-        results=tuple(
-            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
-        ),
+        results=tuple((c.name, f) for c, f in zip(columns, from_driver, strict=True) if f),
+        writes=bool(getattr(statement, "is_dml", False)),
+        inserts=bool(getattr(statement, "is_insert", False)),
     )
 
 

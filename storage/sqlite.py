@@ -1,4 +1,4 @@
-"""SQLite on the event loop itself: every part of a process, one transaction at a time.
+"""SQLite on the event loop itself: one writer connection, one transaction at a time.
 
 SQLite has one writer at a time. We used to reach it through aiosqlite, which
 runs each statement on a helper thread: the hops cost about four times the
@@ -7,18 +7,20 @@ connections, and the server's thread and the core's fought over the GIL: a
 no-op core behind that thread already cut the server's throughput to a third.
 
 So on SQLite every statement runs right on the event loop, synchronously (a
-statement costs tens of microseconds). A coroutine that awaits nothing but
-these connections never yields between its first write and its commit, so
-transactions in one process never overlap, none ever waits for another's
-lock, and no lock of ours is needed. `Sqlite` offers the part of
-`AsyncEngine` the code uses, so callers do not care which one they hold.
+statement costs microseconds). A coroutine that awaits nothing but these
+connections never yields between `begin()` and `commit()`, so transactions in
+one process never overlap and none ever waits for another's lock: they all
+run on one writer connection, one after another, with BEGIN and COMMIT of our
+own. Reads outside a transaction use connections of their own and see only
+what is committed. `Sqlite` offers the part of `AsyncEngine` the code uses,
+so callers do not care which one they hold.
 
 The rule this rests on: never await anything else (a Web API call, a sleep)
-inside a write transaction. It is enforced: a write while another connection
-holds a write transaction open raises `OverlappingWrites` at once, where it
-would otherwise wait for a lock that cannot be let go. Another process (`circles
-db upgrade` during a run) may still hold the lock for a moment; a write waits
-for it at most `BUSY_TIMEOUT` seconds.
+inside a transaction. It is enforced: a transaction that begins while another
+is open raises `OverlappingWrites` at once (it would otherwise wait for a lock
+that cannot be let go), and so does a write outside a transaction. Another
+process (`circles db upgrade` during a run) may hold the lock for a moment; a
+write waits for it at most `BUSY_TIMEOUT` seconds.
 """
 
 from __future__ import annotations
@@ -32,18 +34,20 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 import sqlalchemy
 from sqlalchemy import Dialect, event
 from sqlalchemy.engine import URL, CursorResult, ScalarResult, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from storage.prepared import Prepared, Ran
 
 BUSY_TIMEOUT = 5.0  # seconds
+IDLE_CONNECTIONS = 4  # kept open for reads outside transactions
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
 class OverlappingWrites(RuntimeError):
-    """A write began while another connection of this process held a write transaction open."""
+    """A transaction began while another of this process was open (something awaited
+    mid-transaction), or a write came outside a transaction."""
 
 
 def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -55,16 +59,76 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class SqliteConnection:
-    """The `AsyncConnection` methods the code uses; each runs at once, without yielding."""
+def _raw(connection: sqlalchemy.Connection) -> sqlite3.Connection:
+    raw = connection.connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
+    return raw
 
-    def __init__(self, database: Sqlite, connection: sqlalchemy.Connection) -> None:
+
+def _database_error(sql: str, error: sqlite3.Error, dialect: Dialect) -> StatementError:
+    """As SQLAlchemy would raise it (an IntegrityError stays one), without the values."""
+    return DBAPIError.instance(
+        sql, None, error, sqlite3.Error, hide_parameters=True, dialect=dialect
+    )
+
+
+class _Writer:
+    """The one connection every transaction runs on, one transaction at a time."""
+
+    def __init__(self, database: Sqlite) -> None:
         self._database = database
-        self._connection = connection
-        raw = connection.connection.driver_connection
-        assert isinstance(raw, sqlite3.Connection)
-        self._raw = raw
-        self.dialect: Dialect = connection.dialect
+        self._connection: sqlalchemy.Connection | None = None
+        self._open = False
+
+    @property
+    def connection(self) -> sqlalchemy.Connection:
+        if self._connection is None:
+            self._connection = self._database.sync_engine.connect()
+            _raw(self._connection).isolation_level = None  # BEGIN and COMMIT are ours
+        return self._connection
+
+    def begin(self) -> None:
+        if self._open:
+            raise OverlappingWrites(
+                "a SQLite transaction began while another was open: finish a transaction "
+                "before awaiting anything else"
+            )
+        _raw(self.connection).execute("BEGIN")
+        self._open = True
+
+    def commit(self) -> None:
+        self._end("COMMIT")
+
+    def rollback(self) -> None:
+        self._end("ROLLBACK")
+
+    def _end(self, how: str) -> None:
+        self._open = False
+        raw = _raw(self.connection)
+        try:
+            raw.execute(how)
+        except sqlite3.Error as error:
+            if raw.in_transaction:
+                raw.execute("ROLLBACK")
+            raise _database_error(how, error, self._database.dialect) from error
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+class SqliteConnection:
+    """The `AsyncConnection` methods the code uses; each runs at once, without yielding.
+
+    Outside a transaction it reads on a connection of its own; between
+    `begin()` and `commit()` or `rollback()` it works on the writer."""
+
+    def __init__(self, database: Sqlite) -> None:
+        self._database = database
+        self._reader: sqlalchemy.Connection | None = None
+        self._writing = False
+        self.dialect: Dialect = database.dialect
 
     def __await__(self) -> Generator[Any, None, Self]:
         """`await database.connect()`, as with an `AsyncEngine`."""
@@ -84,53 +148,59 @@ class SqliteConnection:
     ) -> None:
         await self.close()
 
+    @property
+    def _connection(self) -> sqlalchemy.Connection:
+        if self._writing:
+            return self._database.writer.connection
+        if self._reader is None:
+            self._reader = self._database.reader()
+        return self._reader
+
     async def begin(self) -> None:
-        self._connection.begin()
+        self._database.writer.begin()
+        self._writing = True
 
     async def commit(self) -> None:
-        try:
-            self._connection.commit()
-        finally:
-            self._database.released(self)
+        if self._writing:
+            self._writing = False
+            self._database.writer.commit()
 
     async def rollback(self) -> None:
-        try:
-            self._connection.rollback()
-        finally:
-            self._database.released(self)
+        if self._writing:
+            self._writing = False
+            self._database.writer.rollback()
 
     async def close(self) -> None:
-        try:
-            self._connection.close()
-        finally:
-            self._database.released(self)
+        await self.rollback()
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            self._database.put_back(reader)
 
     def in_transaction(self) -> bool:
-        return self._connection.in_transaction()
+        return self._writing
+
+    def _check(self, writes: bool) -> sqlalchemy.Connection:
+        connection = self._connection
+        if writes and not self._writing:
+            raise OverlappingWrites("SQLite writes happen inside a transaction: `begin()` first")
+        return connection
 
     async def execute(self, statement: Any, parameters: Any = None) -> CursorResult[Any]:
-        self._database.writing(self, statement)
-        try:
-            return self._connection.execute(statement, parameters)
-        finally:
-            self._database.wrote(self, writing=bool(self._raw.in_transaction))
+        connection = self._check(bool(getattr(statement, "is_dml", False)))
+        return connection.execute(statement, parameters)
 
     def run(self, query: Prepared, params: Mapping[str, Any]) -> Ran:
         """A prepared statement, straight on the driver (`storage.prepared`)."""
         plan = query.plan(self.dialect)
-        self._database.writing(self, query.statement)
+        raw = _raw(self._check(plan.writes))
         try:
-            cursor = self._raw.execute(plan.sql, plan.values(params))
+            cursor = raw.execute(plan.sql, plan.values(params))
             rows = [plan.row(r) for r in cursor.fetchall()] if plan.columns else []
         except sqlite3.Error as error:
-            # As SQLAlchemy would raise it (an IntegrityError stays one), without the values.
-            raise DBAPIError.instance(
-                plan.sql, None, error, sqlite3.Error, hide_parameters=True, dialect=self.dialect
-            ) from error
-        finally:
-            self._database.wrote(self, writing=self._raw.in_transaction)
-        inserted = cursor.lastrowid if getattr(query.statement, "is_insert", False) else None
-        return Ran(rows=rows, rowcount=cursor.rowcount, inserted=inserted)
+            raise _database_error(plan.sql, error, self.dialect) from error
+        return Ran(
+            rows=rows, rowcount=cursor.rowcount, inserted=cursor.lastrowid if plan.inserts else None
+        )
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
         return (await self.execute(statement, parameters)).scalar()
@@ -151,9 +221,8 @@ class Sqlite:
         parsed = make_url(url)
         if parsed.get_backend_name() != "sqlite":
             raise ValueError("Sqlite is for SQLite URLs only")
-        self.url = parsed.set(
-            drivername="sqlite"
-        )  # an older `sqlite+aiosqlite://` names a file too
+        # An older `sqlite+aiosqlite://` URL names a file too.
+        self.url = parsed.set(drivername="sqlite")
         self.sync_engine = sqlalchemy.create_engine(
             self.url,
             # One loop uses them, but tests and the CLI may start a loop on another thread.
@@ -163,10 +232,11 @@ class Sqlite:
         )
         event.listen(self.sync_engine, "connect", sqlite_pragmas)
         self.dialect: Dialect = self.sync_engine.dialect
-        self._writer: SqliteConnection | None = None
+        self.writer = _Writer(self)
+        self._idle: list[sqlalchemy.Connection] = []
 
     def connect(self) -> SqliteConnection:
-        return SqliteConnection(self, self.sync_engine.connect())
+        return SqliteConnection(self)
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[SqliteConnection]:
@@ -180,25 +250,20 @@ class Sqlite:
                 raise
             await conn.commit()
 
-    async def dispose(self) -> None:
-        self.sync_engine.dispose()
+    def reader(self) -> sqlalchemy.Connection:
+        return self._idle.pop() if self._idle else self.sync_engine.connect()
 
-    # --- the one-writer rule -----------------------------------------------------------------
-
-    def writing(self, conn: SqliteConnection, statement: Any) -> None:
-        writer = self._writer
-        if writer is not None and writer is not conn and getattr(statement, "is_dml", False):
-            raise OverlappingWrites(
-                "a SQLite write transaction stayed open across an await; "
-                "finish it before awaiting anything else"
-            )
-
-    def wrote(self, conn: SqliteConnection, *, writing: bool) -> None:
-        if writing:
-            self._writer = conn
+    def put_back(self, connection: sqlalchemy.Connection) -> None:
+        """Keep a few readers open: SQLAlchemy's pool costs more than most reads."""
+        if connection.in_transaction():
+            connection.rollback()
+        if len(self._idle) < IDLE_CONNECTIONS:
+            self._idle.append(connection)
         else:
-            self.released(conn)
+            connection.close()
 
-    def released(self, conn: SqliteConnection) -> None:
-        if self._writer is conn:
-            self._writer = None
+    async def dispose(self) -> None:
+        self.writer.close()
+        while self._idle:
+            self._idle.pop().close()
+        self.sync_engine.dispose()

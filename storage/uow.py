@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import cached_property
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -285,40 +286,63 @@ _CLAIM = _insert_new(
 class SqlUnitOfWork:
     """`async with uow:` opens a transaction; without `commit()` it rolls back."""
 
-    # Typed as the core's ports: protocol attributes are invariant.
-    people: store.People
-    circles: store.Circles
-    memberships: store.Repository[Membership]
-    sessions: store.Repository[Session]
-    attendance: store.Repository[Attendance]
-    prompts: store.Repository[Prompt]
-    checkins: store.Repository[CheckIn]
-    asks: store.Repository[Ask]
-    responses: store.Repository[Response]
-    commitments: store.Repository[Commitment]
-    outbox: store.Outbox
-    inbound: store.Inbound
-
     def __init__(self, engine: Database) -> None:
         self._engine = engine
 
     async def __aenter__(self) -> Self:
         self._conn: Connection = await self._engine.connect()
         await self._conn.begin()
-        conn = self._conn
-        self.people = SqlPeople(conn, codec.PEOPLE)
-        self.circles = SqlCircles(conn, codec.CIRCLES)
-        self.memberships = SqlRepository(conn, codec.MEMBERSHIPS)
-        self.sessions = SqlRepository(conn, codec.SESSIONS)
-        self.attendance = SqlRepository(conn, codec.ATTENDANCE)
-        self.prompts = SqlRepository(conn, codec.PROMPTS)
-        self.checkins = SqlRepository(conn, codec.CHECKINS)
-        self.asks = SqlRepository(conn, codec.ASKS)
-        self.responses = SqlRepository(conn, codec.RESPONSES)
-        self.commitments = SqlRepository(conn, codec.COMMITMENTS)
-        self.outbox = SqlOutbox(conn)
-        self.inbound = SqlInbound(conn)
         return self
+
+    # The repositories, made when first used: most events need three or four of them.
+
+    @cached_property
+    def people(self) -> SqlPeople:
+        return SqlPeople(self._conn, codec.PEOPLE)
+
+    @cached_property
+    def circles(self) -> SqlCircles:
+        return SqlCircles(self._conn, codec.CIRCLES)
+
+    @cached_property
+    def memberships(self) -> SqlRepository[Membership]:
+        return SqlRepository(self._conn, codec.MEMBERSHIPS)
+
+    @cached_property
+    def sessions(self) -> SqlRepository[Session]:
+        return SqlRepository(self._conn, codec.SESSIONS)
+
+    @cached_property
+    def attendance(self) -> SqlRepository[Attendance]:
+        return SqlRepository(self._conn, codec.ATTENDANCE)
+
+    @cached_property
+    def prompts(self) -> SqlRepository[Prompt]:
+        return SqlRepository(self._conn, codec.PROMPTS)
+
+    @cached_property
+    def checkins(self) -> SqlRepository[CheckIn]:
+        return SqlRepository(self._conn, codec.CHECKINS)
+
+    @cached_property
+    def asks(self) -> SqlRepository[Ask]:
+        return SqlRepository(self._conn, codec.ASKS)
+
+    @cached_property
+    def responses(self) -> SqlRepository[Response]:
+        return SqlRepository(self._conn, codec.RESPONSES)
+
+    @cached_property
+    def commitments(self) -> SqlRepository[Commitment]:
+        return SqlRepository(self._conn, codec.COMMITMENTS)
+
+    @cached_property
+    def outbox(self) -> SqlOutbox:
+        return SqlOutbox(self._conn)
+
+    @cached_property
+    def inbound(self) -> SqlInbound:
+        return SqlInbound(self._conn)
 
     async def __aexit__(
         self,

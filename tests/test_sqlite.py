@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 
 from adapters.clock import FakeClock
 from bot.core import Core
@@ -37,33 +39,75 @@ async def keys(engine: Database) -> list[str]:
         return list(await conn.scalars(select(OUTBOX.c.key).order_by(OUTBOX.c.key)))
 
 
-async def test_a_write_while_another_transaction_is_open_is_refused_at_once(
+async def write(engine: Database, key: str, *, fail: bool = False) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(insert(OUTBOX).values(**outbox_row(key)))
+        if fail:
+            raise RuntimeError("boom")
+
+
+async def test_a_transaction_begun_while_another_is_open_is_refused_at_once(
     sqlite_engine: Database,
 ) -> None:
     """The bug it guards against (awaiting something else mid-transaction) would
-    otherwise make the second writer wait for a lock that cannot be let go."""
-    assert isinstance(sqlite_engine, Sqlite)
+    otherwise leave the second waiting for a lock that cannot be let go."""
     async with sqlite_engine.begin() as first:
         await first.execute(insert(OUTBOX).values(**outbox_row("first")))
-        async with sqlite_engine.begin() as second:
-            # Reading is fine: WAL readers never wait.
-            assert await second.scalar(select(func.count()).select_from(OUTBOX)) == 0
-            with pytest.raises(OverlappingWrites):
-                await second.execute(insert(OUTBOX).values(**outbox_row("second")))
-    async with sqlite_engine.begin() as third:  # once the first commits, writing goes on
-        await third.execute(insert(OUTBOX).values(**outbox_row("third")))
+        with pytest.raises(OverlappingWrites):
+            async with sqlite_engine.begin():
+                pass
+        async with sqlite_engine.connect() as reader:  # reading is fine, and sees only commits
+            assert await reader.scalar(select(func.count()).select_from(OUTBOX)) == 0
+    await write(sqlite_engine, "third")
     assert await keys(sqlite_engine) == ["first", "third"]
 
 
-async def test_transactions_started_together_run_one_after_another(
-    sqlite_engine: Database,
-) -> None:
-    async def write(key: str) -> None:
-        async with sqlite_engine.begin() as conn:
-            await conn.execute(insert(OUTBOX).values(**outbox_row(key)))
+async def test_a_write_outside_a_transaction_is_refused(sqlite_engine: Database) -> None:
+    async with sqlite_engine.connect() as conn:
+        with pytest.raises(OverlappingWrites):
+            await conn.execute(insert(OUTBOX).values(**outbox_row("loose")))
+    assert await keys(sqlite_engine) == []
 
-    await asyncio.gather(*(write(f"k{n:02d}") for n in range(20)))
-    assert await keys(sqlite_engine) == [f"k{n:02d}" for n in range(20)]
+
+async def test_transactions_started_together_are_each_durable_when_they_return(
+    sqlite_engine: Database, tmp_path: Path
+) -> None:
+    await asyncio.gather(*(write(sqlite_engine, f"k{n:02d}") for n in range(20)))
+    elsewhere = Sqlite(sqlite_engine.url)  # as another process would read the file
+    try:
+        assert await keys(elsewhere) == [f"k{n:02d}" for n in range(20)]
+    finally:
+        await elsewhere.dispose()
+
+
+async def test_a_failing_transaction_takes_no_one_else_with_it(sqlite_engine: Database) -> None:
+    results = await asyncio.gather(
+        write(sqlite_engine, "a"),
+        write(sqlite_engine, "b", fail=True),
+        write(sqlite_engine, "c"),
+        return_exceptions=True,
+    )
+    assert [type(r).__name__ for r in results] == ["NoneType", "RuntimeError", "NoneType"]
+    assert await keys(sqlite_engine) == ["a", "c"]
+
+
+async def test_a_commit_that_fails_changes_nothing(sqlite_engine: Database) -> None:
+    """A deferred foreign key is checked only at COMMIT."""
+    async with sqlite_engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
+        await conn.execute(
+            text(
+                "CREATE TABLE child (parent INTEGER REFERENCES parent (id) "
+                "DEFERRABLE INITIALLY DEFERRED)"
+            )
+        )
+    with pytest.raises(IntegrityError):
+        async with sqlite_engine.begin() as conn:
+            await conn.execute(insert(OUTBOX).values(**outbox_row("with the orphan")))
+            await conn.execute(text("INSERT INTO child (parent) VALUES (42)"))
+    assert await keys(sqlite_engine) == []
+    await write(sqlite_engine, "after")  # and the writer goes on
+    assert await keys(sqlite_engine) == ["after"]
 
 
 async def test_fifty_events_at_once_are_each_handled_once(sqlite_engine: Database) -> None:
