@@ -12,9 +12,11 @@ Two servers run side by side, each in its own process, on loopback ports:
 
 Both receive the same signed requests (half `/circle` slash commands, half
 `message.im` DM events from 100 different people) at the given concurrency,
-after a warm-up round. For each it prints the p50 and p99 time from sending
-a request to having its acknowledgement, and the throughput; then the ratio
-of Circles' throughput to the bare app's. It exits with status 1 when a goal
+after a warm-up round; the measured load is cut into rounds the two take in
+turn, so that the machine's own ups and downs weigh on both alike. For each it
+prints the p50 and p99 time from sending a request to having its
+acknowledgement, and the throughput; then the ratio of Circles' throughput to
+the bare app's. It exits with status 1 when a goal
 is missed: p99 under 100 ms, throughput at least half the bare app's.
 """
 
@@ -230,6 +232,14 @@ class Result:
     elapsed: float
     errors: int
 
+    @classmethod
+    def joined(cls, results: Sequence[Result]) -> Result:
+        return cls(
+            latencies=[t for r in results for t in r.latencies],
+            elapsed=sum(r.elapsed for r in results),
+            errors=sum(r.errors for r in results),
+        )
+
     @property
     def p50(self) -> float:
         return statistics.median(self.latencies) * 1000
@@ -272,28 +282,34 @@ async def _load(url: str, requests: Sequence[Request], concurrency: int) -> Resu
 
 
 async def _bench(
-    ports: dict[str, int], *, count: int, concurrency: int
+    ports: dict[str, int], *, count: int, concurrency: int, rounds: int
 ) -> tuple[dict[str, Result], dict[str, Result]]:
-    """The measured round at `concurrency`, and one request at a time (the fixed cost of each)."""
-    results: dict[str, Result] = {}
-    alone: dict[str, Result] = {}
-    for round_name in ("warm", "run", "alone"):
-        for kind, port in ports.items():
-            url = f"http://127.0.0.1:{port}/slack/events"
-            size = {"warm": max(count // 4, 200), "run": count, "alone": 300}[round_name]
-            level = 1 if round_name == "alone" else concurrency
-            result = await _load(url, _requests(size, round_name=round_name), level)
-            if round_name == "run":
-                results[kind] = result
-            elif round_name == "alone":
-                alone[kind] = result
-    return results, alone
+    """The measured load at `concurrency`, and one request at a time (the fixed cost of each).
+
+    The load is cut into `rounds`, taken by the two servers in turn (in alternating
+    order), so that a machine that slows down or speeds up meanwhile weighs on both alike.
+    """
+    kinds = list(ports)
+
+    async def load(kind: str, size: int, round_name: str, level: int) -> Result:
+        url = f"http://127.0.0.1:{ports[kind]}/slack/events"
+        return await _load(url, _requests(size, round_name=round_name), level)
+
+    for kind in kinds:
+        await load(kind, max(count // 4, 200), "warm", concurrency)
+    parts: dict[str, list[Result]] = {kind: [] for kind in kinds}
+    for number in range(rounds):
+        for kind in kinds if number % 2 == 0 else reversed(kinds):
+            parts[kind].append(await load(kind, count // rounds, f"run{number}", concurrency))
+    alone = {kind: await load(kind, 300, "alone", 1) for kind in kinds}
+    return {kind: Result.joined(results) for kind, results in parts.items()}, alone
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=10, help="turns each server takes")
     args = parser.parse_args()
 
     context = multiprocessing.get_context("spawn")
@@ -307,7 +323,7 @@ def main() -> int:
         servers[kind] = (process, ours)
     try:
         results, alone = asyncio.run(
-            _bench(ports, count=args.requests, concurrency=args.concurrency)
+            _bench(ports, count=args.requests, concurrency=args.concurrency, rounds=args.rounds)
         )
     finally:
         for process, conn in servers.values():

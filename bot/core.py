@@ -78,7 +78,7 @@ class Core:
         prefix = event.prefix if isinstance(event, CommandIssued) else ""
         now = self._clock.now()
         async with self._uow() as uow:
-            if not await uow.inbound.claim(event.id, now=now):
+            if await uow.inbound.seen(event.id):
                 return Outcome(duplicate=True)
             turn = Turn(
                 uow=uow,
@@ -91,9 +91,7 @@ class Core:
                 person = await self._person(turn, event)
                 await self._dispatch(turn, person, event)
             except UserError as error:
-                await uow.rollback()  # the event's record too: claim it again
-                if not await uow.inbound.claim(event.id, now=now):
-                    return Outcome(duplicate=True)
+                await uow.rollback()
                 turn.answer = list(_error_blocks(turn, error))
                 if isinstance(error, UnknownCommand):
                     await _caller_help(turn, event)
@@ -105,6 +103,10 @@ class Core:
                         blocks=tuple(turn.answer),
                     )
                 )
+            # An event that changed nothing (`help`, `mine`) is not recorded: doing it
+            # again changes nothing either. One that did is, in the same transaction.
+            if await uow.changed() and not await uow.inbound.claim(event.id, now=now):
+                return Outcome(duplicate=True)  # a concurrent delivery was first: roll back
             await uow.commit()
         return Outcome(answer=tuple(turn.answer) if inline else ())
 

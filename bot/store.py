@@ -79,6 +79,8 @@ class Outbox(Protocol):
 
 
 class Inbound(Protocol):
+    async def seen(self, event_id: str) -> bool: ...
+
     async def claim(self, event_id: str, *, now: datetime) -> bool:
         """Records the event id; False (and nothing written) if it was recorded before."""
         ...
@@ -138,6 +140,10 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None:
         """Rolls back what was not committed; a unique-key race leaves as `Conflict`."""
+        ...
+
+    async def changed(self) -> bool:
+        """True when this transaction has written anything so far."""
         ...
 
     async def commit(self) -> None: ...

@@ -128,6 +128,7 @@ class SqliteConnection:
         self._database = database
         self._reader: sqlalchemy.Connection | None = None
         self._writing = False
+        self._changes = 0
         self.dialect: Dialect = database.dialect
 
     def __await__(self) -> Generator[Any, None, Self]:
@@ -159,6 +160,11 @@ class SqliteConnection:
     async def begin(self) -> None:
         self._database.writer.begin()
         self._writing = True
+        self._changes = _raw(self._connection).total_changes
+
+    def changed(self) -> bool:
+        """True when this transaction has inserted, updated or deleted a row."""
+        return self._writing and _raw(self._connection).total_changes != self._changes
 
     async def commit(self) -> None:
         if self._writing:

@@ -9,11 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from functools import cached_property
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from sqlalchemy import Executable, Select, Table, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Executable,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -230,6 +239,9 @@ class SqlInbound:
         self._conn = conn
         self._table = tables.InboundRow.__table__  # type: ignore[attr-defined]
 
+    async def seen(self, event_id: str) -> bool:
+        return bool((await run(self._conn, _SEEN, event_id=event_id)).rows)
+
     async def claim(self, event_id: str, *, now: datetime) -> bool:
         ran = await run(
             self._conn,
@@ -275,6 +287,9 @@ _THREAD_KEY = Prepared(
     .limit(1)
 )
 _INBOUND: Table = tables.InboundRow.__table__  # type: ignore[attr-defined]
+_SEEN = Prepared(
+    select(_INBOUND.c.event_id).where(_INBOUND.c.event_id == bindparam("event_id")).limit(1)
+)
 _CLAIM = _insert_new(
     _INBOUND,
     unique="event_id",
@@ -283,8 +298,40 @@ _CLAIM = _insert_new(
 )
 
 
+_REPOSITORIES: dict[str, Callable[[Connection], object]] = {
+    "people": lambda conn: SqlPeople(conn, codec.PEOPLE),
+    "circles": lambda conn: SqlCircles(conn, codec.CIRCLES),
+    "memberships": lambda conn: SqlRepository(conn, codec.MEMBERSHIPS),
+    "sessions": lambda conn: SqlRepository(conn, codec.SESSIONS),
+    "attendance": lambda conn: SqlRepository(conn, codec.ATTENDANCE),
+    "prompts": lambda conn: SqlRepository(conn, codec.PROMPTS),
+    "checkins": lambda conn: SqlRepository(conn, codec.CHECKINS),
+    "asks": lambda conn: SqlRepository(conn, codec.ASKS),
+    "responses": lambda conn: SqlRepository(conn, codec.RESPONSES),
+    "commitments": lambda conn: SqlRepository(conn, codec.COMMITMENTS),
+    "outbox": SqlOutbox,
+    "inbound": SqlInbound,
+}
+
+
+_WROTE = text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")
+
+
 class SqlUnitOfWork:
     """`async with uow:` opens a transaction; without `commit()` it rolls back."""
+
+    people: SqlPeople
+    circles: SqlCircles
+    memberships: SqlRepository[Membership]
+    sessions: SqlRepository[Session]
+    attendance: SqlRepository[Attendance]
+    prompts: SqlRepository[Prompt]
+    checkins: SqlRepository[CheckIn]
+    asks: SqlRepository[Ask]
+    responses: SqlRepository[Response]
+    commitments: SqlRepository[Commitment]
+    outbox: SqlOutbox
+    inbound: SqlInbound
 
     def __init__(self, engine: Database) -> None:
         self._engine = engine
@@ -294,55 +341,14 @@ class SqlUnitOfWork:
         await self._conn.begin()
         return self
 
-    # The repositories, made when first used: most events need three or four of them.
-
-    @cached_property
-    def people(self) -> SqlPeople:
-        return SqlPeople(self._conn, codec.PEOPLE)
-
-    @cached_property
-    def circles(self) -> SqlCircles:
-        return SqlCircles(self._conn, codec.CIRCLES)
-
-    @cached_property
-    def memberships(self) -> SqlRepository[Membership]:
-        return SqlRepository(self._conn, codec.MEMBERSHIPS)
-
-    @cached_property
-    def sessions(self) -> SqlRepository[Session]:
-        return SqlRepository(self._conn, codec.SESSIONS)
-
-    @cached_property
-    def attendance(self) -> SqlRepository[Attendance]:
-        return SqlRepository(self._conn, codec.ATTENDANCE)
-
-    @cached_property
-    def prompts(self) -> SqlRepository[Prompt]:
-        return SqlRepository(self._conn, codec.PROMPTS)
-
-    @cached_property
-    def checkins(self) -> SqlRepository[CheckIn]:
-        return SqlRepository(self._conn, codec.CHECKINS)
-
-    @cached_property
-    def asks(self) -> SqlRepository[Ask]:
-        return SqlRepository(self._conn, codec.ASKS)
-
-    @cached_property
-    def responses(self) -> SqlRepository[Response]:
-        return SqlRepository(self._conn, codec.RESPONSES)
-
-    @cached_property
-    def commitments(self) -> SqlRepository[Commitment]:
-        return SqlRepository(self._conn, codec.COMMITMENTS)
-
-    @cached_property
-    def outbox(self) -> SqlOutbox:
-        return SqlOutbox(self._conn)
-
-    @cached_property
-    def inbound(self) -> SqlInbound:
-        return SqlInbound(self._conn)
+    def __getattr__(self, name: str) -> Any:
+        """A repository, made when first used: most events need three or four of them."""
+        make = _REPOSITORIES.get(name)
+        if make is None:
+            raise AttributeError(name)
+        repository = make(self._conn)
+        setattr(self, name, repository)
+        return repository
 
     async def __aexit__(
         self,
@@ -357,6 +363,11 @@ class SqlUnitOfWork:
             await self._conn.close()
         if isinstance(exc, IntegrityError):
             raise store.Conflict(type(exc.orig).__name__) from exc
+
+    async def changed(self) -> bool:
+        if isinstance(self._conn, SqliteConnection):
+            return self._conn.changed()
+        return bool(await self._conn.scalar(_WROTE))  # PostgreSQL gives a writer its xid
 
     async def commit(self) -> None:
         await self._conn.commit()

@@ -15,7 +15,7 @@ import pytest
 
 from adapters.clock import FakeClock
 from bot.core import Core
-from bot.events import Actor, DirectMessage
+from bot.events import Actor, CommandIssued, DirectMessage
 from bot.people import Person, PersonKey
 from bot.store import Conflict, UnitOfWork
 from scheduler.rhythm import RhythmCalendar
@@ -80,3 +80,20 @@ async def test_the_core_handles_an_event_again_after_losing_a_race(engine: Datab
     assert not outcome.duplicate
     async with SqlUnitOfWorkFactory(engine)() as work:
         assert not await work.inbound.claim("first-contact", now=START)
+
+
+async def test_an_event_is_recorded_only_when_it_changed_something(engine: Database) -> None:
+    """A repeat of an event that changed something is a duplicate; one that changed nothing
+    (an inline answer to `help`) is simply answered again, and leaves no record."""
+    core = Core(uow=SqlUnitOfWorkFactory(engine), clock=FakeClock(START), calendar=RhythmCalendar())
+    actor = Actor(key=KEY, name="Newcomer", tz="Europe/Berlin")
+    first = DirectMessage(id="dm-1", actor=actor, text="hello", ref="m1")  # a new person, a reply
+    assert not (await core.handle(first)).duplicate
+    assert (await core.handle(first)).duplicate
+    ask = CommandIssued(id="help-1", actor=actor, text="help", conversation=None, inline=True)
+    answered = await core.handle(ask)
+    again = await core.handle(ask)
+    assert not again.duplicate and again.answer == answered.answer != ()
+    async with SqlUnitOfWorkFactory(engine)() as work:
+        assert await work.inbound.seen("dm-1")
+        assert not await work.inbound.seen("help-1")

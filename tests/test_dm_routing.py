@@ -804,7 +804,10 @@ async def test_any_text_gets_an_answer_and_never_an_exception(
         assert answer, "the caller always gets an answer"
         assert plain_text(answer).strip()
         assert not outcome.duplicate
-        assert (await core.handle(event)).duplicate  # and the same event has no second effect
+        # And the same event has no second effect: it is a duplicate, or (an inline
+        # answer that changed nothing, so was not recorded) it is answered the same again.
+        again = await core.handle(event)
+        assert again.duplicate or (inline and how != "dm" and again.answer == outcome.answer)
     finally:
         await engine.dispose()
         path.unlink()

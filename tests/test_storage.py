@@ -578,7 +578,9 @@ async def test_a_unit_of_work_sees_only_committed_work_of_others(
 
 async def test_an_inbound_event_id_is_claimed_once(uow: SqlUnitOfWorkFactory) -> None:
     async with uow() as work:
+        assert not await work.inbound.seen("Ev1")
         assert await work.inbound.claim("Ev1", now=NOW.astimezone(BERLIN))
+        assert await work.inbound.seen("Ev1")
         assert not await work.inbound.claim("Ev1", now=NOW)
         assert await work.inbound.claim("ev1", now=NOW)  # ids are exact, not case-folded
         await work.commit()
