@@ -121,7 +121,7 @@ async def _circles_app() -> tuple[Any, Any]:
 
     from adapters.clock import SystemClock
     from adapters.config import Settings
-    from adapters.serve import build_core
+    from adapters.serve import build_core, settle
     from adapters.server import create_app
     from adapters.slack import SlackAdapter
     from bot.turn import Config
@@ -150,7 +150,9 @@ async def _circles_app() -> tuple[Any, Any]:
         await engine.dispose()
         folder.cleanup()
 
-    return create_app(mounts=[adapter]), cleanup
+    app = create_app(mounts=[adapter])
+    settle()  # as `circles serve` does once it is built
+    return app, cleanup
 
 
 # --- the requests -----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
@@ -59,10 +60,19 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _raw(connection: sqlalchemy.Connection) -> sqlite3.Connection:
-    raw = connection.connection.driver_connection
-    assert isinstance(raw, sqlite3.Connection)
-    return raw
+@dataclass(frozen=True)
+class _Link:
+    """A connection as SQLAlchemy runs statements on it, and as the driver does."""
+
+    sa: sqlalchemy.Connection
+    driver: sqlite3.Connection
+
+    @classmethod
+    def to(cls, engine: sqlalchemy.Engine) -> _Link:
+        connection = engine.connect()
+        driver = connection.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        return cls(connection, driver)
 
 
 def _database_error(sql: str, error: sqlite3.Error, dialect: Dialect) -> StatementError:
@@ -77,15 +87,15 @@ class _Writer:
 
     def __init__(self, database: Sqlite) -> None:
         self._database = database
-        self._connection: sqlalchemy.Connection | None = None
+        self._link: _Link | None = None
         self._open = False
 
     @property
-    def connection(self) -> sqlalchemy.Connection:
-        if self._connection is None:
-            self._connection = self._database.sync_engine.connect()
-            _raw(self._connection).isolation_level = None  # BEGIN and COMMIT are ours
-        return self._connection
+    def link(self) -> _Link:
+        if self._link is None:
+            self._link = _Link.to(self._database.sync_engine)
+            self._link.driver.isolation_level = None  # BEGIN and COMMIT are ours
+        return self._link
 
     def begin(self) -> None:
         if self._open:
@@ -93,7 +103,7 @@ class _Writer:
                 "a SQLite transaction began while another was open: finish a transaction "
                 "before awaiting anything else"
             )
-        _raw(self.connection).execute("BEGIN")
+        self.link.driver.execute("BEGIN")
         self._open = True
 
     def commit(self) -> None:
@@ -104,7 +114,7 @@ class _Writer:
 
     def _end(self, how: str) -> None:
         self._open = False
-        raw = _raw(self.connection)
+        raw = self.link.driver
         try:
             raw.execute(how)
         except sqlite3.Error as error:
@@ -113,9 +123,9 @@ class _Writer:
             raise _database_error(how, error, self._database.dialect) from error
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        if self._link is not None:
+            self._link.sa.close()
+            self._link = None
 
 
 class SqliteConnection:
@@ -126,7 +136,7 @@ class SqliteConnection:
 
     def __init__(self, database: Sqlite) -> None:
         self._database = database
-        self._reader: sqlalchemy.Connection | None = None
+        self._reader: _Link | None = None
         self._writing = False
         self._changes = 0
         self.dialect: Dialect = database.dialect
@@ -150,9 +160,9 @@ class SqliteConnection:
         await self.close()
 
     @property
-    def _connection(self) -> sqlalchemy.Connection:
+    def _link(self) -> _Link:
         if self._writing:
-            return self._database.writer.connection
+            return self._database.writer.link
         if self._reader is None:
             self._reader = self._database.reader()
         return self._reader
@@ -160,11 +170,11 @@ class SqliteConnection:
     async def begin(self) -> None:
         self._database.writer.begin()
         self._writing = True
-        self._changes = _raw(self._connection).total_changes
+        self._changes = self._link.driver.total_changes
 
     def changed(self) -> bool:
         """True when this transaction has inserted, updated or deleted a row."""
-        return self._writing and _raw(self._connection).total_changes != self._changes
+        return self._writing and self._link.driver.total_changes != self._changes
 
     async def commit(self) -> None:
         if self._writing:
@@ -185,20 +195,20 @@ class SqliteConnection:
     def in_transaction(self) -> bool:
         return self._writing
 
-    def _check(self, writes: bool) -> sqlalchemy.Connection:
-        connection = self._connection
+    def _check(self, writes: bool) -> _Link:
         if writes and not self._writing:
             raise OverlappingWrites("SQLite writes happen inside a transaction: `begin()` first")
-        return connection
+        return self._link
 
     async def execute(self, statement: Any, parameters: Any = None) -> CursorResult[Any]:
-        connection = self._check(bool(getattr(statement, "is_dml", False)))
-        return connection.execute(statement, parameters)
+        return self._check(bool(getattr(statement, "is_dml", False))).sa.execute(
+            statement, parameters
+        )
 
     def run(self, query: Prepared, params: Mapping[str, Any]) -> Ran:
         """A prepared statement, straight on the driver (`storage.prepared`)."""
         plan = query.plan(self.dialect)
-        raw = _raw(self._check(plan.writes))
+        raw = self._check(plan.writes).driver
         try:
             cursor = raw.execute(plan.sql, plan.values(params))
             rows = [plan.row(r) for r in cursor.fetchall()] if plan.columns else []
@@ -217,7 +227,7 @@ class SqliteConnection:
     async def run_sync(
         self, fn: Callable[Concatenate[sqlalchemy.Connection, P], T], *args: P.args, **kw: P.kwargs
     ) -> T:
-        return fn(self._connection, *args, **kw)
+        return fn(self._link.sa, *args, **kw)
 
 
 class Sqlite:
@@ -239,7 +249,7 @@ class Sqlite:
         event.listen(self.sync_engine, "connect", sqlite_pragmas)
         self.dialect: Dialect = self.sync_engine.dialect
         self.writer = _Writer(self)
-        self._idle: list[sqlalchemy.Connection] = []
+        self._idle: list[_Link] = []
 
     def connect(self) -> SqliteConnection:
         return SqliteConnection(self)
@@ -256,20 +266,20 @@ class Sqlite:
                 raise
             await conn.commit()
 
-    def reader(self) -> sqlalchemy.Connection:
-        return self._idle.pop() if self._idle else self.sync_engine.connect()
+    def reader(self) -> _Link:
+        return self._idle.pop() if self._idle else _Link.to(self.sync_engine)
 
-    def put_back(self, connection: sqlalchemy.Connection) -> None:
+    def put_back(self, link: _Link) -> None:
         """Keep a few readers open: SQLAlchemy's pool costs more than most reads."""
-        if connection.in_transaction():
-            connection.rollback()
+        if link.sa.in_transaction():
+            link.sa.rollback()
         if len(self._idle) < IDLE_CONNECTIONS:
-            self._idle.append(connection)
+            self._idle.append(link)
         else:
-            connection.close()
+            link.sa.close()
 
     async def dispose(self) -> None:
         self.writer.close()
         while self._idle:
-            self._idle.pop().close()
+            self._idle.pop().sa.close()
         self.sync_engine.dispose()
