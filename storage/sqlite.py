@@ -1,4 +1,4 @@
-"""SQLite on the event loop itself: one writer connection, one transaction at a time.
+"""SQLite on the event loop itself: one writer, transactions one after another, commits shared.
 
 SQLite has one writer at a time. We used to reach it through aiosqlite, which
 runs each statement on a helper thread: the hops cost about four times the
@@ -9,22 +9,30 @@ no-op core behind that thread already cut the server's throughput to a third.
 So on SQLite every statement runs right on the event loop, synchronously (a
 statement costs microseconds). A coroutine that awaits nothing but these
 connections never yields between `begin()` and `commit()`, so transactions in
-one process never overlap and none ever waits for another's lock: they all
-run on one writer connection, one after another, with BEGIN and COMMIT of our
-own. Reads outside a transaction use connections of their own and see only
-what is committed. `Sqlite` offers the part of `AsyncEngine` the code uses,
-so callers do not care which one they hold.
+one process never overlap and none ever waits for another's lock. They all
+run on one writer connection, each in a savepoint of a transaction that
+stays open until the loop has run everything ready to run; then one COMMIT
+makes all of them durable, and each `commit()` returns only after it. This
+group commit is worth about a tenth of the acknowledgement throughput
+(`bench/ack.py`): starting and committing a transaction cost more than most
+events' own statements. A transaction that fails rolls back to its savepoint
+and takes no one with it; a COMMIT that fails fails every transaction in it.
+Reads outside a transaction use connections of their own and see only what
+is committed. `Sqlite` offers the part of `AsyncEngine` the code uses, so
+callers do not care which one they hold.
 
 The rule this rests on: never await anything else (a Web API call, a sleep)
 inside a transaction. It is enforced: a transaction that begins while another
 is open raises `OverlappingWrites` at once (it would otherwise wait for a lock
-that cannot be let go), and so does a write outside a transaction. Another
+that cannot be let go); one still open when the COMMIT comes is rolled back
+and refused from then on; a write outside a transaction is refused. Another
 process (`circles db upgrade` during a run) may hold the lock for a moment; a
 write waits for it at most `BUSY_TIMEOUT` seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from contextlib import asynccontextmanager
@@ -44,6 +52,9 @@ IDLE_CONNECTIONS = 4  # kept open for reads outside transactions
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+REFUSED = "this SQLite transaction stayed open across an await, and was rolled back"
 
 
 class OverlappingWrites(RuntimeError):
@@ -83,12 +94,18 @@ def _database_error(sql: str, error: sqlite3.Error, dialect: Dialect) -> Stateme
 
 
 class _Writer:
-    """The one connection every transaction runs on, one transaction at a time."""
+    """The one connection every transaction runs on, and the COMMIT they share.
+
+    Transactions come one after another, each in a savepoint of a transaction
+    that stays open until the loop has run what was ready to run; then one
+    COMMIT makes them all durable, and each `commit()` returns after it.
+    """
 
     def __init__(self, database: Sqlite) -> None:
         self._database = database
         self._link: _Link | None = None
-        self._open = False
+        self._open: SqliteConnection | None = None  # the transaction under way
+        self._waiting: list[asyncio.Future[None]] | None = None  # None: no COMMIT to come
 
     @property
     def link(self) -> _Link:
@@ -97,32 +114,58 @@ class _Writer:
             self._link.driver.isolation_level = None  # BEGIN and COMMIT are ours
         return self._link
 
-    def begin(self) -> None:
-        if self._open:
+    def begin(self, transaction: SqliteConnection) -> None:
+        if self._open is not None:
             raise OverlappingWrites(
                 "a SQLite transaction began while another was open: finish a transaction "
                 "before awaiting anything else"
             )
-        self.link.driver.execute("BEGIN")
-        self._open = True
+        driver = self.link.driver
+        if self._waiting is None:
+            driver.execute("BEGIN")
+            self._waiting = []
+            asyncio.get_running_loop().call_soon(self._commit)
+        driver.execute("SAVEPOINT one")
+        self._open = transaction
 
-    def commit(self) -> None:
-        self._end("COMMIT")
+    async def commit(self) -> None:
+        self.link.driver.execute("RELEASE one")
+        self._open = None
+        assert self._waiting is not None
+        durable = asyncio.get_running_loop().create_future()
+        self._waiting.append(durable)
+        await durable
 
     def rollback(self) -> None:
-        self._end("ROLLBACK")
+        driver = self.link.driver
+        driver.execute("ROLLBACK TO one")
+        driver.execute("RELEASE one")
+        self._open = None
 
-    def _end(self, how: str) -> None:
-        self._open = False
-        raw = self.link.driver
+    def _commit(self) -> None:
+        waiting, self._waiting = self._waiting, None
+        if waiting is None:  # done already, at close
+            return
+        if self._open is not None:  # it awaited something mid-way: it cannot be in this COMMIT
+            self._open.refuse()
+        driver = self.link.driver
+        failed: Exception | None = None
         try:
-            raw.execute(how)
+            driver.execute("COMMIT")
         except sqlite3.Error as error:
-            if raw.in_transaction:
-                raw.execute("ROLLBACK")
-            raise _database_error(how, error, self._database.dialect) from error
+            if driver.in_transaction:
+                driver.execute("ROLLBACK")
+            failed = _database_error("COMMIT", error, self._database.dialect)
+        for durable in waiting:
+            if durable.done():  # its task was cancelled: the others still hear
+                continue
+            if failed is None:
+                durable.set_result(None)
+            else:
+                durable.set_exception(failed)
 
     def close(self) -> None:
+        self._commit()  # what was committed must not be lost
         if self._link is not None:
             self._link.sa.close()
             self._link = None
@@ -138,6 +181,7 @@ class SqliteConnection:
         self._database = database
         self._reader: _Link | None = None
         self._writing = False
+        self._refused = False
         self._changes = 0
         self.dialect: Dialect = database.dialect
 
@@ -168,7 +212,7 @@ class SqliteConnection:
         return self._reader
 
     async def begin(self) -> None:
-        self._database.writer.begin()
+        self._database.writer.begin(self)
         self._writing = True
         self._changes = self._link.driver.total_changes
 
@@ -177,9 +221,11 @@ class SqliteConnection:
         return self._writing and self._link.driver.total_changes != self._changes
 
     async def commit(self) -> None:
+        if self._refused:
+            raise OverlappingWrites(REFUSED)
         if self._writing:
             self._writing = False
-            self._database.writer.commit()
+            await self._database.writer.commit()
 
     async def rollback(self) -> None:
         if self._writing:
@@ -195,7 +241,15 @@ class SqliteConnection:
     def in_transaction(self) -> bool:
         return self._writing
 
+    def refuse(self) -> None:
+        """Still open at its COMMIT: rolled back, and any further use raises."""
+        self._database.writer.rollback()
+        self._writing = False
+        self._refused = True
+
     def _check(self, writes: bool) -> _Link:
+        if self._refused:
+            raise OverlappingWrites(REFUSED)
         if writes and not self._writing:
             raise OverlappingWrites("SQLite writes happen inside a transaction: `begin()` first")
         return self._link

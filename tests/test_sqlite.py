@@ -62,6 +62,22 @@ async def test_a_transaction_begun_while_another_is_open_is_refused_at_once(
     assert await keys(sqlite_engine) == ["first", "third"]
 
 
+async def test_a_transaction_held_open_across_an_await_is_rolled_back_and_refused(
+    sqlite_engine: Database,
+) -> None:
+    conn = await sqlite_engine.connect()
+    await conn.begin()
+    await conn.execute(insert(OUTBOX).values(**outbox_row("held")))
+    await asyncio.sleep(0)  # the COMMIT comes while "held" is still open
+    with pytest.raises(OverlappingWrites):
+        await conn.execute(insert(OUTBOX).values(**outbox_row("more")))
+    with pytest.raises(OverlappingWrites):
+        await conn.commit()
+    await conn.close()
+    await write(sqlite_engine, "after")
+    assert await keys(sqlite_engine) == ["after"]
+
+
 async def test_a_write_outside_a_transaction_is_refused(sqlite_engine: Database) -> None:
     async with sqlite_engine.connect() as conn:
         with pytest.raises(OverlappingWrites):
@@ -69,7 +85,7 @@ async def test_a_write_outside_a_transaction_is_refused(sqlite_engine: Database)
     assert await keys(sqlite_engine) == []
 
 
-async def test_transactions_started_together_are_each_durable_when_they_return(
+async def test_transactions_started_together_are_durable_when_each_commit_returns(
     sqlite_engine: Database, tmp_path: Path
 ) -> None:
     await asyncio.gather(*(write(sqlite_engine, f"k{n:02d}") for n in range(20)))
@@ -91,8 +107,8 @@ async def test_a_failing_transaction_takes_no_one_else_with_it(sqlite_engine: Da
     assert await keys(sqlite_engine) == ["a", "c"]
 
 
-async def test_a_commit_that_fails_changes_nothing(sqlite_engine: Database) -> None:
-    """A deferred foreign key is checked only at COMMIT."""
+async def test_a_commit_that_fails_fails_every_transaction_in_it(sqlite_engine: Database) -> None:
+    """A deferred foreign key is checked only at COMMIT: one bad row there fails the lot."""
     async with sqlite_engine.begin() as conn:
         await conn.execute(text("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
         await conn.execute(
@@ -101,10 +117,15 @@ async def test_a_commit_that_fails_changes_nothing(sqlite_engine: Database) -> N
                 "DEFERRABLE INITIALLY DEFERRED)"
             )
         )
-    with pytest.raises(IntegrityError):
+
+    async def orphan() -> None:
         async with sqlite_engine.begin() as conn:
-            await conn.execute(insert(OUTBOX).values(**outbox_row("with the orphan")))
             await conn.execute(text("INSERT INTO child (parent) VALUES (42)"))
+
+    results = await asyncio.gather(
+        write(sqlite_engine, "a"), orphan(), write(sqlite_engine, "c"), return_exceptions=True
+    )
+    assert [type(r) for r in results] == [IntegrityError] * 3
     assert await keys(sqlite_engine) == []
     await write(sqlite_engine, "after")  # and the writer goes on
     assert await keys(sqlite_engine) == ["after"]
