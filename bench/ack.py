@@ -1,6 +1,6 @@
 """Acknowledgement bench (SPEC §12): how fast does Circles answer Slack, beside a bare Bolt app?
 
-    .venv/bin/python bench/ack.py --requests 2000 --concurrency 50
+    .venv/bin/python bench/ack.py --requests 4000 --concurrency 50
 
 Two servers run side by side, each in its own process, on loopback ports:
 
@@ -309,7 +309,7 @@ async def _bench(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=10, help="turns each server takes")
     args = parser.parse_args()
