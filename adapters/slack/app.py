@@ -93,10 +93,12 @@ BOT_SCOPES = (
 BOT_EVENTS = (
     "app_home_opened",
     "app_mention",
+    "app_uninstalled",  # forget the workspace's token (OAuth), or say so in the log
     "member_joined_channel",
     "message.channels",
     "message.groups",
     "message.im",
+    "tokens_revoked",
 )
 SORRY = (
     "Sorry, something went wrong on my side and nothing was changed. Please try again in a minute."
@@ -320,6 +322,11 @@ class SlackAdapter:
             self.app.event(event)(self._on_event)
         self.app.action(re.compile(r"^circles\."))(self._on_interaction)
         self.app.view(FORM_CALLBACK)(self._on_interaction)
+        if self.oauth:  # Bolt's own listeners delete the installation from our store
+            self.app.enable_token_revocation_listeners()
+        else:
+            for event in ("app_uninstalled", "tokens_revoked"):
+                self.app.event(event)(self._on_uninstalled)
 
     async def _on_command(self, ack: Any, body: dict[str, Any]) -> None:
         """A slash command: its answer is the acknowledgement, shown only to the caller."""
@@ -345,6 +352,14 @@ class SlackAdapter:
     async def _on_event(self, body: dict[str, Any]) -> None:
         """An Events API callback (Bolt acknowledges it when this returns; an error is a 500, retried)."""
         await self._serve(body)
+
+    async def _on_uninstalled(self, body: dict[str, Any]) -> None:
+        """With one configured token there is nothing to forget; deliveries will fail with
+        a note for organisers until the app is back."""
+        log.warning(
+            "slack app uninstalled or its token revoked",
+            extra={"team": body.get("team_id"), "event": (body.get("event") or {}).get("type")},
+        )
 
     async def _on_interaction(self, ack: Any, body: dict[str, Any]) -> None:
         """A button or a modal submitted: answers arrive by DM through the outbox."""

@@ -75,6 +75,28 @@ async def test_a_workspace_installs_through_oauth_and_is_then_served_with_its_ow
         assert "reinstall" in fake.responses[-1]["text"].lower()  # Bolt answers via response_url
         assert (await ws.table_counts())["circles"] == circles
 
+        # Globex uninstalls: its token is forgotten, and its requests are no longer served.
+        ws.team = GLOBEX
+        body = ws.message_body("event_app_uninstalled")
+        body["authorizations"][0]["team_id"] = GLOBEX
+        assert (await ws.event(body)).status == 200
+        assert (await ws.table_counts())["slack_installations"] == 0
+        before = len(fake.calls)
+        await ws.command("U0ANA", "create Another Circle")
+        assert "reinstall" in fake.responses[-1]["text"].lower()
+        assert (await ws.table_counts())["circles"] == circles
+        assert not [c for c in fake.calls[before:] if c.token == INSTALLED_TOKEN]
+
+
+async def test_with_one_configured_token_an_uninstall_is_acknowledged_and_changes_nothing(
+    sqlite_engine: Database, fake: FakeSlack
+) -> None:
+    async with workspace(sqlite_engine, fake) as ws:
+        counts = await ws.table_counts()
+        for name in ("event_app_uninstalled", "event_tokens_revoked"):
+            assert (await ws.event(ws.message_body(name))).status == 200
+        assert await ws.table_counts() == counts
+
 
 async def test_socket_mode_serves_the_same_app_over_a_websocket(
     sqlite_engine: Database, fake: FakeSlack
