@@ -110,7 +110,7 @@ def _session_of(job_id: str) -> tuple[str, int] | None:
 
 
 class Jobs(Protocol):
-    """What the runner asks of the core (`bot.core.Core`, or it on its own thread)."""
+    """What the runner asks of the core (`bot.core.Core`)."""
 
     async def open_session(self, session_id: int) -> None: ...
 
