@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from bot import commands as cmd
 from bot.messages import Block, Context, Heading, Paragraph
 from bot.people import Person
@@ -53,6 +55,7 @@ INTRO = (
 )
 
 
+@functools.cache  # the same for everyone with the same roles: a few variants in all
 def overview(prefix: str, *, roles: frozenset[str] | str) -> tuple[Block, ...]:
     allowed = {roles} if isinstance(roles, str) else set(roles)
     blocks: list[Block] = [Paragraph((INTRO,))]
