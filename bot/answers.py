@@ -12,7 +12,7 @@ from bot.checkins import CheckIn
 from bot.circles import Circle, Membership
 from bot.commitments import MARKS, Commitment, ReviewOutcome
 from bot.errors import UserError
-from bot.hot_seat import Ask, Response
+from bot.hot_seat import WITHDRAWN, Ask, Response
 from bot.kinds import Commitments, HotSeat
 from bot.lifecycle import ensure_prompt, posted_checkin, prompt_of, send_due
 from bot.messages import Authored, Paragraph, Quote, thread_root
@@ -158,9 +158,10 @@ async def agree(turn: Turn, circle: Circle, person: Person) -> None:
 
 
 async def retract(turn: Turn, person: Person, source: str) -> None:
-    """The DM that carried a check-in was deleted: it no longer counts."""
+    """The DM that carried a check-in or an ask was deleted: it no longer counts."""
     checkin = await turn.uow.checkins.first(person_id=person.id, source=source)
     if checkin is None:
+        await _withdraw_ask(turn, person, source)
         return
     session = await turn.uow.sessions.get(checkin.session_id)
     if not session.is_open:
@@ -179,6 +180,25 @@ async def retract(turn: Turn, person: Person, source: str) -> None:
             )
         )
     await turn.uow.checkins.delete(checkin)
+
+
+async def _withdraw_ask(turn: Turn, person: Person, source: str) -> None:
+    """Its words leave the post and our records; replies already given still count, and
+    an ask sent again takes its place."""
+    ask = await turn.uow.asks.first(person_id=person.id, source=source)
+    if ask is None or ask.withdrawn:
+        return
+    session = await turn.uow.sessions.get(ask.session_id)
+    if not session.is_open:
+        return
+    prompt = await prompt_of(turn, session, person, PromptKind.HOT_SEAT)
+    if prompt is not None and prompt.state is PromptState.ANSWERED:
+        prompt.transition("retract")
+        await turn.uow.prompts.save(prompt)
+    ask.text, ask.version = WITHDRAWN, ask.version + 1
+    await turn.uow.asks.save(ask)
+    circle = await turn.uow.circles.get(session.circle_id)
+    await turn.send(compose.ask_post(circle=circle, session=session, author=person, ask=ask))
 
 
 async def edit_answer(turn: Turn, person: Person, source: str, text: str) -> None:
@@ -268,8 +288,10 @@ async def record_response(
     if author_id is None or author_id == person.id:
         return False
     ask = await turn.uow.asks.first(session_id=session_id, person_id=author_id)
-    if ask is None or await turn.uow.responses.first(ask_id=ask.id, person_id=person.id):
-        return ask is not None
+    if ask is None or ask.withdrawn:
+        return ask is not None  # ours, but a withdrawn ask takes no more responses
+    if await turn.uow.responses.first(ask_id=ask.id, person_id=person.id):
+        return True
     assert ask.id is not None and person.id is not None
     await turn.uow.responses.add(Response(ask_id=ask.id, person_id=person.id, ref=ref, at=turn.now))
     prompt = await prompt_of(turn, session, person, PromptKind.RESPONSE)

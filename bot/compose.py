@@ -234,24 +234,31 @@ def checkin_withdrawn(*, circle: Circle, session: Session, author: Person, versi
 def ask_post(*, circle: Circle, session: Session, author: Person, ask: Ask) -> Message:
     """The hot seat: a reply in the session thread, or (mastermind) a thread of its own."""
     assert session.id is not None and author.id is not None
-    base = ask_key(session.id, author.id)
-    if circle.hot_seat is HotSeat.ASKS:
-        blocks: tuple[Block, ...] = (
+    blocks: tuple[Block, ...]
+    if ask.withdrawn:
+        blocks = (
+            Context(
+                (Name(author.name), " withdrew their ask."),
+            ),
+        )
+    elif circle.hot_seat is HotSeat.ASKS:
+        blocks = (
             Paragraph(("🙋 Ask from ", Name(author.name), f" · session {session.number}")),
             Quote((Authored(ask.text),)),
             Context(("Reply in this thread to help.",)),
         )
-        target = ToConversation(circle.home)
     else:
         blocks = (
             Paragraph(("🔥 ", Strong("Hot seat: "), Name(author.name))),
             Quote((Authored(ask.text),)),
             Context(("Reply in this thread with questions, ideas or experience.",)),
         )
-        target = ToConversation(circle.home, thread=kickoff_key(session.id))
+    base = ask_key(session.id, author.id)
     return Message(
         key=base if ask.version == 0 else f"{base}:v{ask.version}",
-        target=target,
+        target=ToConversation(circle.home)
+        if circle.hot_seat is HotSeat.ASKS
+        else ToConversation(circle.home, thread=kickoff_key(session.id)),
         blocks=blocks,
         replaces=base if ask.version else None,
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 EXCERPT = 200
+WITHDRAWN = "[withdrawn]"  # where an ask's words were, once the DM that carried them is deleted
 
 
 @dataclass(kw_only=True)
@@ -22,6 +23,10 @@ class Ask:
     source: str | None = None
     version: int = 0
     id: int | None = field(default=None, compare=False)
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.text == WITHDRAWN
 
     def excerpt(self) -> str:
         """The first 200 characters, cut at a word where possible."""

@@ -499,9 +499,11 @@ async def owed_items(turn: Turn, session: Session, person: Person) -> list[str]:
 
 
 async def presenter_ask_of(turn: Turn, circle: Circle, session: Session) -> Ask | None:
+    """The presenter's challenge, unless there is none (or none any more: withdrawn)."""
     if circle.hot_seat is not HotSeat.PRESENTER or session.presenter_id is None:
         return None
-    return await turn.uow.asks.first(session_id=session.id, person_id=session.presenter_id)
+    ask = await turn.uow.asks.first(session_id=session.id, person_id=session.presenter_id)
+    return ask if ask is not None and not ask.withdrawn else None
 
 
 # --- close ------------------------------------------------------------------
@@ -621,6 +623,8 @@ async def _asks_recap(turn: Turn, circle: Circle, session: Session) -> tuple[tup
         return ()
     recap = []
     for ask in await turn.uow.asks.find(session_id=session.id, order_by="posted_at"):
+        if ask.withdrawn:
+            continue
         responders = {r.person_id for r in await turn.uow.responses.find(ask_id=ask.id)}
         recap.append(((await turn.uow.people.get(ask.person_id)).name, len(responders)))
     return tuple(recap)

@@ -371,6 +371,40 @@ async def test_the_presenters_answer_is_posted_as_the_hot_seat_and_each_other_me
         assert len(with_text(h.inbox(member), "is in the hot seat")) == 1
 
 
+async def test_deleting_the_dm_that_carried_the_hot_seat_withdraws_it_until_sent_again(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await open_first(h)
+    await h.dm(BEN, "Busy week, good week.")
+    await h.dm(BEN, "How do I say no to stakeholders?")
+    ref = h.last_ref
+    root = h.kickoff(1).ref
+    await h.reply_in_thread(ANA, root, "Say no to the request, not the person.")
+
+    await h.delete_dm(BEN, ref)
+    hot = [b for b in h.thread(1) if "Ben" in b and "check" not in b]
+    assert hot == ["Ben withdrew their ask."]  # the same post, edited: its words are gone
+    assert not any("stakeholders" in b for b in h.thread(1))
+    await h.reply_in_thread(CHEN, root, "Which requests move your main goal?")  # not counted
+
+    assert "Posted in Growth Circle" in await h.dm(BEN, "How do I say no, kindly?")
+    hot = [b for b in h.thread(1) if "Hot seat" in b]
+    assert len(hot) == 1 and "> How do I say no, kindly?" in hot[0]
+    await close_first(h)
+    assert "Hot seat: Ben · 1 response" in summary(h, 1).splitlines()
+
+
+async def test_a_hot_seat_withdrawn_for_good_is_not_in_the_summary(engine: Database) -> None:
+    h = Harness(engine)
+    await open_first(h)
+    await h.dm(BEN, "Busy week.")
+    await h.dm(BEN, "How do I say no to stakeholders?")
+    await h.delete_dm(BEN, h.last_ref)
+    await close_first(h)
+    assert not any(line.startswith("Hot seat") for line in summary(h, 1).splitlines())
+
+
 async def test_thread_replies_by_others_are_hot_seat_responses_counted_in_the_summary(
     engine: Database,
 ) -> None:
