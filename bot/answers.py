@@ -158,47 +158,67 @@ async def agree(turn: Turn, circle: Circle, person: Person) -> None:
 
 
 async def retract(turn: Turn, person: Person, source: str) -> None:
-    """The DM that carried a check-in or an ask was deleted: it no longer counts."""
-    checkin = await turn.uow.checkins.first(person_id=person.id, source=source)
-    if checkin is None:
-        await _withdraw_ask(turn, person, source)
-        return
-    session = await turn.uow.sessions.get(checkin.session_id)
-    if not session.is_open:
-        return
-    circle = await turn.uow.circles.get(session.circle_id)
-    prompt = await prompt_of(turn, session, person, PromptKind.CHECKIN)
-    if (prompt is not None and prompt.pending) or (
-        prompt is not None and prompt.state is PromptState.ANSWERED
-    ):
+    """The DM that carried a check-in, an ask or a commitment was deleted: it no longer
+    counts, and is owed again while its session is open."""
+    for withdraw in (_withdraw_checkin, _withdraw_ask, _withdraw_commitment):
+        if await withdraw(turn, person, source):
+            return
+
+
+async def _reopen(turn: Turn, session: Session, person: Person, kind: PromptKind) -> None:
+    prompt = await prompt_of(turn, session, person, kind)
+    if prompt is not None and prompt.state in (PromptState.ANSWERED, PromptState.HELD):
         prompt.transition("retract")
         await turn.uow.prompts.save(prompt)
+
+
+async def _withdraw_checkin(turn: Turn, person: Person, source: str) -> bool:
+    checkin = await turn.uow.checkins.first(person_id=person.id, source=source)
+    if checkin is None:
+        return False
+    session = await turn.uow.sessions.get(checkin.session_id)
+    if not session.is_open:
+        return True
+    await _reopen(turn, session, person, PromptKind.CHECKIN)
     if checkin.posted:
+        circle = await turn.uow.circles.get(session.circle_id)
         await turn.send(
             compose.checkin_withdrawn(
                 circle=circle, session=session, author=person, version=checkin.version + 1
             )
         )
     await turn.uow.checkins.delete(checkin)
+    return True
 
 
-async def _withdraw_ask(turn: Turn, person: Person, source: str) -> None:
+async def _withdraw_ask(turn: Turn, person: Person, source: str) -> bool:
     """Its words leave the post and our records; replies already given still count, and
     an ask sent again takes its place."""
     ask = await turn.uow.asks.first(person_id=person.id, source=source)
-    if ask is None or ask.withdrawn:
-        return
+    if ask is None:
+        return False
     session = await turn.uow.sessions.get(ask.session_id)
-    if not session.is_open:
-        return
-    prompt = await prompt_of(turn, session, person, PromptKind.HOT_SEAT)
-    if prompt is not None and prompt.state is PromptState.ANSWERED:
-        prompt.transition("retract")
-        await turn.uow.prompts.save(prompt)
+    if ask.withdrawn or not session.is_open:
+        return True
+    await _reopen(turn, session, person, PromptKind.HOT_SEAT)
     ask.text, ask.version = WITHDRAWN, ask.version + 1
     await turn.uow.asks.save(ask)
     circle = await turn.uow.circles.get(session.circle_id)
     await turn.send(compose.ask_post(circle=circle, session=session, author=person, ask=ask))
+    return True
+
+
+async def _withdraw_commitment(turn: Turn, person: Person, source: str) -> bool:
+    """Not yet in any summary or review while its session is open: it simply goes."""
+    commitment = await turn.uow.commitments.first(person_id=person.id, source=source)
+    if commitment is None:
+        return False
+    session = await turn.uow.sessions.get(commitment.session_id)
+    if not session.is_open:
+        return True  # made in an earlier session: it is reviewed as it was made
+    await _reopen(turn, session, person, PromptKind.COMMITMENT)
+    await turn.uow.commitments.delete(commitment)
+    return True
 
 
 async def edit_answer(turn: Turn, person: Person, source: str, text: str) -> None:

@@ -311,6 +311,24 @@ async def test_editing_the_dm_that_carried_a_commitment_edits_the_commitment(
     assert "Book 1:1s with my reports." not in summary(h, 1)
 
 
+async def test_deleting_the_dm_that_carried_a_commitment_takes_it_back_until_sent_again(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await open_first(h)
+    await h.dm(CHEN, "Learning to tell stories with data.")
+    await h.run_until(at_fraction(1, 0.6))  # the commitment prompt
+    assert "Got it. Your commitment" in await h.dm(CHEN, "Book 1:1s with my reports.")
+    await h.delete_dm(CHEN, h.last_ref)
+    assert "Got it. Your commitment" in await h.dm(CHEN, "Write the quarterly story.")
+    await h.delete_dm(CHEN, h.last_ref)  # and taken back again: none for next time
+    await close_first(h)
+    assert "Book 1:1s" not in summary(h, 1) and "quarterly story" not in summary(h, 1)
+
+    await h.run_until(at_fraction(2, 0.5))
+    assert not with_text(h.inbox(CHEN), "Last time you committed")
+
+
 async def test_a_check_in_before_agreeing_to_the_rules_is_held_then_posted_on_agreement(
     engine: Database,
 ) -> None:
