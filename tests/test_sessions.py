@@ -297,14 +297,20 @@ async def test_a_check_in_sent_again_after_deleting_the_first_is_posted_and_coun
     assert "Checked in: 1 of 4" in summary(h, 1)
 
 
-async def test_editing_the_dm_that_carried_a_commitment_edits_the_commitment(
-    engine: Database,
-) -> None:
+async def chen_committed(engine: Database, commitment: str) -> Harness:
+    """Session 1 open; Chen has checked in and, at the commitment prompt, committed."""
     h = Harness(engine)
     await open_first(h)
     await h.dm(CHEN, "Learning to tell stories with data.")
     await h.run_until(at_fraction(1, 0.6))  # the commitment prompt
-    assert "Got it. Your commitment" in await h.dm(CHEN, "Book 1:1s with my reports.")
+    assert "Got it. Your commitment" in await h.dm(CHEN, commitment)
+    return h
+
+
+async def test_editing_the_dm_that_carried_a_commitment_edits_the_commitment(
+    engine: Database,
+) -> None:
+    h = await chen_committed(engine, "Book 1:1s with my reports.")
     await h.edit_dm(CHEN, h.last_ref, "Book 1:1s with all five reports.")
     await close_first(h)
     assert "Chen: Book 1:1s with all five reports." in summary(h, 1)
@@ -314,11 +320,7 @@ async def test_editing_the_dm_that_carried_a_commitment_edits_the_commitment(
 async def test_deleting_the_dm_that_carried_a_commitment_takes_it_back_until_sent_again(
     engine: Database,
 ) -> None:
-    h = Harness(engine)
-    await open_first(h)
-    await h.dm(CHEN, "Learning to tell stories with data.")
-    await h.run_until(at_fraction(1, 0.6))  # the commitment prompt
-    assert "Got it. Your commitment" in await h.dm(CHEN, "Book 1:1s with my reports.")
+    h = await chen_committed(engine, "Book 1:1s with my reports.")
     await h.delete_dm(CHEN, h.last_ref)
     assert "Got it. Your commitment" in await h.dm(CHEN, "Write the quarterly story.")
     await h.delete_dm(CHEN, h.last_ref)  # and taken back again: none for next time
