@@ -221,8 +221,11 @@ async def _run(settings: Settings, *, engine: Database, stop: asyncio.Event) -> 
     runner = Runner(core=core, uow=uow, clock=clock, retention_days=settings.circles_retention_days)
     workers: list[DeliveryWorker] = []
 
+    election = leader_for(settings.database_url)
+
     def changed() -> None:
         runner.changed()
+        election.tell_leader()  # if the scheduler runs in another replica
         for worker in workers:
             worker.poke()
 
@@ -239,8 +242,6 @@ async def _run(settings: Settings, *, engine: Database, stop: asyncio.Event) -> 
     }
     workers.extend(by_platform.values())
     metrics.watch(tallies={name: w.tally for name, w in by_platform.items()}, runs=runner.runs)
-    election = leader_for(settings.database_url)
-
     async with contextlib.AsyncExitStack() as stack:
         mounts = list(platforms.mounts)
         if not mounts:

@@ -25,6 +25,12 @@ gone or about to be). With the defaults a leader cut off from the database
 steps down after at most 15 s, before the server lets the lock go (20 s), so
 two schedulers do not overlap; if they ever did, the jobs are idempotent.
 
+**Changes made elsewhere.** Every replica handles events, but only the
+leader's scheduler plans from them. On PostgreSQL the leader LISTENs on its
+election connection, and a follower that commits a change NOTIFYs it (at most
+once per `notify_every`, folding a burst into one); the leader's runner looks
+again at once instead of at its five-minute safety rebuild.
+
 **SQLite.** One process, by design: SQLite is a file on one machine with one
 writer at a time, so Circles on SQLite runs as a single process: one
 `circles serve`, never replicas. `SoleLeader` leads from the start, with the
@@ -46,6 +52,7 @@ from sqlalchemy.pool import NullPool
 log = logging.getLogger(__name__)
 
 LOCK_KEY = int.from_bytes(b"circles", "big")  # the advisory lock's key: "circles" in ASCII
+CHANNEL = "circles_changed"  # LISTEN/NOTIFY: a follower tells the leader to look again
 KEEPALIVE = {
     "tcp_keepalives_idle": "5",
     "tcp_keepalives_interval": "5",
@@ -60,6 +67,9 @@ class Role(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+    def changed(self) -> None:
+        """Something changed in another replica: look again."""
 
 
 class Election(ABC):
@@ -89,6 +99,7 @@ class Election(ABC):
                 self.is_leader = True
                 log.info("elected to run the scheduler")
                 await role.start()
+                await self._follow(role)
         except Exception:
             log.exception("leader election failed: stepping down, will try again")
             await self._abdicate(role)
@@ -101,6 +112,14 @@ class Election(ABC):
             except Exception:
                 log.exception("stopping the scheduler failed")
         await self._release()
+
+    @abstractmethod
+    def tell_leader(self) -> None:
+        """A change was committed here: the leader's scheduler must look again."""
+
+    @abstractmethod
+    async def _follow(self, role: Role) -> None:
+        """Once elected: hear about changes committed by other replicas."""
 
     @abstractmethod
     async def _acquire(self) -> bool: ...
@@ -116,11 +135,20 @@ class PostgresLeader(Election):
     """Leads while holding a session-level advisory lock on its own connection."""
 
     def __init__(
-        self, url: str, *, key: int = LOCK_KEY, interval: float = 5.0, timeout: float = 10.0
+        self,
+        url: str,
+        *,
+        key: int = LOCK_KEY,
+        interval: float = 5.0,
+        timeout: float = 10.0,
+        notify_every: float = 0.5,
     ) -> None:
         super().__init__(interval=interval)
         self.key = key
         self.timeout = timeout
+        self.notify_every = notify_every
+        self._using = asyncio.Lock()  # asyncpg runs one operation at a time per connection
+        self._telling: asyncio.Task[None] | None = None
         self._engine: AsyncEngine = create_async_engine(
             url,
             poolclass=NullPool,
@@ -129,7 +157,7 @@ class PostgresLeader(Election):
         self._conn: AsyncConnection | None = None
 
     async def _acquire(self) -> bool:
-        async with asyncio.timeout(self.timeout):
+        async with self._using, asyncio.timeout(self.timeout):
             if self._conn is None:
                 conn = await self._engine.connect()
                 self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -142,11 +170,37 @@ class PostgresLeader(Election):
         if self._conn is None:
             return False
         try:
-            async with asyncio.timeout(self.timeout):
+            async with self._using, asyncio.timeout(self.timeout):
                 await self._conn.scalar(text("SELECT 1"))
         except Exception:
             return False
         return True
+
+    async def _follow(self, role: Role) -> None:
+        if self._conn is None:
+            return
+        driver = (await self._conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        async with self._using, asyncio.timeout(self.timeout):
+            await driver.add_listener(CHANNEL, lambda *_: role.changed())
+
+    def tell_leader(self) -> None:
+        if self.is_leader or self._telling is not None:
+            return  # the leader's own runner knows; a NOTIFY is already on its way
+        self._telling = asyncio.get_running_loop().create_task(self._tell())
+
+    async def _tell(self) -> None:
+        try:
+            await asyncio.sleep(self.notify_every)  # changes meanwhile ride along
+            if self._conn is not None:
+                async with self._using, asyncio.timeout(self.timeout):
+                    await self._conn.execute(
+                        text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL}
+                    )
+        except Exception as error:  # the leader's safety rebuild still picks the change up
+            log.warning("could not tell the leader", extra={"error": type(error).__name__})
+        finally:
+            self._telling = None
 
     async def _release(self) -> None:
         """Close the connection: the session ends and PostgreSQL releases the lock."""
@@ -161,12 +215,22 @@ class PostgresLeader(Election):
                 await conn.invalidate()
 
     async def dispose(self) -> None:
+        if self._telling is not None:
+            self._telling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._telling
         await self._release()
         await self._engine.dispose()
 
 
 class SoleLeader(Election):
     """SQLite: the only process, so always the leader."""
+
+    def tell_leader(self) -> None:
+        return None  # its own runner was told already
+
+    async def _follow(self, role: Role) -> None:
+        return None  # there are no other replicas
 
     async def _acquire(self) -> bool:
         return True

@@ -44,6 +44,10 @@ class Announced:
         if self._inner is not None:
             await self._inner.stop()
 
+    def changed(self) -> None:
+        if self._inner is not None:
+            self._inner.changed()
+
 
 async def main(url: str, key: int, interval: float, *, runner: bool) -> None:
     inner: Role | None = None

@@ -220,6 +220,7 @@ class Recorded:
         self.calls: list[str] = []
         self.failures = failures
         self.started = asyncio.Event()
+        self.told = asyncio.Event()
 
     async def start(self) -> None:
         self.calls.append("start")
@@ -230,6 +231,10 @@ class Recorded:
 
     async def stop(self) -> None:
         self.calls.append("stop")
+
+    def changed(self) -> None:
+        self.calls.append("changed")
+        self.told.set()
 
 
 @POSTGRES
@@ -264,6 +269,33 @@ async def test_a_leader_that_loses_its_connection_steps_down_and_another_is_elec
         await first.dispose()
         await second.dispose()
     assert await lock_holders(database, key) == 0
+
+
+@POSTGRES
+async def test_a_change_committed_on_a_follower_reaches_the_leaders_scheduler_at_once(
+    backend: str, database: Database, postgres_url: str
+) -> None:
+    """Not at the leader's five-minute safety rebuild: NOTIFY from the follower, LISTEN on
+    the leader's election connection."""
+    key = LOCK_KEY + 5
+    leader, follower = (
+        PostgresLeader(postgres_url, key=key, interval=INTERVAL, notify_every=0) for _ in range(2)
+    )
+    role, other = Recorded(), Recorded()
+    try:
+        await leader.step(role)
+        await follower.step(other)
+        assert (leader.is_leader, follower.is_leader) == (True, False)
+        follower.tell_leader()
+        await asyncio.wait_for(role.told.wait(), timeout=10)
+        assert role.calls == ["start", "changed"] and other.calls == []
+        leader.tell_leader()  # the leader's own runner was told already: no round trip
+        await follower.step(other)  # the follower's connection is still free for its beat
+        assert not follower.is_leader
+    finally:
+        await leader.dispose()
+        await follower.dispose()
+    assert role.calls == ["start", "changed"]
 
 
 @POSTGRES
