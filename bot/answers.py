@@ -16,6 +16,7 @@ from bot.hot_seat import WITHDRAWN, Ask, Response
 from bot.kinds import Commitments, HotSeat
 from bot.lifecycle import ensure_prompt, posted_checkin, prompt_of, send_due
 from bot.messages import Authored, Paragraph, Quote, thread_root
+from bot.nudges import Stage
 from bot.people import Person
 from bot.prompts import Prompt, PromptKind, PromptState
 from bot.sessions import Session, SessionStatus
@@ -205,7 +206,28 @@ async def _withdraw_ask(turn: Turn, person: Person, source: str) -> bool:
     await turn.uow.asks.save(ask)
     circle = await turn.uow.circles.get(session.circle_id)
     await turn.send(compose.ask_post(circle=circle, session=session, author=person, ask=ask))
+    await _notices_follow(turn, circle, session, ask)
     return True
+
+
+async def _notices_follow(turn: Turn, circle: Circle, session: Session, ask: Ask) -> None:
+    """Members already told "<name> is in the hot seat: …" see what it says now (edited,
+    withdrawn, sent again): no quote of words taken back stays in their DMs."""
+    if circle.hot_seat is not HotSeat.PRESENTER or ask.person_id != session.presenter_id:
+        return
+    presenter = await turn.uow.people.get(ask.person_id)
+    for record in await turn.uow.attendance.find(session_id=session.id):
+        if Stage.HOT_SEAT_NOTICE in record.handled and record.person_id != ask.person_id:
+            await turn.send(
+                compose.hot_seat_notice(
+                    person=await turn.uow.people.get(record.person_id),
+                    circle=circle,
+                    session=session,
+                    presenter=presenter,
+                    ask=ask,
+                    edit=True,
+                )
+            )
 
 
 async def _withdraw_commitment(turn: Turn, person: Person, source: str) -> bool:
@@ -283,6 +305,8 @@ async def record_ask(
     prompt.transition("answer")
     await turn.uow.prompts.save(prompt)
     await turn.send(compose.ask_post(circle=circle, session=session, author=person, ask=ask))
+    if not first:
+        await _notices_follow(turn, circle, session, ask)
     if first and circle.hot_seat is HotSeat.ASKS:
         await turn.send(compose.ask_link(circle=circle, session=session, author=person))
     turn.say(Paragraph((f"Posted in {circle.name}. Replies will come in its thread.",)))

@@ -279,20 +279,34 @@ def ask_link(*, circle: Circle, session: Session, author: Person) -> Message:
 
 
 def hot_seat_notice(
-    *, person: Person, circle: Circle, session: Session, presenter: Person, ask: Ask
+    *,
+    person: Person,
+    circle: Circle,
+    session: Session,
+    presenter: Person,
+    ask: Ask,
+    edit: bool = False,
 ) -> Message:
+    """ "<name> is in the hot seat", or (`edit`) the one sent before, saying what it says now."""
     assert session.id is not None
-    return Message(
-        key=f"session:{session.id}:hot_seat_notice:{person.id}",
-        target=ToPerson(person.key),
-        blocks=(
+    base = f"session:{session.id}:hot_seat_notice:{person.id}"
+    blocks: tuple[Block, ...] = (
+        (Paragraph((Name(presenter.name), " withdrew their hot-seat challenge for now.")),)
+        if ask.withdrawn
+        else (
             Paragraph(
                 (Name(presenter.name), " is in the hot seat: “", Authored(ask.excerpt()), "”")
             ),
             Paragraph(
                 (f"Reply in the {circle.name} thread before {when(session.closes_at, person.tz)}.",)
             ),
-        ),
+        )
+    )
+    return Message(
+        key=f"{base}:v{ask.version}" if edit else base,
+        target=ToPerson(person.key),
+        blocks=blocks,
+        replaces=base if edit else None,
     )
 
 

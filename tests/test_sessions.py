@@ -388,7 +388,8 @@ async def test_the_presenters_answer_is_posted_as_the_hot_seat_and_each_other_me
     assert hot == ["🔥 Hot seat: Ben\n> How do I tell her honestly?\n" + hot[0].splitlines()[2]]
     await h.run(later(hours=30))
     for member in (ANA, CHEN, DARA):
-        assert len(with_text(h.inbox(member), "is in the hot seat")) == 1
+        [notice] = with_text(h.inbox(member), "is in the hot seat")
+        assert notice.startswith("Ben is in the hot seat: “How do I tell her honestly?”")
 
 
 async def test_deleting_the_dm_that_carried_the_hot_seat_withdraws_it_until_sent_again(
@@ -406,11 +407,16 @@ async def test_deleting_the_dm_that_carried_the_hot_seat_withdraws_it_until_sent
     hot = [b for b in h.thread(1) if "Ben" in b and "check" not in b]
     assert hot == ["Ben withdrew their ask."]  # the same post, edited: its words are gone
     assert not any("stakeholders" in b for b in h.thread(1))
+    for member in (ANA, CHEN, DARA):  # and so are they from the notices already sent
+        assert not with_text(h.inbox(member), "stakeholders")
+        assert with_text(h.inbox(member), "Ben withdrew their hot-seat challenge for now.")
     await h.reply_in_thread(CHEN, root, "Which requests move your main goal?")  # not counted
 
     assert "Posted in Growth Circle" in await h.dm(BEN, "How do I say no, kindly?")
     hot = [b for b in h.thread(1) if "Hot seat" in b]
     assert len(hot) == 1 and "> How do I say no, kindly?" in hot[0]
+    [notice] = with_text(h.inbox(CHEN), "Ben")
+    assert notice.startswith("Ben is in the hot seat: “How do I say no, kindly?”")
     await close_first(h)
     assert "Hot seat: Ben · 1 response" in summary(h, 1).splitlines()
 
