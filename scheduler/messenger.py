@@ -9,7 +9,10 @@ the reason is shown to organisers).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 from storage.delivery import Delivery
@@ -35,6 +38,26 @@ class Transient(SendError):
         super().__init__(reason)
         self.retry_after = retry_after
         self.bot_wide = bot_wide
+
+
+def retry_after(value: object, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from an HTTP `Retry-After`: a number of seconds, or a date
+    (RFC 9110); None when absent or unreadable (the worker's own backoff applies)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:
+            return None
+        seconds = (moment - (now or datetime.now(UTC))).total_seconds()
+        return max(0.0, seconds)
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 class Permanent(SendError):

@@ -29,7 +29,7 @@ from adapters.local.world import LocalWorld
 from bot.messages import Message, Paragraph, ToConversation, ToPerson
 from bot.people import PersonKey
 from scheduler.delivery import DeliveryWorker, RetryPolicy, SlidingWindows, Window
-from scheduler.messenger import Permanent, RateLimits, Transient
+from scheduler.messenger import Permanent, RateLimits, Transient, retry_after
 from storage import codec, tables
 from storage.db import Database, create_engine
 from storage.delivery import Delivery, OutboxStore
@@ -805,3 +805,13 @@ async def test_in_any_weather_each_message_arrives_once_in_order_or_fails_for_a_
     for conversation in {r.conversation for r in platform.requests}:
         keys = platform.posted_to(conversation)
         assert keys == sorted(keys, key=written.index), conversation
+
+
+def test_retry_after_is_read_as_seconds_or_as_an_http_date() -> None:
+    now = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+    assert retry_after("30") == 30.0
+    assert retry_after(" 1.5 ") == 1.5
+    assert retry_after("Sat, 21 Nov 2026 08:00:45 GMT", now=now) == 45.0
+    assert retry_after("Sat, 21 Nov 2026 07:59:00 GMT", now=now) == 0.0  # already past
+    for unreadable in (None, "", "soon", "-5", "nan", "inf", "Sat, 21 Nov 2026 08:00:45"):
+        assert retry_after(unreadable, now=now) is None, unreadable

@@ -26,7 +26,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.messages import Document, Paragraph, ToConversation, ToPerson
-from scheduler.messenger import Permanent, RateLimits, Transient
+from scheduler.messenger import Permanent, RateLimits, Transient, retry_after
 from storage.delivery import Delivery
 
 from .inbound import PLATFORM, parse_conversation
@@ -209,8 +209,9 @@ def _sorted(error: SlackApiError, *, to_person: bool) -> Transient | Permanent:
     data = response.data if isinstance(response.data, dict) else {}
     code = str(data.get("error") or "")
     if status == 429 or code == "ratelimited":
-        retry_after = _seconds(response.headers.get("Retry-After"))
-        return Transient("Slack rate limit (429)", retry_after=retry_after)
+        return Transient(
+            "Slack rate limit (429)", retry_after=retry_after(response.headers.get("Retry-After"))
+        )
     if status >= 500 or code in TRANSIENT_ERRORS:
         return Transient(f"Slack answered {status} {code}".strip())
     if to_person and code in PERSON_NOTES:
@@ -218,10 +219,3 @@ def _sorted(error: SlackApiError, *, to_person: bool) -> Transient | Permanent:
     if code in PERMANENT_NOTES:
         return Permanent(PERMANENT_NOTES[code])
     return Permanent(f"Slack refused the message ({code or status}).")
-
-
-def _seconds(value: object) -> float | None:
-    try:
-        return max(0.0, float(str(value)))
-    except ValueError:
-        return None

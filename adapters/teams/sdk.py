@@ -18,7 +18,6 @@ rewriting this module and nothing else.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +35,7 @@ from botframework.connector.auth import (
 )
 
 from adapters.teams.config import TeamsConfig
+from scheduler.messenger import retry_after
 
 log = logging.getLogger(__name__)
 
@@ -272,13 +272,5 @@ async def _call(call: Awaitable[Any]) -> Any:
         raise ConnectorError(
             status,
             code=code if isinstance(code, str) else None,
-            retry_after=_seconds(headers.get("Retry-After")),
+            retry_after=retry_after(headers.get("Retry-After")),
         ) from None
-
-
-def _seconds(value: object) -> float | None:
-    try:
-        seconds = float(str(value))
-    except ValueError:
-        return None  # absent, or an HTTP date: the worker's own backoff applies
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None

@@ -182,13 +182,3 @@ async def test_an_unreachable_bot_connector_is_transient(bot: TeamsBot) -> None:
 async def test_a_conversation_without_a_reference_is_a_permanent_failure(bot: TeamsBot) -> None:
     with pytest.raises(Permanent, match="add the app to it again"):
         await bot.teams.messenger.send(delivery(ToConversation(f"teams:{TENANT}:19:unknown")))
-
-
-def test_retry_after_is_read_in_seconds() -> None:
-    from adapters.teams.sdk import _seconds
-
-    assert _seconds("7") == 7.0
-    assert _seconds("1.5") == 1.5
-    for bad in (None, "", "soon", "Wed, 21 Oct 2015 07:28:00 GMT", "-3", "inf", "nan"):
-        assert _seconds(bad) is None
-    assert timedelta(seconds=_seconds("7") or 0) == timedelta(seconds=7)
