@@ -455,9 +455,15 @@ async def review(
     await turn.uow.commitments.save(chosen)
     if session is not None and session.is_open:
         prompt = await prompt_of(turn, session, person, PromptKind.REVIEW, chosen)
-        if prompt is not None and prompt.state is PromptState.OWED:
-            prompt.transition("answer")
-            await turn.uow.prompts.save(prompt)
+        if prompt is not None:  # its message was sent: show the outcome in place of buttons
+            if prompt.state is PromptState.OWED:
+                prompt.transition("answer")
+                await turn.uow.prompts.save(prompt)
+            await turn.send(
+                compose.review_answered(
+                    person=person, circle=circle, commitment=chosen, session=session
+                )
+            )
         await refresh_checkin_post(turn, circle, session, person)
     turn.say(Paragraph((f"Marked {MARKS[chosen.status]}: “", Authored(chosen.text), "”")))
 

@@ -117,6 +117,25 @@ def review_prompt(
     )
 
 
+def review_answered(
+    *, person: Person, circle: Circle, commitment: Commitment, session: Session
+) -> Message:
+    """The review prompt once answered (by button or by DM): its buttons give way to the
+    outcome, so nobody taps a stale one on their phone later."""
+    assert commitment.id is not None and session.id is not None
+    base = f"session:{session.id}:review:{commitment.id}"
+    return Message(
+        key=f"{base}:{commitment.status.value}",
+        target=ToPerson(person.key),
+        blocks=(
+            Heading(f"Review · {circle.name}"),
+            Paragraph(("Last time you committed to: “", Authored(commitment.text), "”")),
+            Context((f"Marked {MARKS[commitment.status]}. Thanks!",)),
+        ),
+        replaces=base,
+    )
+
+
 def review_choices(commitment: Commitment) -> Choices:
     assert commitment.id is not None
     return Choices(

@@ -193,6 +193,24 @@ async def test_the_review_prompt_quotes_last_commitment_exactly_with_four_choice
         assert "[Done] · [Partly] · [Not yet] · [Drop]" in reviews[0]
 
 
+async def test_an_answered_review_prompt_shows_the_outcome_instead_of_its_buttons(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await first_session_with_commitments(h)
+    async with h.uow() as uow:
+        commitment = await uow.commitments.first(text=COMMITS[ANA])
+    assert commitment is not None
+    await h.click(ANA, "review", f"{commitment.id}:done")  # a button
+    await h.dm(BEN, "partly Two of five booked.")  # or a DM
+    for member, mark in ((ANA, "✅ done"), (BEN, "◐ partly")):
+        [review] = [b for b in h.inbox(member) if b.startswith("Review · Growth Circle")]
+        assert f"Marked {mark}. Thanks!" in review and "[Done]" not in review
+        assert f"Last time you committed to: “{COMMITS[member]}”" in review
+    [untouched] = [b for b in h.inbox(CHEN) if b.startswith("Review · Growth Circle")]
+    assert "[Done] · [Partly] · [Not yet] · [Drop]" in untouched
+
+
 async def test_a_check_in_is_posted_in_the_thread_with_the_review_beneath(
     engine: Database,
 ) -> None:
