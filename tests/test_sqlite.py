@@ -147,3 +147,16 @@ async def test_fifty_events_at_once_are_each_handled_once(sqlite_engine: Databas
     assert not answered.duplicate
     async with SqlUnitOfWorkFactory(sqlite_engine)() as uow:
         assert len(await uow.people.find()) == 50
+
+
+async def test_a_transaction_that_saw_nothing_uncommitted_and_wrote_nothing_does_not_wait(
+    sqlite_engine: Database,
+) -> None:
+    """Nothing of its own to make durable, and nothing it read can still be rolled back."""
+    conn = await sqlite_engine.connect()
+    await conn.begin()
+    assert await conn.scalar(select(func.count()).select_from(OUTBOX)) == 0
+    commit = conn.commit()
+    with pytest.raises(StopIteration):  # done at once, without waiting for the COMMIT
+        commit.send(None)
+    await conn.close()
