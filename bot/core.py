@@ -2,7 +2,9 @@
 
 `Core.handle(event)` is what every adapter calls after verifying a request:
 it de-duplicates by event id, runs the command or answer, and commits the
-state change, the outbox rows and the event id together. A `UserError`
+state change, the outbox rows and the event id together (an event that
+changed nothing, such as `help`, leaves no id: repeating it changes nothing
+either, and it is simply answered again). A `UserError`
 rolls the change back and answers the caller privately, so no error changes
 any state. The scheduler calls `open_session`, `send_due` and
 `close_session` with ids; they are idempotent.
