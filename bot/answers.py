@@ -215,19 +215,23 @@ async def _notices_follow(turn: Turn, circle: Circle, session: Session, ask: Ask
     withdrawn, sent again): no quote of words taken back stays in their DMs."""
     if circle.hot_seat is not HotSeat.PRESENTER or ask.person_id != session.presenter_id:
         return
+    told = [
+        record.person_id
+        for record in await turn.uow.attendance.find(session_id=session.id)
+        if Stage.HOT_SEAT_NOTICE in record.handled and record.person_id != ask.person_id
+    ]
     presenter = await turn.uow.people.get(ask.person_id)
-    for record in await turn.uow.attendance.find(session_id=session.id):
-        if Stage.HOT_SEAT_NOTICE in record.handled and record.person_id != ask.person_id:
-            await turn.send(
-                compose.hot_seat_notice(
-                    person=await turn.uow.people.get(record.person_id),
-                    circle=circle,
-                    session=session,
-                    presenter=presenter,
-                    ask=ask,
-                    edit=True,
-                )
+    for person in await turn.uow.people.among("id", told):
+        await turn.send(
+            compose.hot_seat_notice(
+                person=person,
+                circle=circle,
+                session=session,
+                presenter=presenter,
+                ask=ask,
+                edit=True,
             )
+        )
 
 
 async def _withdraw_commitment(turn: Turn, person: Person, source: str) -> bool:

@@ -102,7 +102,7 @@ def review_prompt(
     assert commitment.id is not None and session.id is not None
     again = " (asked again)" if commitment.status is CommitmentStatus.NOT_YET else ""
     return Message(
-        key=f"session:{session.id}:review:{commitment.id}",
+        key=_review_key(session.id, commitment.id),
         target=ToPerson(person.key),
         blocks=(
             Heading(f"Review · {circle.name}{again}"),
@@ -123,7 +123,7 @@ def review_answered(
     """The review prompt once answered (by button or by DM): its buttons give way to the
     outcome, so nobody taps a stale one on their phone later."""
     assert commitment.id is not None and session.id is not None
-    base = f"session:{session.id}:review:{commitment.id}"
+    base = _review_key(session.id, commitment.id)
     return Message(
         key=f"{base}:{commitment.status.value}",
         target=ToPerson(person.key),
@@ -134,6 +134,11 @@ def review_answered(
         ),
         replaces=base,
     )
+
+
+def _review_key(session_id: int, commitment_id: int) -> str:
+    """The review prompt's key, which its answered form replaces."""
+    return f"session:{session_id}:review:{commitment_id}"
 
 
 def review_choices(commitment: Commitment) -> Choices:

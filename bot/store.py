@@ -95,41 +95,18 @@ class Conflict(Exception):
 
 
 class UnitOfWork(Protocol):
-    @property
-    def people(self) -> People: ...
-
-    @property
-    def circles(self) -> Circles: ...
-
-    @property
-    def memberships(self) -> Repository[Membership]: ...
-
-    @property
-    def sessions(self) -> Repository[Session]: ...
-
-    @property
-    def attendance(self) -> Repository[Attendance]: ...
-
-    @property
-    def prompts(self) -> Repository[Prompt]: ...
-
-    @property
-    def checkins(self) -> Repository[CheckIn]: ...
-
-    @property
-    def asks(self) -> Repository[Ask]: ...
-
-    @property
-    def responses(self) -> Repository[Response]: ...
-
-    @property
-    def commitments(self) -> Repository[Commitment]: ...
-
-    @property
-    def outbox(self) -> Outbox: ...
-
-    @property
-    def inbound(self) -> Inbound: ...
+    people: People
+    circles: Circles
+    memberships: Repository[Membership]
+    sessions: Repository[Session]
+    attendance: Repository[Attendance]
+    prompts: Repository[Prompt]
+    checkins: Repository[CheckIn]
+    asks: Repository[Ask]
+    responses: Repository[Response]
+    commitments: Repository[Commitment]
+    outbox: Outbox
+    inbound: Inbound
 
     async def __aenter__(self) -> Self: ...
 

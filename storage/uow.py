@@ -320,18 +320,19 @@ _WROTE = text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")
 class SqlUnitOfWork:
     """`async with uow:` opens a transaction; without `commit()` it rolls back."""
 
-    people: SqlPeople
-    circles: SqlCircles
-    memberships: SqlRepository[Membership]
-    sessions: SqlRepository[Session]
-    attendance: SqlRepository[Attendance]
-    prompts: SqlRepository[Prompt]
-    checkins: SqlRepository[CheckIn]
-    asks: SqlRepository[Ask]
-    responses: SqlRepository[Response]
-    commitments: SqlRepository[Commitment]
-    outbox: SqlOutbox
-    inbound: SqlInbound
+    # Typed as the core's ports (protocol attributes are invariant); made by `__getattr__`.
+    people: store.People
+    circles: store.Circles
+    memberships: store.Repository[Membership]
+    sessions: store.Repository[Session]
+    attendance: store.Repository[Attendance]
+    prompts: store.Repository[Prompt]
+    checkins: store.Repository[CheckIn]
+    asks: store.Repository[Ask]
+    responses: store.Repository[Response]
+    commitments: store.Repository[Commitment]
+    outbox: store.Outbox
+    inbound: store.Inbound
 
     def __init__(self, engine: Database) -> None:
         self._engine = engine
