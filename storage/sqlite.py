@@ -27,14 +27,28 @@ The rule this rests on: never await anything else (a Web API call, a sleep)
 inside a transaction. It is enforced: a transaction that begins while another
 is open raises `OverlappingWrites` at once (it would otherwise wait for a lock
 that cannot be let go); one still open when the COMMIT comes is rolled back
-and refused from then on; a write outside a transaction is refused. Another
-process (`circles db upgrade` during a run) may hold the lock for a moment; a
-write waits for it at most `BUSY_TIMEOUT` seconds.
+and refused from then on; a write outside a transaction is refused.
+
+Another process (`circles db upgrade`, a backup, an operator's `sqlite3`
+shell) may hold the write lock. Waiting for it inside SQLite's busy handler
+would freeze the whole loop, every request with it, past Slack's 3-second
+deadline. So a batch takes the lock first (`BEGIN IMMEDIATE`, which fails at
+once when it is held, and no statement after it can wait for it) and between
+attempts the loop runs. After `LOCK_WAIT` seconds the transaction fails
+with "database is locked" before anything was written, early enough for the
+caller's "nothing was changed, please try again" to reach Slack in time.
+Reads never wait long: in WAL mode a writer does not block them.
+
+Whatever happens at a COMMIT, every transaction in it hears how it went: a
+savepoint SQLite could not roll back, or a batch SQLite rolled back by itself
+after an error (a full disk, an interrupt), fails the whole batch, and a
+connection that cannot even roll back is replaced.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from contextlib import asynccontextmanager
@@ -49,8 +63,12 @@ from sqlalchemy.exc import DBAPIError, StatementError
 
 from storage.prepared import Prepared, Ran
 
-BUSY_TIMEOUT = 5.0  # seconds
+BUSY_TIMEOUT = 5.0  # seconds Alembic and the command line wait for another process's lock
+LOCK_WAIT = 2.0  # seconds a transaction waits for it with the loop running: less than Slack's 3
+READ_WAIT = 0.1  # seconds a read on the loop may wait (in WAL mode only for a crash's recovery)
 IDLE_CONNECTIONS = 4  # kept open for reads outside transactions
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -65,11 +83,17 @@ class OverlappingWrites(RuntimeError):
 
 
 def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL (readers never wait for the writer), foreign keys, and fewer fsyncs."""
+    """WAL (readers never wait for the writer), foreign keys, and fewer fsyncs.
+
+    `secure_delete` overwrites what a row held with zeros when it is updated or
+    deleted, so that `/circle forget me` erases the words from the file itself,
+    not only from what queries see: some builds have it on by default, others off.
+    """
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -81,11 +105,18 @@ class _Link:
     driver: sqlite3.Connection
 
     @classmethod
-    def to(cls, engine: sqlalchemy.Engine) -> _Link:
+    def to(cls, engine: sqlalchemy.Engine, *, wait: float) -> _Link:
+        """A connection for the loop: SQLite's busy handler blocks it at most `wait` seconds."""
         connection = engine.connect()
         driver = connection.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)
+        driver.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
         return cls(connection, driver)
+
+    def drop(self) -> None:
+        """Close it for good (SQLite rolls back what it still held), never back into the pool."""
+        self.sa.invalidate()
+        self.sa.close()
 
 
 def _database_error(sql: str, error: sqlite3.Error, dialect: Dialect) -> StatementError:
@@ -93,6 +124,11 @@ def _database_error(sql: str, error: sqlite3.Error, dialect: Dialect) -> Stateme
     return DBAPIError.instance(
         sql, None, error, sqlite3.Error, hide_parameters=True, dialect=dialect
     )
+
+
+def _busy(error: sqlite3.Error) -> bool:
+    """SQLITE_BUSY, or one of its extended codes: another connection holds a lock."""
+    return (getattr(error, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_BUSY
 
 
 class _Writer:
@@ -109,28 +145,55 @@ class _Writer:
         self._open: SqliteConnection | None = None  # the transaction under way
         self._waiting: list[asyncio.Future[None]] | None = None  # None: no COMMIT to come
         self._clean = 0  # the driver's change count when the batch began
+        self._spoilt: sqlite3.Error | None = None  # a savepoint that could not be rolled back
+        self._locking = asyncio.Lock()  # one transaction at a time asks for the write lock
 
     @property
     def link(self) -> _Link:
         if self._link is None:
-            self._link = _Link.to(self._database.sync_engine)
+            # It never waits inside SQLite: `_lock()` waits for the write lock, yielding.
+            self._link = _Link.to(self._database.sync_engine, wait=0)
             self._link.driver.isolation_level = None  # BEGIN and COMMIT are ours
         return self._link
 
-    def begin(self, transaction: SqliteConnection) -> None:
+    async def begin(self, transaction: SqliteConnection) -> None:
+        self._refuse_overlap()
+        if self._waiting is not None and not self.link.driver.in_transaction:
+            self._commit()  # SQLite rolled the batch back after an error: its waiters hear so
+        if self._waiting is None:
+            await self._lock()
+            self._refuse_overlap()  # the loop ran meanwhile
+        self.link.driver.execute("SAVEPOINT one")
+        self._open = transaction
+
+    def _refuse_overlap(self) -> None:
         if self._open is not None:
             raise OverlappingWrites(
                 "a SQLite transaction began while another was open: finish a transaction "
                 "before awaiting anything else"
             )
-        driver = self.link.driver
-        if self._waiting is None:
-            driver.execute("BEGIN")
-            self._waiting = []
-            self._clean = driver.total_changes
-            asyncio.get_running_loop().call_soon(self._commit)
-        driver.execute("SAVEPOINT one")
-        self._open = transaction
+
+    async def _lock(self) -> None:
+        """Begin a batch with the write lock held, waiting for another process without blocking."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LOCK_WAIT
+        pause = 0.005
+        async with self._locking:
+            while self._waiting is None:
+                driver = self.link.driver
+                try:
+                    driver.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as error:
+                    if not _busy(error) or loop.time() >= deadline:
+                        raise _database_error(
+                            "BEGIN IMMEDIATE", error, self._database.dialect
+                        ) from error
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 0.1)
+                    continue
+                self._waiting = []
+                self._clean = driver.total_changes
+                loop.call_soon(self._commit)
 
     async def commit(self) -> None:
         driver = self.link.driver
@@ -144,32 +207,59 @@ class _Writer:
         await durable
 
     def rollback(self) -> None:
-        driver = self.link.driver
-        driver.execute("ROLLBACK TO one")
-        driver.execute("RELEASE one")
-        self._open = None
+        """Never raises: a savepoint that cannot be undone spoils the batch, whose COMMIT fails."""
+        try:
+            driver = self.link.driver
+            if driver.in_transaction:  # else SQLite has rolled back the whole batch already
+                driver.execute("ROLLBACK TO one")
+                driver.execute("RELEASE one")
+        except sqlite3.Error as error:
+            log.error("a SQLite savepoint could not be rolled back: %s", type(error).__name__)
+            self._spoilt = error
+        finally:
+            self._open = None
 
     def _commit(self) -> None:
+        """One COMMIT for the batch; every transaction in it hears how it went, whatever happens."""
         waiting, self._waiting = self._waiting, None
         if waiting is None:  # done already, at close
             return
-        if self._open is not None:  # it awaited something mid-way: it cannot be in this COMMIT
-            self._open.refuse()
-        driver = self.link.driver
-        failed: Exception | None = None
+        outcome: BaseException | None = RuntimeError("the SQLite COMMIT did not complete")
         try:
+            if self._open is not None:  # it awaited something mid-way: it cannot be in this COMMIT
+                self._open.refuse()
+            spoilt, self._spoilt = self._spoilt, None
+            if spoilt is not None:
+                raise spoilt
+            driver = self.link.driver
+            if not driver.in_transaction:
+                raise sqlite3.OperationalError("SQLite rolled the transaction back after an error")
             driver.execute("COMMIT")
+            outcome = None
         except sqlite3.Error as error:
-            if driver.in_transaction:
-                driver.execute("ROLLBACK")
-            failed = _database_error("COMMIT", error, self._database.dialect)
-        for durable in waiting:
-            if durable.done():  # its task was cancelled: the others still hear
-                continue
-            if failed is None:
-                durable.set_result(None)
-            else:
-                durable.set_exception(failed)
+            outcome = _database_error("COMMIT", error, self._database.dialect)
+            self._abandon()
+        finally:
+            for durable in waiting:
+                if durable.done():  # its task was cancelled: the others still hear
+                    continue
+                if outcome is None:
+                    durable.set_result(None)
+                else:
+                    durable.set_exception(outcome)
+
+    def _abandon(self) -> None:
+        """Roll back what is left of a failed batch; a connection that cannot is replaced."""
+        link = self._link
+        if link is None:
+            return
+        try:
+            if link.driver.in_transaction:
+                link.driver.execute("ROLLBACK")
+        except sqlite3.Error as error:
+            log.error("the SQLite writer could not roll back: %s", type(error).__name__)
+            self._link = None
+            link.drop()
 
     def close(self) -> None:
         self._commit()  # what was committed must not be lost
@@ -219,7 +309,7 @@ class SqliteConnection:
         return self._reader
 
     async def begin(self) -> None:
-        self._database.writer.begin(self)
+        await self._database.writer.begin(self)
         self._writing = True
         self._changes = self._link.driver.total_changes
 
@@ -250,9 +340,9 @@ class SqliteConnection:
 
     def refuse(self) -> None:
         """Still open at its COMMIT: rolled back, and any further use raises."""
-        self._database.writer.rollback()
         self._writing = False
         self._refused = True
+        self._database.writer.rollback()
 
     def _check(self, writes: bool) -> _Link:
         if self._refused:
@@ -328,7 +418,7 @@ class Sqlite:
             await conn.commit()
 
     def reader(self) -> _Link:
-        return self._idle.pop() if self._idle else _Link.to(self.sync_engine)
+        return self._idle.pop() if self._idle else _Link.to(self.sync_engine, wait=READ_WAIT)
 
     def put_back(self, link: _Link) -> None:
         """Keep a few readers open: SQLAlchemy's pool costs more than most reads."""
