@@ -30,7 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -164,7 +164,7 @@ class Request:
     content_type: str
 
 
-def _requests(count: int, *, round_name: str) -> list[Request]:
+def slack_requests(count: int, *, round_name: str) -> list[Request]:
     """Half `/circle` commands, half DM events, from 100 people; ids unique per round."""
     made: list[Request] = []
     for i in range(count):
@@ -256,18 +256,18 @@ class Result:
         return len(self.latencies) / self.elapsed
 
 
-async def _load(url: str, requests: Sequence[Request], concurrency: int) -> Result:
-    signed = [(r, _signed(r)) for r in requests]
+async def load(urls: Sequence[str], requests: Sequence[Request], concurrency: int) -> Result:
+    """The requests, signed, at `concurrency`; the n-th goes to `urls[n % len(urls)]`."""
     latencies: list[float] = []
     errors = 0
-    queue: asyncio.Queue[tuple[Request, dict[str, str]]] = asyncio.Queue()
-    for item in signed:
-        queue.put_nowait(item)
+    queue: asyncio.Queue[tuple[str, Request, dict[str, str]]] = asyncio.Queue()
+    for n, request in enumerate(requests):
+        queue.put_nowait((urls[n % len(urls)], request, _signed(request)))
 
     async def worker(session: aiohttp.ClientSession) -> None:
         nonlocal errors
         while not queue.empty():
-            request, headers = queue.get_nowait()
+            url, request, headers = queue.get_nowait()
             started = time.perf_counter()
             async with session.post(url, data=request.body, headers=headers) as response:
                 await response.read()
@@ -283,28 +283,56 @@ async def _load(url: str, requests: Sequence[Request], concurrency: int) -> Resu
     return Result(latencies=latencies, elapsed=elapsed, errors=errors)
 
 
-async def _bench(
-    ports: dict[str, int], *, count: int, concurrency: int, rounds: int
+async def take_turns(
+    targets: Mapping[str, Sequence[str]], *, count: int, concurrency: int, rounds: int
 ) -> tuple[dict[str, Result], dict[str, Result]]:
     """The measured load at `concurrency`, and one request at a time (the fixed cost of each).
 
-    The load is cut into `rounds`, taken by the two servers in turn (in alternating
-    order), so that a machine that slows down or speeds up meanwhile weighs on both alike.
+    `targets` names each contender and the URLs its load is spread over. The load is
+    cut into `rounds`, taken by the contenders in turn (in alternating order), so
+    that a machine that slows down or speeds up meanwhile weighs on all alike. Event
+    ids differ between contenders too: they may share a database.
     """
-    kinds = list(ports)
+    kinds = list(targets)
 
-    async def load(kind: str, size: int, round_name: str, level: int) -> Result:
-        url = f"http://127.0.0.1:{ports[kind]}/slack/events"
-        return await _load(url, _requests(size, round_name=round_name), level)
+    async def turn(kind: str, size: int, round_name: str, level: int) -> Result:
+        requests = slack_requests(size, round_name=f"{round_name}{kind}")
+        return await load(targets[kind], requests, level)
 
     for kind in kinds:
-        await load(kind, max(count // 4, 200), "warm", concurrency)
+        await turn(kind, max(count // 4, 200), "warm", concurrency)
     parts: dict[str, list[Result]] = {kind: [] for kind in kinds}
     for number in range(rounds):
         for kind in kinds if number % 2 == 0 else reversed(kinds):
-            parts[kind].append(await load(kind, count // rounds, f"run{number}", concurrency))
-    alone = {kind: await load(kind, 300, "alone", 1) for kind in kinds}
+            parts[kind].append(await turn(kind, count // rounds, f"run{number}", concurrency))
+    alone = {kind: await turn(kind, 300, "alone", 1) for kind in kinds}
     return {kind: Result.joined(results) for kind, results in parts.items()}, alone
+
+
+def print_results(
+    results: Mapping[str, Result],
+    alone: Mapping[str, Result],
+    *,
+    names: Mapping[str, str],
+    requests: int,
+    concurrency: int,
+    where: str = "",
+) -> None:
+    """Latency percentiles and throughput under load, then the cost of a request alone."""
+    print(
+        f"{requests} signed requests (half /circle commands, half DM events), "
+        f"{concurrency} concurrent{where}"
+    )
+    print(f"{'':24} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'errors':>7}")
+    for kind, result in results.items():
+        print(
+            f"{names[kind]:24} {result.p50:8.1f} {result.p99:8.1f} "
+            f"{result.throughput:8.0f} {result.errors:7d}"
+        )
+    print(
+        "one request at a time, p50: "
+        + ", ".join(f"{names[k]} {r.p50:.1f} ms" for k, r in alone.items())
+    )
 
 
 def main() -> int:
@@ -323,9 +351,12 @@ def main() -> int:
         process.start()
         ports[kind] = ours.recv()
         servers[kind] = (process, ours)
+    targets = {kind: [f"http://127.0.0.1:{port}/slack/events"] for kind, port in ports.items()}
     try:
         results, alone = asyncio.run(
-            _bench(ports, count=args.requests, concurrency=args.concurrency, rounds=args.rounds)
+            take_turns(
+                targets, count=args.requests, concurrency=args.concurrency, rounds=args.rounds
+            )
         )
     finally:
         for process, conn in servers.values():
@@ -335,20 +366,7 @@ def main() -> int:
                 process.terminate()
 
     names = {"bare": "bare Bolt app (no-op)", "circles": "Circles (SQLite)"}
-    print(
-        f"{args.requests} signed requests (half /circle commands, half DM events), "
-        f"{args.concurrency} concurrent"
-    )
-    print(f"{'':24} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'errors':>7}")
-    for kind, result in results.items():
-        print(
-            f"{names[kind]:24} {result.p50:8.1f} {result.p99:8.1f} "
-            f"{result.throughput:8.0f} {result.errors:7d}"
-        )
-    print(
-        "one request at a time, p50: "
-        + ", ".join(f"{names[k]} {r.p50:.1f} ms" for k, r in alone.items())
-    )
+    print_results(results, alone, names=names, requests=args.requests, concurrency=args.concurrency)
     ratio = results["circles"].throughput / results["bare"].throughput
     p99 = results["circles"].p99
     print(f"throughput ratio Circles / bare: {ratio:.2f} (goal ≥ 0.50)")

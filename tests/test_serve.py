@@ -39,6 +39,24 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**keep, **extra}
 
 
+async def came_up(
+    base: str, process: asyncio.subprocess.Process, *, probe: str = "/healthz", within: float = 30
+) -> None:
+    """Waits until the server answers `probe` with 200; AssertionError if it exits or never does."""
+    async with aiohttp.ClientSession() as http:
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                async with http.get(f"{base}{probe}") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            if process.returncode is not None or time.monotonic() > deadline:
+                raise AssertionError("circles serve did not come up")
+            await asyncio.sleep(0.1)
+
+
 class Server:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -55,18 +73,7 @@ class Server:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        async with aiohttp.ClientSession() as http:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    async with http.get(f"{self.base}/healthz") as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientConnectionError:
-                    pass
-                if self.process.returncode is not None or time.monotonic() > deadline:
-                    raise AssertionError("circles serve did not come up")
-                await asyncio.sleep(0.1)
+        await came_up(self.base, self.process)
 
     async def stop(self) -> tuple[int, float, str]:
         assert self.process is not None
