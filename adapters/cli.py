@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import socket
 import sys
 from pathlib import Path
 
@@ -42,6 +44,32 @@ def _settings() -> object:
         raise typer.Exit(2) from None
 
 
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the server could not listen on `host:port`, found before anything else starts.
+
+    A newcomer's most likely clash is a second `make run`; binding the way asyncio
+    will (with SO_REUSEADDR) turns it into one line instead of a traceback.
+    """
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        return f"Circles cannot listen on HOST={host}: no such address. Set HOST to this machine's address, e.g. HOST=127.0.0.1."
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    other = port + 1 if port < 65535 else port - 1
+                    return (
+                        f"Port {port} on {host} is already in use (another `circles serve` or "
+                        f"`make run`?). Stop that process, or choose a free port: PORT={other} make run"
+                    )
+                return f"Circles cannot listen on {host}:{port}: {error.strerror}. Set HOST and PORT to an address it may use."
+    return None
+
+
 @app.command()
 def serve() -> None:
     """Run the bot: HTTP server, scheduler and delivery (the playground without credentials)."""
@@ -51,6 +79,9 @@ def serve() -> None:
 
     settings = _settings()
     assert isinstance(settings, Settings)
+    if problem := _cannot_listen(settings.host, settings.port):
+        typer.echo(problem, err=True)
+        raise typer.Exit(2)
     try:
         asyncio.run(run(settings))
     except SchemaOutOfDate as error:
