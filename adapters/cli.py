@@ -29,6 +29,11 @@ WORKSPACE = typer.Option(
     None, help="The workspace (Slack team or Teams tenant) id, if names repeat."
 )
 PACKAGE_OUT = typer.Option(Path("circles-teams.zip"), help="Where to write the zip.")
+APP_ID = typer.Option(None, help="The bot's Microsoft app id (a GUID). [default: MICROSOFT_APP_ID]")
+PUBLIC_HOST = typer.Option(
+    None,
+    help="The host Teams reaches the bot at, as in https://HOST/api/messages. [default: PUBLIC_HOST]",
+)
 
 
 def _settings() -> object:
@@ -122,17 +127,30 @@ def export(circle: str = CIRCLE, workspace: str | None = WORKSPACE, url: str = D
 
 
 @app.command("teams-package")
-def teams_package(out: Path = PACKAGE_OUT) -> None:
-    """Write the Teams app package (manifest and icons) with MICROSOFT_APP_ID filled in."""
-    from adapters.config import Settings
-    from adapters.teams.package import write_package
+def teams_package(
+    app_id: str | None = APP_ID, public_host: str | None = PUBLIC_HOST, out: Path = PACKAGE_OUT
+) -> None:
+    """Write the Teams app package (manifest and icons) for the bot's app id and public host."""
+    from adapters.teams.package import PackageSettings, write_package
 
-    settings = _settings()
-    assert isinstance(settings, Settings)
-    if not settings.microsoft_app_id:
-        typer.echo("Set MICROSOFT_APP_ID to the bot's app id first.", err=True)
+    found = PackageSettings()
+    app_id, public_host = app_id or found.microsoft_app_id, public_host or found.public_host
+    missing = [
+        name
+        for name, value in (
+            ("--app-id (or MICROSOFT_APP_ID)", app_id),
+            ("--public-host (or PUBLIC_HOST)", public_host),
+        )
+        if not value
+    ]
+    if missing:
+        typer.echo(f"The Teams package needs {' and '.join(missing)}.", err=True)
         raise typer.Exit(2)
-    path = write_package(Path("teams"), out, settings.microsoft_app_id)
+    try:
+        path = write_package(out, app_id=app_id, host=public_host)
+    except ValueError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"Wrote {path}")
 
 
