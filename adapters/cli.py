@@ -58,7 +58,10 @@ def _cannot_listen(host: str, port: int) -> str | None:
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror:
-        return f"Circles cannot listen on HOST={host}: no such address. Set HOST to this machine's address, e.g. HOST=127.0.0.1."
+        return (
+            f"Circles cannot listen on HOST={host}: no such address. "
+            "Set HOST to this machine's address, e.g. HOST=127.0.0.1."
+        )
     for family, kind, proto, _, address in addresses:
         with socket.socket(family, kind, proto) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -69,9 +72,13 @@ def _cannot_listen(host: str, port: int) -> str | None:
                     other = port + 1 if port < 65535 else port - 1
                     return (
                         f"Port {port} on {host} is already in use (another `circles serve` or "
-                        f"`make run`?). Stop that process, or choose a free port: PORT={other} make run"
+                        f"`make run`?). Stop that process, or choose a free port: "
+                        f"PORT={other} make run"
                     )
-                return f"Circles cannot listen on {host}:{port}: {error.strerror}. Set HOST and PORT to an address it may use."
+                return (
+                    f"Circles cannot listen on {host}:{port}: {error.strerror}. "
+                    "Set HOST and PORT to an address it may use."
+                )
     return None
 
 
