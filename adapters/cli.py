@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import socket
 import sys
 from pathlib import Path
 
@@ -27,6 +29,11 @@ WORKSPACE = typer.Option(
     None, help="The workspace (Slack team or Teams tenant) id, if names repeat."
 )
 PACKAGE_OUT = typer.Option(Path("circles-teams.zip"), help="Where to write the zip.")
+APP_ID = typer.Option(None, help="The bot's Microsoft app id (a GUID). [default: MICROSOFT_APP_ID]")
+PUBLIC_HOST = typer.Option(
+    None,
+    help="The host Teams reaches the bot at, as in https://HOST/api/messages. [default: PUBLIC_HOST]",
+)
 
 
 def _settings() -> object:
@@ -42,6 +49,39 @@ def _settings() -> object:
         raise typer.Exit(2) from None
 
 
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the server could not listen on `host:port`, found before anything else starts.
+
+    A newcomer's most likely clash is a second `make run`; binding the way asyncio
+    will (with SO_REUSEADDR) turns it into one line instead of a traceback.
+    """
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        return (
+            f"Circles cannot listen on HOST={host}: no such address. "
+            "Set HOST to this machine's address, e.g. HOST=127.0.0.1."
+        )
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    other = port + 1 if port < 65535 else port - 1
+                    return (
+                        f"Port {port} on {host} is already in use (another `circles serve` or "
+                        f"`make run`?). Stop that process, or choose a free port: "
+                        f"PORT={other} make run"
+                    )
+                return (
+                    f"Circles cannot listen on {host}:{port}: {error.strerror}. "
+                    "Set HOST and PORT to an address it may use."
+                )
+    return None
+
+
 @app.command()
 def serve() -> None:
     """Run the bot: HTTP server, scheduler and delivery (the playground without credentials)."""
@@ -51,6 +91,9 @@ def serve() -> None:
 
     settings = _settings()
     assert isinstance(settings, Settings)
+    if problem := _cannot_listen(settings.host, settings.port):
+        typer.echo(problem, err=True)
+        raise typer.Exit(2)
     try:
         asyncio.run(run(settings))
     except SchemaOutOfDate as error:
@@ -91,17 +134,30 @@ def export(circle: str = CIRCLE, workspace: str | None = WORKSPACE, url: str = D
 
 
 @app.command("teams-package")
-def teams_package(out: Path = PACKAGE_OUT) -> None:
-    """Write the Teams app package (manifest and icons) with MICROSOFT_APP_ID filled in."""
-    from adapters.config import Settings
-    from adapters.teams.package import write_package
+def teams_package(
+    app_id: str | None = APP_ID, public_host: str | None = PUBLIC_HOST, out: Path = PACKAGE_OUT
+) -> None:
+    """Write the Teams app package (manifest and icons) for the bot's app id and public host."""
+    from adapters.teams.package import PackageSettings, write_package
 
-    settings = _settings()
-    assert isinstance(settings, Settings)
-    if not settings.microsoft_app_id:
-        typer.echo("Set MICROSOFT_APP_ID to the bot's app id first.", err=True)
+    found = PackageSettings()
+    app_id, public_host = app_id or found.microsoft_app_id, public_host or found.public_host
+    missing = [
+        name
+        for name, value in (
+            ("--app-id (or MICROSOFT_APP_ID)", app_id),
+            ("--public-host (or PUBLIC_HOST)", public_host),
+        )
+        if not value
+    ]
+    if missing:
+        typer.echo(f"The Teams package needs {' and '.join(missing)}.", err=True)
         raise typer.Exit(2)
-    path = write_package(Path("teams"), out, settings.microsoft_app_id)
+    try:
+        path = write_package(out, app_id=app_id, host=public_host)
+    except ValueError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"Wrote {path}")
 
 

@@ -197,3 +197,26 @@ async def test_metrics_report_deliveries_failures_and_job_runs() -> None:
     assert 'circles_delivery_failures_total{platform="slack",reason="retried"} 2.0' in text
     assert 'circles_job_runs_total{job="open",outcome="ok"} 2.0' in text
     assert 'circles_job_runs_total{job="close",outcome="failed"} 1.0' in text
+
+
+async def test_a_port_in_use_is_one_line_saying_what_to_do(tmp_path: Path) -> None:
+    """A second `make run` while the first still runs: no traceback, and nothing starts."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        process = await asyncio.create_subprocess_exec(
+            str(CIRCLES),
+            "serve",
+            cwd=tmp_path,
+            env=clean_env(PORT=str(port)),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 2
+    assert stdout == b""
+    (line,) = stderr.decode().splitlines()
+    assert f"Port {port} on 127.0.0.1 is already in use" in line
+    assert "Stop that process, or choose a free port: PORT=" in line
+    assert not (tmp_path / "circles.db").exists(), "nothing else happens"

@@ -311,3 +311,58 @@ async def test_reset_starts_again_from_the_ready_made_circle(browser: Browser, u
     await expect(page.locator("#channel-feed .kickoff")).to_have_count(0)
     await expect(page.locator("#circle-info")).to_contain_text("Growth Circle")
     assert problems == []
+
+
+async def test_a_long_command_stays_inside_a_phone_screen(browser: Browser, url: str) -> None:
+    """The command echoed back ("You ran /circle …") wraps instead of pushing the page wide."""
+    from playwright.async_api import expect
+
+    page, problems = await open_page(browser, url, PHONE)
+    link = (
+        "https://docs.example.com/reading?id=R2l2aW5nQW5kUmVjZWl2aW5nRmVlZGJhY2tXaXRob3V0VGhlTXVzaA"
+    )
+    typed = f"topic {link}"
+    await page.locator("#command-input").fill(typed)
+    await page.locator("#command-input").press("Enter")
+    answer = page.locator("#channel-feed .ephemeral").last
+    await expect(answer).to_contain_text("You ran /circle topic https://docs.example.com")
+    await answer.locator(".typed-command").scroll_into_view_if_needed()
+    await shoot(page, "phone-long-command")
+    box = await answer.locator(".typed-command code").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= PHONE["width"]
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert await answer.evaluate("post => post.scrollWidth <= post.clientWidth")
+    assert problems == []
+
+
+async def test_blank_starts_an_empty_world_after_asking(browser: Browser, url: str) -> None:
+    from playwright.async_api import Dialog, expect
+
+    page, problems = await open_page(browser, url, PHONE)
+    await step(page, "open")
+    asked: list[str] = []
+
+    async def answer(dialog: Dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        await (dialog.accept() if accept else dialog.dismiss())
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    await page.locator("#reset-blank").click()
+    await expect(page.locator("#channel-feed .kickoff")).to_have_count(1)  # declined: all stays
+    assert asked and "no circles" in asked[0]
+
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    await page.locator("#reset-blank").click()
+    await expect(page.locator("#clock-local")).to_have_text("Mon 23 Nov, 09:00")
+    await expect(page.locator("#circle-info")).to_have_text(
+        "No circle here yet: try “create My Circle”."
+    )
+    await expect(page.locator("#channel-feed .post")).to_have_count(0)
+    await expect(page.locator("#step-open")).to_be_disabled()
+    await shoot(page, "phone-blank")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    await page.locator("#command-input").fill("create My Circle")
+    await page.locator("#command-input").press("Enter")
+    await expect(page.locator("#circle-info")).to_contain_text("My Circle")
+    assert problems == []

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import struct
+import subprocess
+import sys
 import zipfile
 import zlib
 from pathlib import Path
@@ -22,6 +26,9 @@ TEAMS = ROOT / "teams"
 SCHEMA = Path(__file__).parent / "schemas" / "MicrosoftTeams.schema.v1.17.json"
 SHARED = ROOT.parent / "shared" / "schemas" / SCHEMA.name
 APP_ID = "5e2a1c3b-7d4f-4a6e-8b9c-0d1e2f3a4b5c"
+HOST = "circles.example.org"
+CIRCLES = Path(sys.executable).with_name("circles")
+NOT_BUILT = (".git", ".venv", "*cache*", "build", "*.egg-info", "*.db*", "tests", "docs", "bench")
 
 
 def manifest() -> dict[str, Any]:
@@ -106,20 +113,135 @@ def test_the_outline_icon_is_32_square_white_on_transparent() -> None:
     assert any(pixel[3] == 255 for pixel in pixels)
 
 
-def test_write_package_zips_the_manifest_with_the_app_id_and_the_icons(tmp_path: Path) -> None:
-    out = write_package(TEAMS, tmp_path / "circles.zip", APP_ID)
-    with zipfile.ZipFile(out) as package:
-        assert sorted(package.namelist()) == ["color.png", "manifest.json", "outline.png"]
-        packed = json.loads(package.read("manifest.json"))
+def packed(path: Path) -> tuple[list[str], dict[str, Any]]:
+    with zipfile.ZipFile(path) as package:
+        manifest: dict[str, Any] = json.loads(package.read("manifest.json"))
         assert package.read("color.png") == (TEAMS / "color.png").read_bytes()
+        return sorted(package.namelist()), manifest
+
+
+def test_write_package_fills_in_the_app_id_and_the_public_host(tmp_path: Path) -> None:
+    names, document = packed(write_package(tmp_path / "circles.zip", app_id=APP_ID, host=HOST))
+    assert names == ["color.png", "manifest.json", "outline.png"]
     assert (
-        packed["id"] == packed["bots"][0]["botId"] == packed["webApplicationInfo"]["id"] == APP_ID
+        document["id"]
+        == document["bots"][0]["botId"]
+        == document["webApplicationInfo"]["id"]
+        == APP_ID
     )
-    validate(packed)
-    assert write_package(TEAMS, tmp_path, APP_ID) == tmp_path / "circles-teams.zip"
+    assert document["validDomains"] == [HOST]
+    assert document["developer"]["websiteUrl"] == f"https://{HOST}/"
+    assert document["developer"]["privacyUrl"] == f"https://{HOST}/privacy"
+    assert document["developer"]["termsOfUseUrl"] == f"https://{HOST}/terms"
+    assert "example.com" not in json.dumps(document)
+    validate(document)
+    out = write_package(tmp_path, app_id=APP_ID, host=f"https://{HOST}/api/messages")
+    assert out == tmp_path / "circles-teams.zip"
+    assert packed(out)[1] == document  # the messaging endpoint's URL names the same host
 
 
 def test_write_package_refuses_an_app_id_that_is_not_a_guid(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a Microsoft app id"):
-        write_package(TEAMS, tmp_path / "circles.zip", "my-bot")
+        write_package(tmp_path / "circles.zip", app_id="my-bot", host=HOST)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "",
+        "localhost",
+        "http://circles.example.org",
+        "circles.example.org/api",
+        "-bad-.example.org",
+        "ops@circles.example.org",
+        "https://circles.example.org:8443/api/messages",
+    ],
+)
+def test_write_package_refuses_what_is_not_a_public_host(tmp_path: Path, host: str) -> None:
+    with pytest.raises(ValueError, match="not a public host name"):
+        write_package(tmp_path / "circles.zip", app_id=APP_ID, host=host)
+    assert list(tmp_path.iterdir()) == []
+
+
+def outside_the_repository(tmp_path: Path, **extra: str) -> dict[str, Any]:
+    """Where a deployer runs the command: another folder, no Teams password anywhere."""
+    folder = tmp_path / "deploy"
+    folder.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MICROSOFT_", "PUBLIC_"))}
+    return {"cwd": folder, "env": {**env, **extra}, "capture_output": True, "text": True}
+
+
+def test_the_command_needs_only_the_app_id_and_the_host_from_any_folder(tmp_path: Path) -> None:
+    run = outside_the_repository(tmp_path, MICROSOFT_APP_ID=APP_ID)
+    (run["cwd"] / ".env").write_text(f"PUBLIC_HOST={HOST}\n")  # read like every setting
+    done = subprocess.run([str(CIRCLES), "teams-package"], check=False, **run)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "Wrote circles-teams.zip\n"
+    _, document = packed(run["cwd"] / "circles-teams.zip")
+    assert document["bots"][0]["botId"] == APP_ID and document["validDomains"] == [HOST]
+
+    refused = subprocess.run(
+        [str(CIRCLES), "teams-package", "--public-host", "http://" + HOST, "--out", "x.zip"],
+        check=False,
+        **run,
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == [
+        f"'http://{HOST}' is not a public host name: give the one in the bot's messaging "
+        "endpoint, e.g. circles.example.org for https://circles.example.org/api/messages"
+    ]
+    assert not (run["cwd"] / "x.zip").exists()
+
+
+def test_the_command_says_which_of_the_two_is_missing(tmp_path: Path) -> None:
+    run = outside_the_repository(tmp_path, MICROSOFT_APP_PASSWORD="not-needed")
+    done = subprocess.run([str(CIRCLES), "teams-package"], check=False, **run)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "The Teams package needs --app-id (or MICROSOFT_APP_ID) "
+        "and --public-host (or PUBLIC_HOST).\n"
+    )
+    assert "not-needed" not in done.stderr and list(run["cwd"].iterdir()) == []
+
+
+def test_a_normal_install_carries_the_app_files_and_every_module(tmp_path: Path) -> None:
+    """`pip install .` (not editable): the wheel has `teams/` as `adapters.teams.app`."""
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_BUILT))
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", str(source), "-w", str(tmp_path)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("circles-*.whl")
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+        shipped = set(archive.namelist())
+    modules = {
+        str(path.relative_to(ROOT))
+        for top in ("bot", "adapters", "scheduler", "storage")
+        for path in (ROOT / top).rglob("*.py")
+    }
+    assert modules <= shipped, "a module is missing from the packages list in pyproject.toml"
+    app = {f"adapters/teams/app/{name}" for name in ("manifest.json", "color.png", "outline.png")}
+    assert app <= shipped
+
+    run = outside_the_repository(tmp_path, PYTHONPATH=str(site))
+    cli = "import sys; from adapters.cli import main; sys.argv[0] = 'circles'; main()"
+    done = subprocess.run(
+        [sys.executable, "-c", cli, "teams-package", "--app-id", APP_ID, "--public-host", HOST],
+        check=False,
+        **run,
+    )
+    assert done.returncode == 0, done.stderr
+    where = subprocess.run(
+        [sys.executable, "-c", "from adapters.teams.package import app_files; print(app_files())"],
+        check=True,
+        **run,
+    )
+    assert where.stdout.strip() == str(site / "adapters" / "teams" / "app")
+    assert packed(run["cwd"] / "circles-teams.zip")[1]["id"] == APP_ID

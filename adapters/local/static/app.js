@@ -555,13 +555,19 @@ function wire() {
   for (const button of document.querySelectorAll("[data-tab]")) {
     button.addEventListener("click", () => setTab(button.dataset.tab));
   }
-  $("reset").addEventListener("click", async () => {
-    if (!confirm("Start again? Everything in the playground is cleared and the ready-made circle comes back.")) return;
+  const startAgain = async (question, blank) => {
+    if (!confirm(question)) return;
     ui.expanded.clear();
     ui.collapsed.clear();
     ui.known = null;
-    if (await call("reset", {})) $("activity").hidden = true;
-  });
+    if (await call("reset", { blank })) $("activity").hidden = true;
+  };
+  $("reset").addEventListener("click", () =>
+    startAgain("Start again? Everything in the playground is cleared and the ready-made circle comes back.", false),
+  );
+  $("reset-blank").addEventListener("click", () =>
+    startAgain("Start with a blank playground? Everything is cleared: no circles at all, and the clock goes back to its start.", true),
+  );
   $("activity-close").addEventListener("click", () => ($("activity").hidden = true));
 
   $("command-form").addEventListener("submit", async (event) => {
