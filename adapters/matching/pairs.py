@@ -5,7 +5,8 @@ matching. The blossom algorithm is cubic in pure Python (about 30 s for 400 peop
 on every possible edge), so each person brings their `candidates` best-scoring
 partners; the matching is exact on that graph, and when it cannot pair everyone the
 full graph is tried before declaring the cohort infeasible. With an odd number of
-people, the one left over joins the pair they add most to, making one trio.
+people, the one left over joins the pair they add most to, making one trio (not
+proven best); when no pair may take them, each person in turn is the one left over.
 """
 
 from __future__ import annotations
@@ -35,12 +36,50 @@ class PairSolver:
             for j in people[n + 1 :]
             if (i, j) not in problem.forbidden
         }
+        if not trios:
+            pairs = self._pairs(people, weights)
+        else:  # the one left over joins a pair; if none may take them, another is left over
+            leftovers = [None, *people]
+            pairs = next(
+                filter(None, (self._with_trio(problem, people, weights, u) for u in leftovers)),
+                None,
+            )
+        if pairs is None:
+            raise Infeasible(problem.no_grouping())
+        return pairs
+
+    def _pairs(
+        self, people: list[int], weights: dict[tuple[int, int], int]
+    ) -> list[tuple[int, ...]] | None:
+        """Everyone paired at the greatest total weight: on the best edges, else on all of them."""
         pairs = self._match(people, _best_edges(people, weights, self.candidates))
         if len(pairs) < len(people) // 2:
             pairs = self._match(people, weights.items())
-        if len(pairs) < len(people) // 2:
-            raise Infeasible(problem.no_grouping())
-        return _with_trio(problem, people, pairs) if trios else pairs
+        return pairs if len(pairs) == len(people) // 2 else None
+
+    def _with_trio(
+        self,
+        problem: Problem,
+        people: list[int],
+        weights: dict[tuple[int, int], int],
+        leftover: int | None,
+    ) -> list[tuple[int, ...]] | None:
+        """Pairs for all but one (`leftover`, or whoever the matching leaves), who joins the best pair."""
+        others = [i for i in people if i != leftover]
+        kept = {pair: w for pair, w in weights.items() if leftover not in pair}
+        pairs = self._pairs(others, kept)
+        if pairs is None:
+            return None
+        (alone,) = [i for i in people if not any(i in pair for pair in pairs)]
+        options = [
+            (problem.scorer.circle((*pair, alone)) - problem.scorer.circle(pair), pair)
+            for pair in pairs
+            if problem.allowed((*pair, alone))
+        ]
+        if not options:
+            return None
+        _, joined = max(options, key=lambda option: (option[0], [-i for i in option[1]]))
+        return sorted(tuple(sorted((*joined, alone))) if pair == joined else pair for pair in pairs)
 
     @staticmethod
     def _match(
@@ -65,19 +104,3 @@ def _best_edges(
         for weight, j in heapq.nlargest(candidates, partners):
             edges.add(((min(i, j), max(i, j)), weight))
     return edges
-
-
-def _with_trio(
-    problem: Problem, people: list[int], pairs: list[tuple[int, ...]]
-) -> list[tuple[int, ...]]:
-    paired = {i for pair in pairs for i in pair}
-    (alone,) = [i for i in people if i not in paired]
-    options = [
-        (problem.scorer.circle((*pair, alone)) - problem.scorer.circle(pair), pair)
-        for pair in pairs
-        if problem.allowed((*pair, alone))
-    ]
-    if not options:
-        raise Infeasible(problem.no_grouping())
-    _, joined = max(options, key=lambda option: (option[0], [-i for i in option[1]]))
-    return sorted(tuple(sorted((*joined, alone))) if pair == joined else pair for pair in pairs)

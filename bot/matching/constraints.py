@@ -75,17 +75,22 @@ def _what_could(count: int, bounds: SizeBounds) -> str:
         return "invite at least one more person"
     if count < bounds.smallest:
         return "a size of 2 can" if count == 2 else f"sizes 2–{count} can"
-    largest = next(
-        size
-        for size in range(bounds.largest + 1, count + 1)
-        if any(
-            _fits(
-                count, k, SizeBounds(smallest=bounds.smallest, largest=size, target=bounds.smallest)
-            )
-            for k in range(1, count + 1)
-        )
-    )
-    return f"sizes {bounds.smallest}–{largest} can"
+    lower = [
+        f"{smallest}–{bounds.largest}"
+        for smallest in range(bounds.smallest - 1, 1, -1)
+        if _any_fits(count, smallest, bounds.largest)
+    ][:1]
+    higher = [
+        f"{bounds.smallest}–{largest}"
+        for largest in range(bounds.largest + 1, count + 1)
+        if _any_fits(count, bounds.smallest, largest)
+    ][:1]
+    return f"sizes {' or '.join(lower + higher)} can"
+
+
+def _any_fits(count: int, smallest: int, largest: int) -> bool:
+    bounds = SizeBounds(smallest=smallest, largest=largest, target=smallest)
+    return any(_fits(count, k, bounds) for k in range(1, count + 1))
 
 
 def _people(count: int) -> str:

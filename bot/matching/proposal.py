@@ -110,6 +110,8 @@ def propose(
     if len(index) != len(people):
         raise ValueError("a participant is listed twice")
     fixed = [tuple(sorted(index[key] for key in circle)) for circle in locked]
+    if any(len(circle) < 2 for circle in fixed):
+        raise Infeasible("a locked circle needs at least two members: nobody is matched alone")
     placed = [i for circle in fixed for i in circle]
     if len(placed) != len(set(placed)):
         raise ValueError("a participant is in two locked circles")
