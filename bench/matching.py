@@ -21,6 +21,7 @@ import random
 import sys
 import time
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -34,6 +35,7 @@ from bot.matching.score import Emphasis, Scorer, upper_bound
 from bot.people import PersonKey
 
 WEEK = date(2026, 1, 12)
+MATCH = partial(propose, emphasis=Emphasis.BALANCED, week_of=WEEK)
 POPULAR = ["giving feedback", "delegation", "influencing"]
 OTHER = ["coaching", "hiring", "prioritising", "strategy", "managing conflict"]
 ZONES = {
@@ -85,14 +87,7 @@ def run(
     label: str, people: list[Participant], history: History, bounds: SizeBounds, solver: Solver
 ) -> tuple[float, float]:
     started = time.perf_counter()
-    proposal = propose(
-        people,
-        bounds=bounds,
-        emphasis=Emphasis.BALANCED,
-        history=history,
-        week_of=WEEK,
-        solver=solver,
-    )
+    proposal = MATCH(people, bounds=bounds, history=history, solver=solver)
     seconds = time.perf_counter() - started
     ordered = sorted(people, key=lambda p: p.key)
     scorer = Scorer(ordered, emphasis=Emphasis.BALANCED, week_of=WEEK)
