@@ -23,40 +23,54 @@ WINTER = date(2026, 1, 14)  # a Wednesday: the week of Monday 12 January
 SUMMER = date(2026, 7, 13)
 OFFICE = WorkingHours()
 
-ANA = Participant(
-    key=PersonKey("slack", "T1", "UANA"),
-    name="Ana",
-    tz="Europe/London",
-    intake=Intake(
-        wants=frozenset({"delegation", "giving feedback"}),
-        offers=frozenset({"coaching"}),
-        function="Sales",
-        experience="2-5y",
-        preference=FunctionPreference.DIFFERENT,
-    ),
+
+def member(
+    name: str,
+    tz: str,
+    *,
+    wants: set[str],
+    offers: set[str],
+    function: str,
+    experience: str,
+    preference: FunctionPreference = FunctionPreference.NONE,
+) -> Participant:
+    intake = Intake(
+        wants=frozenset(wants),
+        offers=frozenset(offers),
+        function=function,
+        experience=experience,
+        preference=preference,
+    )
+    return Participant(
+        key=PersonKey("slack", "T1", f"U{name.upper()}"), name=name, tz=tz, intake=intake
+    )
+
+
+ANA = member(
+    "Ana",
+    "Europe/London",
+    wants={"delegation", "giving feedback"},
+    offers={"coaching"},
+    function="Sales",
+    experience="2-5y",
+    preference=FunctionPreference.DIFFERENT,
 )
-BEN = Participant(
-    key=PersonKey("slack", "T1", "UBEN"),
-    name="Ben",
-    tz="Europe/Berlin",
-    intake=Intake(
-        wants=frozenset({"giving feedback"}),
-        offers=frozenset({"delegation"}),
-        function="Finance",
-        experience="2-5y",
-        preference=FunctionPreference.SAME,
-    ),
+BEN = member(
+    "Ben",
+    "Europe/Berlin",
+    wants={"giving feedback"},
+    offers={"delegation"},
+    function="Finance",
+    experience="2-5y",
+    preference=FunctionPreference.SAME,
 )
-CHEN = Participant(
-    key=PersonKey("slack", "T1", "UCHEN"),
-    name="Chen",
-    tz="America/New_York",
-    intake=Intake(
-        wants=frozenset({"giving feedback", "coaching"}),
-        offers=frozenset({"delegation"}),
-        function="Sales",
-        experience="10y+",
-    ),
+CHEN = member(
+    "Chen",
+    "America/New_York",
+    wants={"giving feedback", "coaching"},
+    offers={"delegation"},
+    function="Sales",
+    experience="10y+",
 )
 
 
