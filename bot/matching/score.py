@@ -28,6 +28,7 @@ from enum import StrEnum
 
 from bot.matching.intake import FunctionPreference, Participant
 from bot.matching.overlap import SLOT_MINUTES, shared_hours, weekly_slots
+from bot.working_hours import WorkingHours
 
 ENOUGH_HOURS = 5.0
 
@@ -80,8 +81,9 @@ class Profile:
     """A participant reduced to bit sets and small integers, so a circle scores in microseconds."""
 
     wants: int
+    wants_count: int
     offers: int
-    band: str
+    band: int  # one bit per experience band, 0 for none
     function: str
     preference: FunctionPreference
     week: int
@@ -96,17 +98,21 @@ class Scorer:
         areas = sorted({a for p in participants for a in p.intake.wants | p.intake.offers})
         self.areas = areas
         bit = {area: 1 << i for i, area in enumerate(areas)}
-        weeks: dict[tuple[str, object], int] = {}
+        bands = sorted({p.intake.experience for p in participants if p.intake.experience})
+        band_bit = {band: 1 << i for i, band in enumerate(bands)} | {"": 0}
+        weeks: dict[tuple[str, WorkingHours], int] = {}
+        for p in participants:
+            if (p.tz, p.hours) not in weeks:
+                weeks[p.tz, p.hours] = weekly_slots(tz=p.tz, hours=p.hours, week_of=week_of)
         self.profiles = [
             Profile(
                 wants=sum(bit[a] for a in p.intake.wants),
+                wants_count=len(p.intake.wants),
                 offers=sum(bit[a] for a in p.intake.offers),
-                band=p.intake.experience,
+                band=band_bit[p.intake.experience],
                 function=p.intake.function,
                 preference=p.intake.preference,
-                week=weeks.setdefault(
-                    (p.tz, p.hours), weekly_slots(tz=p.tz, hours=p.hours, week_of=week_of)
-                ),
+                week=weeks[p.tz, p.hours],
             )
             for p in participants
         ]
@@ -131,30 +137,31 @@ class Scorer:
     def _points(self, members: Sequence[int]) -> tuple[float, float, float, float]:
         """The four parts' points; the local search calls this millions of times, hence the bit tricks."""
         profiles = [self.profiles[i] for i in members]
-        offered = offered_twice = wanted = wanted_twice = 0
+        offered = offered_twice = wanted = wanted_twice = banded = banded_twice = 0
         common_week = -1
+        functions = []
         for p in profiles:
             offered_twice |= offered & p.offers
             offered |= p.offers
             wanted_twice |= wanted & p.wants
             wanted |= p.wants
+            banded_twice |= banded & p.band
+            banded |= p.band
             common_week &= p.week
-        bands = Counter(p.band for p in profiles)
-        functions = Counter(p.function for p in profiles)
+            functions.append(p.function)
         others = len(profiles) - 1
         complement = common = function = 0.0
         for p in profiles:
             if p.wants:
-                size = p.wants.bit_count()
                 by_others = offered_twice | (offered & ~p.offers)
-                complement += (p.wants & by_others).bit_count() / size
-                common += (p.wants & wanted_twice).bit_count() / size / 2
-            if p.band and bands[p.band] > 1:
+                complement += (p.wants & by_others).bit_count() / p.wants_count
+                common += (p.wants & wanted_twice).bit_count() / p.wants_count / 2
+            if p.band & banded_twice:
                 common += 0.5
             if p.preference is FunctionPreference.SAME:
-                function += 1.0 if functions[p.function] > 1 else 0.0
+                function += 1.0 if functions.count(p.function) > 1 else 0.0
             elif p.preference is FunctionPreference.DIFFERENT:
-                function += (len(profiles) - functions[p.function]) / others
+                function += (len(profiles) - functions.count(p.function)) / others
         hours = common_week.bit_count() * SLOT_MINUTES / 60
         time = len(profiles) * min(1.0, hours / ENOUGH_HOURS)
         return complement, common, function, time
