@@ -339,3 +339,16 @@ def test_a_shared_circle_rules_out_a_pair_but_not_another_circle() -> None:
     assert [set(c.members) for c in again.circles] == [everyone]
     with pytest.raises(Infeasible):  # but a past pair is never together again
         match(people, History(pairs=frozenset({first_two})), four, SEARCHING)
+
+
+def test_a_lock_that_cannot_be_kept_is_refused_and_changes_nothing() -> None:
+    people = realistic(6, seed=3)
+    bounds = SizeBounds(smallest=2, largest=3, target=3)
+    stranger = PersonKey("slack", "T1", "UNOBODY")
+    for locked, message in (
+        ([[people[0].key, stranger]], "not a participant"),
+        ([[people[0].key, people[1].key], [people[1].key, people[2].key]], "two locked circles"),
+        ([[people[0].key]], "nobody is matched alone"),
+    ):
+        with pytest.raises(Infeasible, match=message):
+            match(people, History(), bounds, SEARCHING, locked=locked)

@@ -1,13 +1,16 @@
-"""Circles by a CP-SAT seed and a local search on the real score.
+"""Circles by CP-SAT: exactly for small cohorts, as the seed of a local search beyond.
 
-The real score is not linear (a circle's time overlap is the intersection of all
-its members' weeks; an area counts as offered once), so CP-SAT solves a linear
-model of the two things that matter most and are hardest to fix by hand: people
-near each other in time share a circle (each may only join the circles around
-their place in the cohort sorted by time of day), and the few people who offer an
-area much wanted are spread so each circle with one serves its wanters. Every hard
-constraint is in that model. A local search then swaps and moves members between
-nearby circles while the real score improves, never breaking a constraint.
+Up to `exact_up_to` candidate circles (about 18 people into circles of 4 or 5),
+every allowed circle is scored and CP-SAT picks the best partition: the optimum.
+Beyond, candidates are too many and the real score is not linear (a circle's time
+overlap is the intersection of all its members' weeks; an area counts as offered
+once), so CP-SAT solves a linear model of the two things that matter most and are
+hardest to fix by hand: people near each other in time share a circle (each may
+only join the circles around their place in the cohort sorted by time of day), and
+the few people who offer an area much wanted are spread so each circle with one
+serves its wanters. Every hard constraint is in that model. A local search then
+swaps and moves members between nearby circles, then splits two nearby circles
+anew in the best way, while the real score improves, never breaking a constraint.
 
 Deterministic: one CP-SAT worker, a fixed seed and a deterministic time limit;
 the local search visits circles and members in a fixed order.

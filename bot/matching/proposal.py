@@ -109,13 +109,15 @@ def propose(
     index = {p.key: i for i, p in enumerate(people)}
     if len(index) != len(people):
         raise ValueError("a participant is listed twice")
+    if any(key not in index for circle in locked for key in circle):
+        raise Infeasible("a locked circle holds someone who is not a participant")
     fixed = [tuple(sorted(index[key] for key in circle)) for circle in locked]
     if any(len(circle) < 2 for circle in fixed):
         raise Infeasible("a locked circle needs at least two members: nobody is matched alone")
-    placed = [i for circle in fixed for i in circle]
-    if len(placed) != len(set(placed)):
-        raise ValueError("a participant is in two locked circles")
-    rest = tuple(i for i in range(len(people)) if i not in set(placed))
+    placed = {i for circle in fixed for i in circle}
+    if len(placed) != sum(len(circle) for circle in fixed):
+        raise Infeasible("someone is in two locked circles")
+    rest = tuple(i for i in range(len(people)) if i not in placed)
     scorer = Scorer(people, emphasis=emphasis, week_of=week_of)
     forbidden = forbidden_pairs(people, history, bounds)
     circles: list[tuple[int, ...]] = []
