@@ -7,8 +7,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from adapters.clock import SystemClock
-from bot.personal import export_csv
-from bot.turn import Config, Turn
+from bot.context import Config, Ctx
+from bot.reports import export_csv
 from scheduler.rhythm import RhythmCalendar
 from storage.db import create_engine, is_current
 from storage.uow import SqlUnitOfWorkFactory
@@ -43,9 +43,7 @@ async def export_circle(url: str, *, name: str, workspace: str | None) -> str:
                     if not found
                     else f"Several circles are called {name!r} ({where}); add --workspace."
                 )
-            turn = Turn(
-                uow=uow, now=SystemClock().now(), calendar=RhythmCalendar(), config=Config()
-            )
-            return await export_csv(turn, found[0])
+            ctx = Ctx(uow=uow, now=SystemClock().now(), calendar=RhythmCalendar(), config=Config())
+            return await export_csv(ctx, found[0])
     finally:
         await engine.dispose()

@@ -27,10 +27,10 @@ from adapters.clock import SystemClock
 from adapters.config import Settings
 from adapters.observability import Metrics, configure_logging
 from adapters.server import Mount, create_app
+from bot.context import Config
 from bot.core import Core, Outcome
 from bot.events import InboundEvent
 from bot.ports import Clock
-from bot.turn import Config
 from scheduler.delivery import DeliveryWorker
 from scheduler.leader import Election, leader_for
 from scheduler.messenger import Messenger

@@ -124,7 +124,7 @@ async def _circles_app() -> tuple[Any, Any]:
     from adapters.serve import build_core, settle
     from adapters.server import create_app
     from adapters.slack import SlackAdapter
-    from bot.turn import Config
+    from bot.context import Config
     from storage.db import create_engine, upgrade
     from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 

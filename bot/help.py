@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 
 from bot import commands as cmd
+from bot.context import Ctx
 from bot.messages import Block, Context, Heading, Paragraph
 from bot.people import Person
-from bot.turn import Turn
 
 EVERYONE = "everyone"
 MEMBERS = "members"
@@ -74,17 +74,17 @@ def short(prefix: str) -> tuple[Block, ...]:
 
 
 async def show(
-    turn: Turn, person: Person, topic: str | None, *, conversation: str | None, admin: bool
+    ctx: Ctx, person: Person, topic: str | None, *, conversation: str | None, admin: bool
 ) -> None:
     if topic:
         keyword = topic.lower().split()[0]
         if keyword in cmd.USAGE:
-            turn.say(
-                Paragraph((f"`{turn.prefix}{cmd.USAGE[keyword]}`",)),
+            ctx.say(
+                Paragraph((f"`{ctx.prefix}{cmd.USAGE[keyword]}`",)),
                 Paragraph((cmd.SUMMARY[keyword],)),
             )
             return
-    memberships = await turn.uow.memberships.find(person_id=person.id, left_at=None)
+    memberships = await ctx.uow.memberships.find(person_id=person.id, left_at=None)
     roles = {EVERYONE}
     if memberships:
         roles.add(MEMBERS)
@@ -93,4 +93,4 @@ async def show(
         roles.add(ORGANISERS)
     if admin:
         roles.add(ADMINS)
-    turn.say(*overview(turn.prefix, roles=frozenset(roles)))
+    ctx.say(*overview(ctx.prefix, roles=frozenset(roles)))

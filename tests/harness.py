@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from adapters.clock import FakeClock
 from adapters.local.simulation import Simulation
 from adapters.local.world import LocalWorld, Post
+from bot.context import Config
 from bot.core import Core, Outcome
 from bot.events import (
     Actor,
@@ -29,7 +30,6 @@ from bot.events import (
 from bot.messages import plain_text
 from bot.people import PersonKey
 from bot.sessions import Session
-from bot.turn import Config
 from scheduler.rhythm import RhythmCalendar
 from storage.db import Database
 from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory

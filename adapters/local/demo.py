@@ -20,12 +20,12 @@ from adapters.local.simulation import Simulation
 from adapters.local.transcript import Transcript
 from adapters.local.world import Arrival, LocalWorld
 from bot.circles import CircleStatus
+from bot.context import Config
 from bot.core import Core
 from bot.events import Actor, ChoiceMade, CommandIssued, DirectMessage, InboundEvent, ThreadReply
 from bot.kinds import PRESETS, Kind
 from bot.people import PersonKey
 from bot.sessions import SessionStatus
-from bot.turn import Config
 from scheduler.rhythm import RhythmCalendar
 from storage.db import Database, create_engine, upgrade
 from storage.uow import SqlUnitOfWorkFactory

@@ -38,6 +38,7 @@ from adapters.clock import FakeClock
 from adapters.local.simulation import Simulation
 from adapters.local.world import Arrival, LocalWorld, Post
 from bot.circles import Circle, CircleStatus
+from bot.context import Config
 from bot.core import Core
 from bot.events import (
     Actor,
@@ -68,7 +69,6 @@ from bot.messages import (
 )
 from bot.people import PersonKey
 from bot.sessions import SessionStatus
-from bot.turn import Config
 from scheduler.rhythm import RhythmCalendar
 from storage.db import Database
 from storage.tables import PersonRow, metadata

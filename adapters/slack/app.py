@@ -41,13 +41,13 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.config import Settings
 from adapters.observability import Metrics
+from bot.context import Config, Ctx
 from bot.core import Outcome
 from bot.events import InboundEvent, ProfileUpdated
 from bot.home import home
 from bot.messages import Block
 from bot.people import PersonKey
 from bot.ports import Calendar, Clock
-from bot.turn import Config, Turn
 from scheduler.rhythm import RhythmCalendar
 from storage.db import Database
 from storage.uow import SqlUnitOfWorkFactory
@@ -441,10 +441,10 @@ class SlackAdapter:
             if bot is None:
                 return
             async with self._uow() as uow:
-                turn = Turn(
+                ctx = Ctx(
                     uow=uow, now=self._clock.now(), calendar=self._calendar, config=self._config
                 )
-                blocks = await home(turn, PersonKey(PLATFORM, team, user))
+                blocks = await home(ctx, PersonKey(PLATFORM, team, user))
             await self.client_for(bot.token).views_publish(user_id=user, view=to_home(blocks))
         except Exception as error:
             log.error(

@@ -32,10 +32,10 @@ from adapters.clock import FakeClock
 from adapters.config import Settings
 from adapters.server import create_app
 from adapters.slack import SlackAdapter
+from bot.context import Config
 from bot.core import Core
 from bot.people import PersonKey
 from bot.sessions import Session
-from bot.turn import Config
 from scheduler.messenger import Permanent, Transient
 from scheduler.rhythm import RhythmCalendar
 from storage.db import Database

@@ -30,9 +30,9 @@ from adapters.server import create_app
 from adapters.teams.config import TeamsConfig
 from adapters.teams.messenger import TeamsMessenger
 from adapters.teams.wiring import Teams, create_teams
+from bot.context import Config
 from bot.core import Core
 from bot.people import PersonKey
-from bot.turn import Config
 from scheduler.rhythm import RhythmCalendar
 from storage.db import Database
 from storage.delivery import Delivery
