@@ -15,8 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot import answers, help, lifecycle, membership, personal, reports, retention, steering
-from bot import commands as cmd
+from bot import (
+    answers,
+    commands,
+    help,
+    lifecycle,
+    personal,
+    retention,
+)
 from bot.circles import Circle
 from bot.commitments import ReviewOutcome
 from bot.context import Config, Ctx
@@ -33,12 +39,13 @@ from bot.events import (
     ProfileUpdated,
     ThreadReply,
 )
+from bot.grammar import Help
 from bot.lookups import owed_prompt_circles
 from bot.messages import Authored, Block, Message, Paragraph, Quote, ToPerson
 from bot.people import Person
 from bot.ports import Calendar, Clock
 from bot.prompts import PromptKind, dm_answer_target
-from bot.routing import resolve_circle, split_circle
+from bot.registry import Audience
 from bot.store import Conflict, UnitOfWorkFactory
 
 
@@ -136,11 +143,10 @@ class Core:
         match event:
             case CommandIssued():
                 names = dict(event.names)
-                await run_command(
+                await commands.run(
                     ctx,
                     person,
-                    cmd.parse_command(event.text),
-                    text=event.text,
+                    commands.parse_command(event.text),
                     conversation=event.conversation,
                     names=names,
                 )
@@ -220,7 +226,7 @@ async def _caller_help(ctx: Ctx, event: Event) -> None:
     person = await ctx.uow.people.by_key(actor.key) or Person(key=actor.key, name=actor.name)
     admin = bool(actor.admin) or person.admin or actor.key.user in ctx.config.admins
     ctx.answer = ctx.answer[:1]
-    await help.show(ctx, person, None, conversation=None, admin=admin)
+    await help.show(ctx, person, None, rows=commands.ROWS, conversation=None, admin=admin)
 
 
 def _storable(event: InboundEvent) -> InboundEvent:
@@ -234,7 +240,10 @@ def _storable(event: InboundEvent) -> InboundEvent:
 
 def _error_blocks(ctx: Ctx, error: UserError) -> tuple[Block, ...]:
     if isinstance(error, UnknownCommand):
-        return (Paragraph((error.message,)), *help.overview(ctx.prefix, roles=help.EVERYONE))
+        return (
+            Paragraph((error.message,)),
+            *help.overview(ctx.prefix, rows=commands.ROWS, roles=frozenset({Audience.EVERYONE})),
+        )
     if error.echo is not None:
         return (Paragraph((error.message,)), Quote((Authored(error.echo),)))
     return (Paragraph((error.message,)),)
@@ -243,137 +252,15 @@ def _error_blocks(ctx: Ctx, error: UserError) -> tuple[Block, ...]:
 # --- commands ----------------------------------------------------------------------
 
 
-async def run_command(
-    ctx: Ctx,
-    person: Person,
-    command: cmd.Command,
-    *,
-    text: str,
-    conversation: str | None,
-    names: dict[str, str],
-) -> None:
-    """Run one parsed command: resolve its circle, then hand it to its handler."""
-    admin = person.admin or person.key.user in ctx.config.admins
-    match command:
-        case cmd.Help():
-            await help.show(ctx, person, command.topic, conversation=conversation, admin=admin)
-            return
-        case cmd.Create():
-            await membership.create(ctx, person, command, conversation=conversation)
-            return
-        case cmd.Mine():
-            await personal.mine(ctx, person)
-            return
-        case cmd.Away():
-            await personal.away(ctx, person, command)
-            return
-        case cmd.Back():
-            await personal.back(ctx, person)
-            return
-        case cmd.Hours():
-            await personal.hours(ctx, person, command)
-            return
-        case cmd.Tz():
-            await personal.tz(ctx, person, command)
-            return
-        case cmd.Health():
-            await reports.health_report(ctx, person, admin=admin)
-            return
-        case cmd.ForgetMe():
-            await personal.forget_me(ctx, person, confirmed=command.confirmed)
-            return
-        case cmd.Review():
-            await answers.review(
-                ctx,
-                person,
-                ReviewOutcome(command.outcome.value),
-                number=command.number,
-                reflection=command.reflection,
-            )
-            return
-    if isinstance(command, cmd.CheckIn | cmd.Commit | cmd.Topic | cmd.Rules):
-        body = command.text or ""
-        try:
-            circle, body = await split_circle(ctx, person, body, conversation=conversation)
-        except UserError as error:  # "which circle?": give their words back, nothing is lost
-            raise UserError(error.message, echo=body or None) from None
-        await _text_command(ctx, person, circle, command, body)
-        return
-    circle = await resolve_circle(
-        ctx,
-        person,
-        command.circle,
-        conversation=conversation,
-        joining=isinstance(command, cmd.Join),
-    )
-    match command:
-        case cmd.Invite():
-            await membership.invite(ctx, person, circle, command, names=names)
-        case cmd.Join():
-            await membership.join(ctx, person, circle)
-        case cmd.Leave():
-            await membership.leave(ctx, person, circle)
-        case cmd.Remove():
-            await membership.remove(ctx, person, circle, command, names=names)
-        case cmd.ScheduleCommand():
-            await steering.schedule(ctx, person, circle, command)
-        case cmd.Open():
-            await steering.open_now(ctx, person, circle)
-        case cmd.Close():
-            await steering.close_now(ctx, person, circle)
-        case cmd.Skip():
-            await steering.skip(ctx, person, circle)
-        case cmd.Pause():
-            await steering.pause(ctx, person, circle)
-        case cmd.Resume():
-            await steering.resume(ctx, person, circle)
-        case cmd.End():
-            await steering.end(ctx, person, circle)
-        case cmd.Rotate():
-            await steering.rotate(ctx, person, circle)
-        case cmd.SetFacilitator():
-            await steering.set_part(
-                ctx, person, circle, command.person, part="facilitator", names=names
-            )
-        case cmd.SetPresenter():
-            await steering.set_part(
-                ctx, person, circle, command.person, part="presenter", names=names
-            )
-        case cmd.Status():
-            await reports.status(ctx, person, circle)
-        case cmd.Export():
-            await reports.export(ctx, person, circle, admin=admin)
-        case cmd.Agree():
-            await answers.agree(ctx, circle, person)
-        case _:  # pragma: no cover - every command is matched above
-            raise AssertionError(f"unhandled command {command!r}")
-
-
-async def _text_command(
-    ctx: Ctx, person: Person, circle: Circle, command: cmd.Command, body: str
-) -> None:
-    match command:
-        case cmd.CheckIn():
-            await answers.record_checkin(ctx, circle, person, body)
-        case cmd.Commit():
-            await answers.record_commitment(ctx, circle, person, body)
-        case cmd.Topic():
-            await steering.topic(ctx, person, circle, answers.check_length(ctx, body))
-        case cmd.Rules():
-            await steering.rules(
-                ctx, person, circle, answers.check_length(ctx, body) if body else None
-            )
-
-
 # --- direct messages, buttons and forms ----------------------------------------------
 
 
 async def on_direct_message(ctx: Ctx, person: Person, text: str, *, ref: str) -> None:
     """A plain DM is a command if it parses as one; otherwise it answers what is owed (SPEC §6)."""
     stripped = text.strip()
-    if cmd.is_review_text(stripped) or _dm_command(stripped):
-        await run_command(
-            ctx, person, cmd.parse_command(stripped), text=stripped, conversation=None, names={}
+    if commands.is_review_text(stripped) or _dm_command(stripped):
+        await commands.run(
+            ctx, person, commands.parse_command(stripped), conversation=None, names={}
         )
         return
     owed = await owed_prompt_circles(ctx, person)
@@ -419,14 +306,14 @@ async def on_direct_message(ctx: Ctx, person: Person, text: str, *, ref: str) ->
 
 
 def _dm_command(text: str) -> bool:
-    if not cmd.is_command_text(text):
+    if not commands.is_command_text(text):
         return False
-    parsed = cmd.parse_command(text)
+    parsed = commands.parse_command(text)
     # "Help! I'm stuck" is an answer, not a request for help on a command called "I'm".
     return not (
-        isinstance(parsed, cmd.Help)
+        isinstance(parsed, Help)
         and parsed.topic is not None
-        and parsed.topic.lower() not in cmd.KEYWORDS
+        and parsed.topic.lower() not in commands.KEYWORDS
     )
 
 

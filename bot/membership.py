@@ -7,8 +7,7 @@ session waits for a person who is gone.
 
 from __future__ import annotations
 
-from bot import commands as cmd
-from bot import compose, lifecycle
+from bot import compose, grammar, lifecycle
 from bot.circles import Circle, CircleStatus, Membership, Role
 from bot.context import Ctx
 from bot.errors import UserError
@@ -22,7 +21,7 @@ from bot.sessions import SessionStatus
 
 
 async def create(
-    ctx: Ctx, person: Person, command: cmd.Create, *, conversation: str | None
+    ctx: Ctx, person: Person, command: grammar.Create, *, conversation: str | None
 ) -> None:
     if conversation is None:
         raise UserError(
@@ -77,7 +76,7 @@ async def create(
 
 
 async def invite(
-    ctx: Ctx, person: Person, circle: Circle, command: cmd.Invite, *, names: dict[str, str]
+    ctx: Ctx, person: Person, circle: Circle, command: grammar.Invite, *, names: dict[str, str]
 ) -> None:
     await require_steward(ctx, circle, person, "invite members")
     require_live(circle)
@@ -105,7 +104,7 @@ async def invite(
 
 
 async def person_for(
-    ctx: Ctx, inviter: PersonKey, mention: cmd.Mention, names: dict[str, str]
+    ctx: Ctx, inviter: PersonKey, mention: grammar.Mention, names: dict[str, str]
 ) -> Person:
     """The person a mention names, known to us from now on."""
     key = PersonKey(inviter.platform, inviter.workspace, mention.user)
@@ -160,7 +159,7 @@ async def leave(ctx: Ctx, person: Person, circle: Circle) -> None:
 
 
 async def remove(
-    ctx: Ctx, person: Person, circle: Circle, command: cmd.Remove, *, names: dict[str, str]
+    ctx: Ctx, person: Person, circle: Circle, command: grammar.Remove, *, names: dict[str, str]
 ) -> None:
     await require_organiser(ctx, circle, person, "remove members")
     target = await ctx.uow.people.by_key(

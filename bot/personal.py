@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot import commands as cmd
-from bot import compose, lifecycle
+from bot import compose, grammar, lifecycle
 from bot.commitments import CommitmentStatus
 from bot.context import Ctx
 from bot.errors import UserError
@@ -63,7 +62,7 @@ async def mine(ctx: Ctx, person: Person) -> None:
             ctx.say(Paragraph((f"{circle.name}: {', '.join(items)}",)))
 
 
-async def away(ctx: Ctx, person: Person, command: cmd.Away) -> None:
+async def away(ctx: Ctx, person: Person, command: grammar.Away) -> None:
     if command.until <= person.local(ctx.now).date():
         raise UserError(
             f"“{command.until.isoformat()}” is not in the future. Use a later date, e.g. `away until YYYY-MM-DD`."
@@ -92,7 +91,7 @@ async def back(ctx: Ctx, person: Person) -> None:
             await lifecycle.send_due(ctx, session.id)
 
 
-async def hours(ctx: Ctx, person: Person, command: cmd.Hours) -> None:
+async def hours(ctx: Ctx, person: Person, command: grammar.Hours) -> None:
     person.hours = command.hours
     await ctx.uow.people.save(person)
     ctx.say(
@@ -104,7 +103,7 @@ async def hours(ctx: Ctx, person: Person, command: cmd.Hours) -> None:
     )
 
 
-async def tz(ctx: Ctx, person: Person, command: cmd.Tz) -> None:
+async def tz(ctx: Ctx, person: Person, command: grammar.Tz) -> None:
     person.tz, person.tz_pinned = command.zone, True
     await ctx.uow.people.save(person)
     ctx.say(Paragraph((f"Your time zone is now {command.zone}. Times I show you use it.",)))

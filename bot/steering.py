@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot import commands as cmd
-from bot import compose, lifecycle
+from bot import compose, grammar, lifecycle
 from bot.circles import Circle, CircleStatus
 from bot.context import Ctx
 from bot.errors import UserError
@@ -48,7 +47,9 @@ from bot.timefmt import day_and_time, local_date, when
 # --- schedule and sessions ----------------------------------------------------------
 
 
-async def schedule(ctx: Ctx, person: Person, circle: Circle, command: cmd.ScheduleCommand) -> None:
+async def schedule(
+    ctx: Ctx, person: Person, circle: Circle, command: grammar.ScheduleCommand
+) -> None:
     await require_organiser(ctx, circle, person, "set the schedule")
     require_live(circle)
     plan = command.schedule
@@ -263,7 +264,7 @@ async def set_part(
     ctx: Ctx,
     person: Person,
     circle: Circle,
-    mention: cmd.Mention,
+    mention: grammar.Mention,
     *,
     part: str,
     names: dict[str, str] | None = None,
