@@ -14,10 +14,11 @@ from bot.commitments import MARKS, Commitment, ReviewOutcome
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.hot_seat import WITHDRAWN, Ask, Response
+from bot.keys import thread_root
 from bot.kinds import Commitments, HotSeat
 from bot.lifecycle import ensure_prompt, send_due
 from bot.lookups import membership_of, open_session_of, posted_checkin, prompt_of, reviewable
-from bot.messages import Authored, Paragraph, Quote, thread_root
+from bot.messages import Authored, Paragraph, Quote
 from bot.nudges import Stage
 from bot.people import Person
 from bot.permissions import require_member

@@ -19,6 +19,7 @@ from bot import (
     answers,
     commands,
     help,
+    keys,
     lifecycle,
     personal,
     retention,
@@ -108,7 +109,7 @@ class Core:
             if ctx.answer and not inline:
                 await ctx.send(
                     Message(
-                        key=f"answer:{event.id}",
+                        key=keys.answer(event.id),
                         target=ToPerson(event.actor.key),
                         blocks=tuple(ctx.answer),
                     )

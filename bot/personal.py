@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot import compose, grammar, lifecycle
+from bot import compose, grammar, keys, lifecycle
 from bot.commitments import CommitmentStatus
 from bot.context import Ctx
 from bot.errors import UserError
@@ -151,8 +151,9 @@ async def forget_me(ctx: Ctx, person: Person, *, confirmed: bool) -> None:
                 session=session,
                 presenter=person,
                 ask=ask,
+                edit=True,
             )
-            await ctx.send(replace(notice, key=f"{notice.key}:v{ask.version}", replaces=notice.key))
+            await ctx.send(notice)
     summaries: set[int] = set()
     for commitment in await ctx.uow.commitments.find(person_id=person.id):
         commitment.text, commitment.reflection = REMOVED, None
@@ -162,9 +163,9 @@ async def forget_me(ctx: Ctx, person: Person, *, confirmed: bool) -> None:
     for session in await ctx.uow.sessions.among("id", sorted(summaries)):
         summary = await lifecycle.summary_now(ctx, session)
         if summary is not None:  # the thread's summary quotes commitments: edit it in place
-            await ctx.send(
-                replace(summary, key=f"{summary.key}:forget:{person.id}", replaces=summary.key)
-            )
+            assert session.id is not None and person.id is not None
+            key = keys.summary_forgetting(session.id, person.id)
+            await ctx.send(replace(summary, key=key, replaces=summary.key))
     await ctx.uow.outbox.forget(person.key)
     ctx.say(
         Paragraph(

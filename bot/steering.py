@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot import compose, grammar, lifecycle
+from bot import compose, grammar, keys, lifecycle
 from bot.circles import Circle, CircleStatus
 from bot.context import Ctx
 from bot.errors import UserError
@@ -29,7 +29,6 @@ from bot.messages import (
     Quote,
     Strong,
     ToConversation,
-    kickoff_key,
 )
 from bot.people import Person, PersonKey
 from bot.permissions import require_live, require_organiser, require_steward
@@ -315,7 +314,7 @@ async def _hand_hot_seat(ctx: Ctx, circle: Circle, session: Session, presenter: 
         prompt.transition("reinstate")
         await ctx.uow.prompts.save(prompt)
     message = compose.hot_seat_prompt(person=presenter, circle=circle, session=session)
-    await ctx.send(replace(message, key=f"{message.key}:{ctx.now.isoformat()}"))
+    await ctx.send(replace(message, key=keys.at(message.key, ctx.now)))
 
 
 async def topic(ctx: Ctx, person: Person, circle: Circle, text: str) -> None:
@@ -330,8 +329,8 @@ async def topic(ctx: Ctx, person: Person, circle: Circle, text: str) -> None:
     if session.is_open and session.id is not None:
         await ctx.send(
             Message(
-                key=f"session:{session.id}:topic:{ctx.now.isoformat()}",
-                target=ToConversation(circle.home, thread=kickoff_key(session.id)),
+                key=keys.topic(session.id, ctx.now),
+                target=ToConversation(circle.home, thread=keys.kickoff(session.id)),
                 blocks=(Paragraph((Strong("Topic: "), Authored(text))),),
             )
         )
@@ -350,7 +349,7 @@ async def rules(ctx: Ctx, person: Person, circle: Circle, text: str | None) -> N
     assert circle.id is not None
     await ctx.send(
         Message(
-            key=f"circle:{circle.id}:rules:{ctx.now.isoformat()}",
+            key=keys.rules(circle.id, ctx.now),
             target=ToConversation(circle.home),
             blocks=(
                 Paragraph((Strong("The ground rules have been updated"),)),

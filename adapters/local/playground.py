@@ -50,6 +50,7 @@ from bot.events import (
     ProfileUpdated,
     ThreadReply,
 )
+from bot.keys import thread_root
 from bot.messages import (
     Authored,
     Block,
@@ -65,7 +66,6 @@ from bot.messages import (
     Strong,
     TextInput,
     plain_text,
-    thread_root,
 )
 from bot.people import PersonKey
 from bot.sessions import SessionStatus
