@@ -19,9 +19,11 @@ from bot import (
     answers,
     commands,
     help,
+    home,
     keys,
     lifecycle,
     personal,
+    reports,
     retention,
 )
 from bot.circles import Circle
@@ -43,11 +45,11 @@ from bot.events import (
 from bot.grammar import Help
 from bot.lookups import owed_prompt_circles
 from bot.messages import Authored, Block, Message, Paragraph, Quote, ToPerson
-from bot.people import Person
+from bot.people import Person, PersonKey
 from bot.ports import Calendar, Clock
 from bot.prompts import PromptKind, dm_answer_target
 from bot.registry import Audience
-from bot.store import Conflict, UnitOfWorkFactory
+from bot.store import Conflict, UnitOfWork, UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,27 @@ class Core:
         async with self._job() as ctx:
             return await retention.erase_expired(ctx, days=days)
 
+    # --- queries the edges ask --------------------------------------------------
+
+    async def home(self, key: PersonKey) -> tuple[Block, ...]:
+        """A person's own page (Slack's App Home tab); it reads and changes nothing."""
+        async with self._uow() as uow:
+            return await home.home(self._ctx(uow), key)
+
+    async def circles_named(self, name: str) -> list[Circle]:
+        """Every circle called `name` (in any case), on any platform, oldest first."""
+        async with self._uow() as uow:
+            found = await uow.circles.find(order_by="id")
+        return [c for c in found if c.name.lower() == name.lower()]
+
+    async def export_csv(self, circle: Circle) -> str:
+        """A circle's figures as CSV, as `export` sends them (SPEC §10)."""
+        async with self._uow() as uow:
+            return await reports.export_csv(self._ctx(uow), circle)
+
+    def _ctx(self, uow: UnitOfWork) -> Ctx:
+        return Ctx(uow=uow, now=self._clock.now(), calendar=self._calendar, config=self._config)
+
     def _job(self) -> _JobCtx:
         return _JobCtx(self)
 
@@ -205,13 +228,7 @@ class _JobCtx:
 
     async def __aenter__(self) -> Ctx:
         self._uow = self._core._uow()
-        uow = await self._uow.__aenter__()
-        return Ctx(
-            uow=uow,
-            now=self._core._clock.now(),
-            calendar=self._core._calendar,
-            config=self._core._config,
-        )
+        return self._core._ctx(await self._uow.__aenter__())
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
