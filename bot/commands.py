@@ -82,6 +82,32 @@ def _on_circle(
     )
 
 
+def _with_text(
+    command: type[grammar.WithText],
+    example: str,
+    summary: str,
+    who: tuple[Audience, ...],
+    run: Callable[[Ctx, Call[grammar.WithText]], Awaitable[None]],
+    *,
+    aliases: tuple[str, ...] = (),
+    menus: frozenset[Menu] = frozenset(),
+) -> Spec[grammar.WithText]:
+    """The row of a command whose argument is free text (`checkin <text>`); a trailing
+    `in <circle>` picks the circle only if it names one of the caller's."""
+    return Spec(
+        keyword=command.keyword,
+        usage=f"{command.keyword} <text>",
+        summary=summary,
+        who=who,
+        acts=Acts.ON_TEXT,
+        read=grammar.read_required_text(command, example),
+        run=run,
+        free_text=True,
+        aliases=aliases,
+        menus=menus,
+    )
+
+
 EVERYONE, MEMBERS, STEWARDS, ORGANISERS, ADMINS = Audience
 BOTH = frozenset(Menu)
 
@@ -150,27 +176,21 @@ ROWS: tuple[Spec[Any], ...] = (
         read=grammar.read_forget,
         run=lambda ctx, c: personal.forget_me(ctx, c.person, confirmed=c.command.confirmed),
     ),
-    Spec(
-        keyword="checkin",
-        usage="checkin <text>",
-        summary="record or replace your check-in for the open session",
-        who=(MEMBERS,),
-        acts=Acts.ON_TEXT,
-        read=grammar.read_required_text(grammar.CheckIn, "A busy week, but I shipped the demo."),
-        run=lambda ctx, c: answers.record_checkin(ctx, c.circle, c.person, c.body),
-        free_text=True,
+    _with_text(
+        grammar.CheckIn,
+        "A busy week, but I shipped the demo.",
+        "record or replace your check-in for the open session",
+        (MEMBERS,),
+        lambda ctx, c: answers.record_checkin(ctx, c.circle, c.person, c.body),
         aliases=("check-in",),
         menus=frozenset({Menu.PERSONAL}),
     ),
-    Spec(
-        keyword="commit",
-        usage="commit <text>",
-        summary="record your commitment for this session",
-        who=(MEMBERS,),
-        acts=Acts.ON_TEXT,
-        read=grammar.read_required_text(grammar.Commit, "I will ask two customers for feedback."),
-        run=lambda ctx, c: answers.record_commitment(ctx, c.circle, c.person, c.body),
-        free_text=True,
+    _with_text(
+        grammar.Commit,
+        "I will ask two customers for feedback.",
+        "record your commitment for this session",
+        (MEMBERS,),
+        lambda ctx, c: answers.record_commitment(ctx, c.circle, c.person, c.body),
         menus=frozenset({Menu.PERSONAL}),
     ),
     _review_row(
@@ -298,17 +318,12 @@ ROWS: tuple[Spec[Any], ...] = (
         ),
         aliases=("hot-seat",),
     ),
-    Spec(
-        keyword="topic",
-        usage="topic <text>",
-        summary="set the topic of the next (or the open) session",
-        who=(STEWARDS,),
-        acts=Acts.ON_TEXT,
-        read=grammar.read_required_text(grammar.Topic, "What makes feedback useful?"),
-        run=lambda ctx, c: steering.topic(
-            ctx, c.person, c.circle, answers.check_length(ctx, c.body)
-        ),
-        free_text=True,
+    _with_text(
+        grammar.Topic,
+        "What makes feedback useful?",
+        "set the topic of the next (or the open) session",
+        (STEWARDS,),
+        lambda ctx, c: steering.topic(ctx, c.person, c.circle, answers.check_length(ctx, c.body)),
         menus=frozenset({Menu.CHANNEL}),
     ),
     Spec(
