@@ -326,6 +326,13 @@ ROWS: tuple[Spec[Any], ...] = (
         lambda ctx, c: steering.topic(ctx, c.person, c.circle, answers.check_length(ctx, c.body)),
         menus=frozenset({Menu.CHANNEL}),
     ),
+    _with_text(
+        grammar.Focus,
+        "Saying no to stakeholders",
+        "set a peer learning group's shared challenge, shown in each kickoff and check-in",
+        (STEWARDS,),
+        lambda ctx, c: steering.focus(ctx, c.person, c.circle, c.body),
+    ),
     Spec(
         keyword="schedule",
         usage=grammar.SCHEDULE_USAGE,

@@ -167,6 +167,8 @@ def checkin_prompt(
         TextInput("checkin", str(session.id), "Your check-in", "A few lines are plenty"),
         Context((f"Reply here before {when(session.closes_at, person.tz)}.",)),
     ]
+    if circle.focus:
+        blocks.insert(2, Paragraph((Strong("Focus: "), Authored(circle.focus))))
     if not agreed:
         blocks[1:1] = [Paragraph(("Before your first check-in is shared, please read and agree:",))]
         blocks[2:2] = list(rules_blocks(circle))

@@ -160,6 +160,12 @@ class Topic(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Focus(Command):
+    keyword = "focus"
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Rules(Command):
     keyword = "rules"
     text: str | None = None
@@ -333,7 +339,7 @@ class Args:
 
 C = TypeVar("C", bound=Command)
 OnePerson = TypeVar("OnePerson", Remove, SetFacilitator, SetPresenter)
-WithText = TypeVar("WithText", Topic, CheckIn, Commit)
+WithText = TypeVar("WithText", Topic, Focus, CheckIn, Commit)
 Parser = Callable[[Args], C]
 
 

@@ -62,6 +62,8 @@ async def status(ctx: Ctx, person: Person, circle: Circle) -> None:
             (f"{circle.rhythm.describe()} ({circle.tz})" if circle.rhythm else "not scheduled",),
         ),
     ]
+    if circle.focus:
+        fields.append(("Focus", (Authored(circle.focus),)))
     if current is not None:
         cast = await cast_of(ctx, current)
         fields.append(

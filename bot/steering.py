@@ -10,10 +10,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot import compose, grammar, keys, lifecycle
+from bot.answers import check_length
 from bot.circles import Circle, CircleStatus
 from bot.context import Ctx
 from bot.errors import UserError
-from bot.kinds import HotSeat
+from bot.kinds import HotSeat, Kind
 from bot.lookups import (
     active_members,
     current_or_next,
@@ -335,6 +336,24 @@ async def topic(ctx: Ctx, person: Person, circle: Circle, text: str) -> None:
             )
         )
     ctx.say(Paragraph((f"Topic set for session {session.number} of {circle.name}.",)))
+
+
+async def focus(ctx: Ctx, person: Person, circle: Circle, text: str) -> None:
+    """A peer learning group works on one shared challenge (SPEC §3): every kickoff and
+    check-in prompt names it, so a member answering by DM has it in front of them."""
+    await require_steward(ctx, circle, person, "set the focus")
+    if circle.kind is not Kind.PEER_LEARNING_GROUP:
+        raise UserError(
+            f"{circle.name} is a {circle.kind.value.replace('-', ' ')}; a shared focus is for"
+            " peer learning groups. Use `topic` to set what the next session is about."
+        )
+    require_live(circle)
+    circle.focus = check_length(ctx, text)
+    await ctx.uow.circles.save(circle)
+    ctx.say(
+        Paragraph(("Focus of ", Strong(circle.name), " set: “", Authored(circle.focus), "”")),
+        Context(("It shows in each kickoff and check-in prompt from now on, and in `status`.",)),
+    )
 
 
 async def rules(ctx: Ctx, person: Person, circle: Circle, text: str | None) -> None:
