@@ -26,5 +26,9 @@ class FakeClock:
             raise ValueError("a clock does not go backwards")
         self._now = moment
 
+    def restart(self, moment: datetime) -> None:
+        """Time over again, for a world whose database was emptied (the playground's reset)."""
+        self._now = moment.astimezone(UTC)
+
     def advance(self, delta: timedelta) -> None:
         self.set(self._now + delta)

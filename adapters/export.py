@@ -6,12 +6,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from adapters.bootstrap import bootstrap
 from adapters.clock import SystemClock
-from bot.personal import export_csv
-from bot.turn import Config, Turn
-from scheduler.rhythm import RhythmCalendar
 from storage.db import create_engine, is_current
-from storage.uow import SqlUnitOfWorkFactory
 
 
 def missing_database(url: str) -> str | None:
@@ -30,22 +27,17 @@ async def export_circle(url: str, *, name: str, workspace: str | None) -> str:
     try:
         if not await is_current(engine):
             raise LookupError("The database schema is not up to date: run `circles db upgrade`.")
-        async with SqlUnitOfWorkFactory(engine)() as uow:
-            found = [
-                c for c in await uow.circles.find(order_by="id") if c.name.lower() == name.lower()
-            ]
-            if workspace is not None:
-                found = [c for c in found if c.workspace == workspace]
-            if len(found) != 1:
-                where = ", ".join(f"{c.platform}:{c.workspace}" for c in found)
-                raise LookupError(
-                    f"No circle called {name!r}."
-                    if not found
-                    else f"Several circles are called {name!r} ({where}); add --workspace."
-                )
-            turn = Turn(
-                uow=uow, now=SystemClock().now(), calendar=RhythmCalendar(), config=Config()
+        core = bootstrap(engine, clock=SystemClock()).core
+        found = await core.circles_named(name)
+        if workspace is not None:
+            found = [c for c in found if c.workspace == workspace]
+        if len(found) != 1:
+            where = ", ".join(f"{c.platform}:{c.workspace}" for c in found)
+            raise LookupError(
+                f"No circle called {name!r}."
+                if not found
+                else f"Several circles are called {name!r} ({where}); add --workspace."
             )
-            return await export_csv(turn, found[0])
+        return await core.export_csv(found[0])
     finally:
         await engine.dispose()

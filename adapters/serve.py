@@ -1,9 +1,10 @@
-"""The composition root: `circles serve` wires every part together (SPEC §8, §9, §11).
+"""`circles serve`: every part wired together around the core (SPEC §8, §9, §11).
 
 One aiohttp server carries Slack (`/slack/...`), Teams (`/api/messages`), the
 local playground (`/`, when no platform is configured) and the operations
 endpoints. Beside it run the delivery workers (every replica) and the
-scheduler (only the elected leader). SIGTERM stops accepting requests,
+scheduler (only the elected leader). The core itself comes from
+`adapters.bootstrap`, as it does for every other process. SIGTERM stops accepting requests,
 finishes those in flight and the deliveries under way, and exits within 10 s.
 """
 
@@ -23,23 +24,23 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import func, select
 
+from adapters.bootstrap import bootstrap
 from adapters.clock import SystemClock
 from adapters.config import Settings
 from adapters.observability import Metrics, configure_logging
 from adapters.server import Mount, create_app
+from bot.context import Config
 from bot.core import Core, Outcome
 from bot.events import InboundEvent
-from bot.ports import Clock
-from bot.turn import Config
+from bot.messages import Block
+from bot.people import PersonKey
 from scheduler.delivery import DeliveryWorker
 from scheduler.leader import Election, leader_for
 from scheduler.messenger import Messenger
-from scheduler.rhythm import RhythmCalendar
 from scheduler.runner import Runner
 from storage import codec
 from storage.db import Database, create_engine, is_current, upgrade
 from storage.delivery import OUTBOX, OutboxStore
-from storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,9 @@ class NotifyingCore:
             self._on_change()
         return outcome
 
+    async def home(self, key: PersonKey) -> tuple[Block, ...]:
+        return await self._core.home(key)
+
 
 def platforms_for(
     settings: Settings,
@@ -104,14 +108,14 @@ def platforms_for(
     """Slack and Teams, as configured; each adapter keeps its own types to itself."""
     found = Platforms()
     if settings.slack_enabled:
-        from adapters.slack.app import SlackAdapter
+        from adapters.slack.wiring import create_slack
 
-        slack = SlackAdapter(
+        slack = create_slack(
             settings, core=core, engine=engine, clock=SystemClock(), config=config, metrics=metrics
         )
-        found.mounts.append(slack)
+        found.mounts.append(slack.adapter)
         found.messengers["slack"] = slack.messenger
-        found.closers.append(slack.close)
+        found.closers.append(slack.adapter.close)
     if settings.teams_enabled:
         from adapters.teams.config import TeamsConfig
         from adapters.teams.wiring import create_teams
@@ -134,14 +138,6 @@ def settle() -> None:
     requests (`bench/ack.py`: acknowledgement p99 about 110 ms without this, 60 with)."""
     gc.collect()
     gc.freeze()
-
-
-def build_core(engine: Database, *, clock: Clock, config: Config) -> Core:
-    """The core, on the same database as everything else (on SQLite, that is what keeps
-    its transactions and the delivery worker's from overlapping: `storage.sqlite`)."""
-    return Core(
-        uow=SqlUnitOfWorkFactory(engine), clock=clock, calendar=RhythmCalendar(), config=config
-    )
 
 
 async def outbox_stats(engine: Database) -> tuple[int, float]:
@@ -214,11 +210,13 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
 
 async def _run(settings: Settings, *, engine: Database, stop: asyncio.Event) -> None:
     clock = SystemClock()
-    uow = SqlUnitOfWorkFactory(engine)
     config = Config(admins=settings.admins, default_tz=settings.circles_default_tz)
-    core = build_core(engine, clock=clock, config=config)
+    circles = bootstrap(engine, clock=clock, config=config)
+    core = circles.core
     metrics = Metrics()
-    runner = Runner(core=core, uow=uow, clock=clock, retention_days=settings.circles_retention_days)
+    runner = Runner(
+        core=core, uow=circles.uow, clock=clock, retention_days=settings.circles_retention_days
+    )
     workers: list[DeliveryWorker] = []
 
     election = leader_for(settings.database_url)

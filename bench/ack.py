@@ -119,12 +119,13 @@ def _bare_app() -> Any:
 async def _circles_app() -> tuple[Any, Any]:
     from pydantic import SecretStr
 
+    from adapters.bootstrap import bootstrap
     from adapters.clock import SystemClock
     from adapters.config import Settings
-    from adapters.serve import build_core, settle
+    from adapters.serve import settle
     from adapters.server import create_app
-    from adapters.slack import SlackAdapter
-    from bot.turn import Config
+    from adapters.slack.wiring import create_slack
+    from bot.context import Config
     from storage.db import create_engine, upgrade
     from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 
@@ -136,14 +137,14 @@ async def _circles_app() -> tuple[Any, Any]:
     clock = SystemClock()
     config = Config()
     # The core exactly as `circles serve` builds it.
-    core = build_core(engine, clock=clock, config=config)
+    core = bootstrap(engine, clock=clock, config=config).core
     settings = Settings(
         _env_file=None,
         slack_bot_token=SecretStr(BOT_TOKEN),
         slack_signing_secret=SecretStr(SECRET),
         slack_api_url=fake.api_url,
     )
-    adapter = SlackAdapter(settings, core=core, engine=engine, clock=clock, config=config)
+    adapter = create_slack(settings, core=core, engine=engine, clock=clock, config=config).adapter
 
     async def cleanup() -> None:
         await fake.close()

@@ -47,9 +47,9 @@ from storage.db import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from adapters.bootstrap import bootstrap
 from adapters.clock import FakeClock
 from bot.circles import Circle, CircleStatus, Membership, Role
-from bot.core import Core
 from bot.kinds import Kind
 from bot.messages import Message, Paragraph, ToConversation, ToPerson
 from bot.people import Person, PersonKey
@@ -57,11 +57,10 @@ from bot.sessions import Session
 from bot.working_hours import WorkingHours
 from scheduler.delivery import DeliveryWorker, Window
 from scheduler.messenger import RateLimits, Transient
-from scheduler.rhythm import RhythmCalendar
 from storage import tables
 from storage.db import create_engine, upgrade
 from storage.delivery import Delivery, OutboxStore
-from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+from storage.uow import SqlUnitOfWork
 
 OPENS = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 PLATFORM = "bench"
@@ -209,7 +208,7 @@ async def seed(engine: Database, *, circles: int, members: int, workspaces: int)
 
 
 async def open_with_core(engine: Database, clock: FakeClock, sessions: list[int]) -> None:
-    core = Core(uow=SqlUnitOfWorkFactory(engine), clock=clock, calendar=RhythmCalendar())
+    core = bootstrap(engine, clock=clock).core
     for session_id in sessions:
         await core.open_session(session_id)
 

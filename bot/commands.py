@@ -1,408 +1,396 @@
-"""The command grammar (SPEC §6): what a person typed, as a typed command.
+"""The command registry (SPEC §6): every command, once, with all that is said about it.
 
-Every platform hands the core the same text (Slack after `/circle`, Teams after
-the bot's @mention or in a 1:1 chat), with mentions already normalised to
-`<@id>` or `<@id|label>`. Parsing is pure: it knows nothing about circles or
-people, so a command that parses may still be refused later (an unknown circle
-name, a member who may not do it). What parsing does promise is that a bad
-argument is caught before any state is touched, and that the answer names the
-token that was wrong and the usage line to type instead.
+A row (`Spec`) holds a command's keyword, usage line and summary, who it is
+for, what it acts on, the parse function that reads its arguments
+(`bot.grammar`) and the handler that runs it. Everything else is derived
+from the rows: parsing (`parse_command`), dispatch (`run`), the help
+(`bot.help`), and the command menus of the platform manifests
+(`adapters/slack/manifest.py`, `adapters/teams/menus.py`; `make manifests`
+rewrites them, a test keeps them in step). A new command is one row here plus
+its handler, and its typed command and parse function in `bot.grammar`.
+Who may run a command is checked by its handler (`bot.permissions`), against
+the circle found as `acts` says; `who` is whom the help shows it to.
 
-The grammar is a table from keyword to a small parse function. Commands that
-carry free text (check-ins, commitments, reviews, topics, rules, names) keep
-their text exactly as typed, including a trailing `in <circle>`: only the
-service knows whether that names one of the caller's circles or is part of
-what they wanted to say. Every other command takes a trailing `in <circle>`
-as the circle to act on.
+A keyword may be two words (`programme new`): the longest keyword that
+matches the start of the text wins, so a family of sub-commands is a row
+each, and the first word alone answers with the family's usage lines.
 """
 
 from __future__ import annotations
 
-import difflib
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import date, time, timedelta
-from functools import cache, partial
-from typing import ClassVar, NoReturn
-from zoneinfo import available_timezones
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any, TypeVar
 
-from bot.commitments import ReviewOutcome
-from bot.errors import UnknownCommand, UnknownTimeZone, UsageError, UserError
-from bot.kinds import Kind
-from bot.rhythm import ORDINALS, WEEKDAYS, Every, Rhythm, Schedule
-from bot.working_hours import MINUTES_PER_DAY, WorkingHours
+from bot import answers, grammar, help, membership, personal, reports, steering
+from bot.circles import Circle
+from bot.context import Ctx
+from bot.errors import UserError
+from bot.grammar import Command, is_review_text
+from bot.people import Person
+from bot.registry import Acts, Audience, Call, Menu, Registry, Spec
+from bot.routing import resolve_circle, split_circle
 
-__all__ = [
-    "KEYWORDS",
-    "SUMMARY",
-    "USAGE",
-    "Agree",
-    "Away",
-    "Back",
-    "CheckIn",
-    "Close",
-    "Command",
-    "Commit",
-    "Create",
-    "End",
-    "Export",
-    "ForgetMe",
-    "Health",
-    "Help",
-    "Hours",
-    "Invite",
-    "Join",
-    "Leave",
-    "Mention",
-    "Mine",
-    "Open",
-    "Pause",
-    "Remove",
-    "Resume",
-    "Review",
-    "ReviewOutcome",
-    "Rotate",
-    "Rules",
-    "ScheduleCommand",
-    "SetFacilitator",
-    "SetPresenter",
-    "Skip",
-    "Status",
-    "Topic",
-    "Tz",
-    "is_command_text",
-    "is_review_text",
-    "parse_command",
-    "parse_hours",
-    "parse_rhythm",
-]
+C = TypeVar("C", bound=Command)
 
-SCHEDULE_USAGE = (
-    "schedule <rhythm> at HH:MM [tz <Area/City>] [window <N>d|<N>h]"
-    " [for <N> sessions | until <YYYY-MM-DD>] [starting <YYYY-MM-DD>]"
+__all__ = ["COMMANDS", "KEYWORDS", "SUMMARY", "USAGE", "is_command_text", "is_review_text"]
+
+
+def _rule_text(ctx: Ctx, body: str) -> str | None:
+    return answers.check_length(ctx, body) if body else None
+
+
+def _review(ctx: Ctx, call: Call[grammar.Review]) -> Awaitable[None]:
+    command = call.command
+    return answers.review(
+        ctx, call.person, command.outcome, number=command.number, reflection=command.reflection
+    )
+
+
+def _review_row(keyword: str, usage: str, summary: str, **more: Any) -> Spec[grammar.Review]:
+    return Spec(
+        keyword=keyword,
+        usage=usage,
+        summary=summary,
+        who=(MEMBERS,),
+        acts=Acts.ON_CALLER,
+        read=grammar.read_review,
+        run=_review,
+        free_text=True,
+        **more,
+    )
+
+
+def _on_circle(
+    command: type[C],
+    summary: str,
+    who: tuple[Audience, ...],
+    handler: Callable[[Ctx, Person, Circle], Awaitable[None]],
+    *,
+    menus: frozenset[Menu] = frozenset(),
+) -> Spec[C]:
+    """The row of a command that takes no arguments and acts on one circle."""
+    return Spec(
+        keyword=command.keyword,
+        usage=command.keyword,
+        summary=summary,
+        who=who,
+        acts=Acts.ON_CIRCLE,
+        read=grammar.read_bare(command),
+        run=lambda ctx, call: handler(ctx, call.person, call.circle),
+        menus=menus,
+    )
+
+
+def _with_text(
+    command: type[grammar.WithText],
+    example: str,
+    summary: str,
+    who: tuple[Audience, ...],
+    run: Callable[[Ctx, Call[grammar.WithText]], Awaitable[None]],
+    *,
+    aliases: tuple[str, ...] = (),
+    menus: frozenset[Menu] = frozenset(),
+) -> Spec[grammar.WithText]:
+    """The row of a command whose argument is free text (`checkin <text>`); a trailing
+    `in <circle>` picks the circle only if it names one of the caller's."""
+    return Spec(
+        keyword=command.keyword,
+        usage=f"{command.keyword} <text>",
+        summary=summary,
+        who=who,
+        acts=Acts.ON_TEXT,
+        read=grammar.read_required_text(command, example),
+        run=run,
+        free_text=True,
+        aliases=aliases,
+        menus=menus,
+    )
+
+
+EVERYONE, MEMBERS, STEWARDS, ORGANISERS, ADMINS = Audience
+BOTH = frozenset(Menu)
+
+ROWS: tuple[Spec[Any], ...] = (
+    # In the order the help lists them within each audience.
+    Spec(
+        keyword="help",
+        usage="help [<command>]",
+        summary="what I do, or how to use one command",
+        who=(EVERYONE,),
+        acts=Acts.ON_CALLER,
+        read=grammar.read_help,
+        run=lambda ctx, c: help.show(
+            ctx, c.person, c.command.topic, rows=ROWS, conversation=c.conversation, admin=c.admin
+        ),
+        free_text=True,
+        menus=BOTH,
+    ),
+    Spec(
+        keyword="create",
+        usage="create <name> [kind <kind>]",
+        summary="create a circle homed in this channel, with you as its organiser",
+        who=(EVERYONE,),
+        acts=Acts.ON_CALLER,
+        read=grammar.read_create,
+        run=lambda ctx, c: membership.create(ctx, c.person, c.command, conversation=c.conversation),
+        free_text=True,
+        menus=frozenset({Menu.CHANNEL}),
+    ),
+    Spec(
+        keyword="join",
+        usage="join",
+        summary="join this channel's circle",
+        who=(EVERYONE,),
+        acts=Acts.ON_JOINED,
+        read=grammar.read_bare(grammar.Join),
+        run=lambda ctx, c: membership.join(ctx, c.person, c.circle),
+        menus=frozenset({Menu.CHANNEL}),
+    ),
+    Spec(
+        keyword="hours",
+        usage=grammar.HOURS_USAGE,
+        summary="your working hours: prompts reach you only then",
+        who=(EVERYONE,),
+        acts=Acts.ON_CALLER,
+        read=grammar.read_hours,
+        run=lambda ctx, c: personal.hours(ctx, c.person, c.command),
+        menus=frozenset({Menu.PERSONAL}),
+    ),
+    Spec(
+        keyword="tz",
+        usage="tz <Area/City>",
+        summary="set your time zone",
+        who=(EVERYONE,),
+        acts=Acts.ON_CALLER,
+        read=grammar.read_tz,
+        run=lambda ctx, c: personal.tz(ctx, c.person, c.command),
+        menus=frozenset({Menu.PERSONAL}),
+    ),
+    Spec(
+        keyword="forget",
+        usage="forget me",
+        summary="erase your check-ins, commitments and hot-seat texts everywhere",
+        who=(EVERYONE,),
+        acts=Acts.ON_CALLER,
+        read=grammar.read_forget,
+        run=lambda ctx, c: personal.forget_me(ctx, c.person, confirmed=c.command.confirmed),
+    ),
+    _with_text(
+        grammar.CheckIn,
+        "A busy week, but I shipped the demo.",
+        "record or replace your check-in for the open session",
+        (MEMBERS,),
+        lambda ctx, c: answers.record_checkin(ctx, c.circle, c.person, c.body),
+        aliases=("check-in",),
+        menus=frozenset({Menu.PERSONAL}),
+    ),
+    _with_text(
+        grammar.Commit,
+        "I will ask two customers for feedback.",
+        "record your commitment for this session",
+        (MEMBERS,),
+        lambda ctx, c: answers.record_commitment(ctx, c.circle, c.person, c.body),
+        menus=frozenset({Menu.PERSONAL}),
+    ),
+    _review_row(
+        "done",
+        "done [<n>] [<reflection>]",
+        "mark a commitment done, with an optional reflection",
+        menus=frozenset({Menu.PERSONAL}),
+    ),
+    _review_row("partly", "partly [<n>] [<reflection>]", "mark a commitment partly done"),
+    _review_row(
+        "notyet",
+        "not yet [<n>] [<reflection>]",
+        "keep a commitment open for next time",
+        aliases=("not-yet",),
+        menus=frozenset({Menu.PERSONAL}),
+    ),
+    _review_row("drop", "drop [<n>] [<reflection>]", "drop a commitment"),
+    Spec(
+        keyword="mine",
+        usage="mine",
+        summary="your open commitments and what you still owe",
+        who=(MEMBERS,),
+        acts=Acts.ON_CALLER,
+        read=grammar.read_bare(grammar.Mine),
+        run=lambda ctx, c: personal.mine(ctx, c.person),
+        menus=frozenset({Menu.PERSONAL}),
+    ),
+    _on_circle(
+        grammar.Status,
+        "members, rhythm, next session, health and open commitments",
+        (MEMBERS,),
+        reports.status,
+        menus=BOTH,
+    ),
+    Spec(
+        keyword="away",
+        usage="away until <YYYY-MM-DD>",
+        summary="pause your prompts until a date",
+        who=(MEMBERS,),
+        acts=Acts.ON_CALLER,
+        read=grammar.read_away,
+        run=lambda ctx, c: personal.away(ctx, c.person, c.command),
+        menus=frozenset({Menu.PERSONAL}),
+    ),
+    Spec(
+        keyword="back",
+        usage="back",
+        summary="get prompts again before your away date",
+        who=(MEMBERS,),
+        acts=Acts.ON_CALLER,
+        read=grammar.read_bare(grammar.Back),
+        run=lambda ctx, c: personal.back(ctx, c.person),
+    ),
+    Spec(
+        keyword="agree",
+        usage="agree",
+        summary="agree to the circle's ground rules",
+        who=(MEMBERS,),
+        acts=Acts.ON_CIRCLE,
+        read=grammar.read_bare(grammar.Agree),
+        run=lambda ctx, c: answers.agree(ctx, c.circle, c.person),
+    ),
+    Spec(
+        keyword="rules",
+        usage="rules [<text>]",
+        summary="show the ground rules, or replace them (organisers)",
+        who=(MEMBERS,),
+        acts=Acts.ON_TEXT,
+        read=grammar.read_rules,
+        run=lambda ctx, c: steering.rules(ctx, c.person, c.circle, _rule_text(ctx, c.body)),
+        free_text=True,
+        menus=frozenset({Menu.CHANNEL}),
+    ),
+    _on_circle(grammar.Leave, "leave the circle", (MEMBERS,), membership.leave),
+    Spec(
+        keyword="invite",
+        usage="invite <@person> [<@person> …]",
+        summary="add members; each gets a welcome with the ground rules",
+        who=(STEWARDS,),
+        acts=Acts.ON_CIRCLE,
+        read=grammar.read_invite,
+        run=lambda ctx, c: membership.invite(ctx, c.person, c.circle, c.command, names=c.names),
+        menus=frozenset({Menu.CHANNEL}),
+    ),
+    _on_circle(
+        grammar.Open,
+        "open the next session now",
+        (STEWARDS,),
+        steering.open_now,
+        menus=frozenset({Menu.CHANNEL}),
+    ),
+    _on_circle(
+        grammar.Close,
+        "close the open session now",
+        (STEWARDS,),
+        steering.close_now,
+        menus=frozenset({Menu.CHANNEL}),
+    ),
+    _on_circle(
+        grammar.Rotate,
+        "hand facilitation of the next session to the next in rotation",
+        (STEWARDS,),
+        steering.rotate,
+    ),
+    Spec(
+        keyword="facilitator",
+        usage="facilitator <@person>",
+        summary="choose who facilitates the next session",
+        who=(STEWARDS,),
+        acts=Acts.ON_CIRCLE,
+        read=grammar.read_person(grammar.SetFacilitator),
+        run=lambda ctx, c: steering.set_part(
+            ctx, c.person, c.circle, c.command.person, part="facilitator", names=c.names
+        ),
+    ),
+    Spec(
+        keyword="hotseat",
+        usage="hotseat <@person>",
+        summary="choose who is in the hot seat next session",
+        who=(STEWARDS,),
+        acts=Acts.ON_CIRCLE,
+        read=grammar.read_person(grammar.SetPresenter),
+        run=lambda ctx, c: steering.set_part(
+            ctx, c.person, c.circle, c.command.person, part="presenter", names=c.names
+        ),
+        aliases=("hot-seat",),
+    ),
+    _with_text(
+        grammar.Topic,
+        "What makes feedback useful?",
+        "set the topic of the next (or the open) session",
+        (STEWARDS,),
+        lambda ctx, c: steering.topic(ctx, c.person, c.circle, answers.check_length(ctx, c.body)),
+        menus=frozenset({Menu.CHANNEL}),
+    ),
+    _with_text(
+        grammar.Focus,
+        "Saying no to stakeholders",
+        "set a peer learning group's shared challenge, shown in each kickoff and check-in",
+        (STEWARDS,),
+        lambda ctx, c: steering.focus(ctx, c.person, c.circle, c.body),
+    ),
+    Spec(
+        keyword="schedule",
+        usage=grammar.SCHEDULE_USAGE,
+        summary="set when the circle meets; shows the next three sessions",
+        who=(ORGANISERS,),
+        acts=Acts.ON_CIRCLE,
+        read=grammar.read_schedule,
+        run=lambda ctx, c: steering.schedule(ctx, c.person, c.circle, c.command),
+        menus=frozenset({Menu.CHANNEL}),
+    ),
+    _on_circle(grammar.Skip, "skip the next session", (ORGANISERS,), steering.skip),
+    _on_circle(
+        grammar.Pause, "stop sessions and prompts until `resume`", (ORGANISERS,), steering.pause
+    ),
+    _on_circle(
+        grammar.Resume, "start sessions again after a pause", (ORGANISERS,), steering.resume
+    ),
+    _on_circle(
+        grammar.End, "end the circle; no more sessions or prompts", (ORGANISERS,), steering.end
+    ),
+    Spec(
+        keyword="remove",
+        usage="remove <@person>",
+        summary="remove a member from the circle",
+        who=(ORGANISERS,),
+        acts=Acts.ON_CIRCLE,
+        read=grammar.read_person(grammar.Remove),
+        run=lambda ctx, c: membership.remove(ctx, c.person, c.circle, c.command, names=c.names),
+    ),
+    Spec(
+        keyword="health",
+        usage="health",
+        summary="every circle's health, without content (admins)",
+        who=(ADMINS,),
+        acts=Acts.ON_CALLER,
+        read=grammar.read_bare(grammar.Health),
+        run=lambda ctx, c: reports.health_report(ctx, c.person, admin=c.admin),
+    ),
+    Spec(
+        keyword="export",
+        usage="export",
+        summary="a CSV of sessions, attendance and commitment statuses",
+        who=(ORGANISERS, ADMINS),
+        acts=Acts.ON_CIRCLE,
+        read=grammar.read_bare(grammar.Export),
+        run=lambda ctx, c: reports.export(ctx, c.person, c.circle, admin=c.admin),
+    ),
 )
 
-USAGE: dict[str, str] = {
-    "help": "help [<command>]",
-    "create": "create <name> [kind <kind>]",
-    "invite": "invite <@person> [<@person> …]",
-    "join": "join",
-    "leave": "leave",
-    "remove": "remove <@person>",
-    "schedule": SCHEDULE_USAGE,
-    "open": "open",
-    "close": "close",
-    "skip": "skip",
-    "pause": "pause",
-    "resume": "resume",
-    "end": "end",
-    "rotate": "rotate",
-    "facilitator": "facilitator <@person>",
-    "hotseat": "hotseat <@person>",
-    "topic": "topic <text>",
-    "rules": "rules [<text>]",
-    "checkin": "checkin <text>",
-    "commit": "commit <text>",
-    "done": "done [<n>] [<reflection>]",
-    "partly": "partly [<n>] [<reflection>]",
-    "notyet": "not yet [<n>] [<reflection>]",
-    "drop": "drop [<n>] [<reflection>]",
-    "mine": "mine",
-    "away": "away until <YYYY-MM-DD>",
-    "back": "back",
-    "hours": "hours <HH:MM>-<HH:MM> [<days>]",
-    "tz": "tz <Area/City>",
-    "status": "status",
-    "health": "health",
-    "export": "export",
-    "forget": "forget me",
-    "agree": "agree",
-}
 
-SUMMARY: dict[str, str] = {
-    "help": "what I do, or how to use one command",
-    "create": "create a circle homed in this channel, with you as its organiser",
-    "invite": "add members; each gets a welcome with the ground rules",
-    "join": "join this channel's circle",
-    "leave": "leave the circle",
-    "remove": "remove a member from the circle",
-    "schedule": "set when the circle meets; shows the next three sessions",
-    "open": "open the next session now",
-    "close": "close the open session now",
-    "skip": "skip the next session",
-    "pause": "stop sessions and prompts until `resume`",
-    "resume": "start sessions again after a pause",
-    "end": "end the circle; no more sessions or prompts",
-    "rotate": "hand facilitation of the next session to the next in rotation",
-    "facilitator": "choose who facilitates the next session",
-    "hotseat": "choose who is in the hot seat next session",
-    "topic": "set the topic of the next (or the open) session",
-    "rules": "show the ground rules, or replace them (organisers)",
-    "checkin": "record or replace your check-in for the open session",
-    "commit": "record your commitment for this session",
-    "done": "mark a commitment done, with an optional reflection",
-    "partly": "mark a commitment partly done",
-    "notyet": "keep a commitment open for next time",
-    "drop": "drop a commitment",
-    "mine": "your open commitments and what you still owe",
-    "away": "pause your prompts until a date",
-    "back": "get prompts again before your away date",
-    "hours": "your working hours: prompts reach you only then",
-    "tz": "set your time zone",
-    "status": "members, rhythm, next session, health and open commitments",
-    "health": "every circle's health, without content (admins)",
-    "export": "a CSV of sessions, attendance and commitment statuses",
-    "forget": "erase your check-ins, commitments and hot-seat texts everywhere",
-    "agree": "agree to the circle's ground rules",
-}
-
-# Spellings people type for a keyword; each is accepted as that keyword.
-ALIASES: dict[str, str] = {"check-in": "checkin", "hot-seat": "hotseat", "not-yet": "notyet"}
-
-USAGE.update({alias: USAGE[keyword] for alias, keyword in ALIASES.items()})
-SUMMARY.update({alias: SUMMARY[keyword] for alias, keyword in ALIASES.items()})
-
+COMMANDS = Registry(ROWS)
+USAGE: dict[str, str] = {w: r.usage for r in COMMANDS for w in (r.keyword, *r.aliases)}
+SUMMARY: dict[str, str] = {w: r.summary for r in COMMANDS for w in (r.keyword, *r.aliases)}
 KEYWORDS: frozenset[str] = frozenset(USAGE)
-
-MAX_NAME = 80
-MIN_WINDOW = timedelta(hours=1)
-MAX_WINDOW = timedelta(days=14)
-MAX_SESSIONS = 200
-
-
-# --- the commands -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class Mention:
-    """A platform user as the adapter wrote them: `<@user>` or `<@user|label>`."""
-
-    user: str
-    label: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Command:
-    """One parsed command; `circle` is a trailing `in <circle name>`, if any."""
-
-    keyword: ClassVar[str]
-    circle: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Help(Command):
-    keyword = "help"
-    topic: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Create(Command):
-    keyword = "create"
-    name: str
-    kind: Kind | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Invite(Command):
-    keyword = "invite"
-    people: tuple[Mention, ...]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Join(Command):
-    keyword = "join"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Leave(Command):
-    keyword = "leave"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Remove(Command):
-    keyword = "remove"
-    person: Mention
-
-
-@dataclass(frozen=True, kw_only=True)
-class ScheduleCommand(Command):
-    keyword = "schedule"
-    schedule: Schedule
-
-
-@dataclass(frozen=True, kw_only=True)
-class Open(Command):
-    keyword = "open"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Close(Command):
-    keyword = "close"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Skip(Command):
-    keyword = "skip"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Pause(Command):
-    keyword = "pause"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Resume(Command):
-    keyword = "resume"
-
-
-@dataclass(frozen=True, kw_only=True)
-class End(Command):
-    keyword = "end"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Rotate(Command):
-    keyword = "rotate"
-
-
-@dataclass(frozen=True, kw_only=True)
-class SetFacilitator(Command):
-    keyword = "facilitator"
-    person: Mention
-
-
-@dataclass(frozen=True, kw_only=True)
-class SetPresenter(Command):
-    keyword = "hotseat"
-    person: Mention
-
-
-@dataclass(frozen=True, kw_only=True)
-class Topic(Command):
-    keyword = "topic"
-    text: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Rules(Command):
-    keyword = "rules"
-    text: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class CheckIn(Command):
-    keyword = "checkin"
-    text: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Commit(Command):
-    keyword = "commit"
-    text: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Review(Command):
-    """`done`, `partly`, `not yet` or `drop`; the keyword is the outcome's."""
-
-    keyword = "done"
-    outcome: ReviewOutcome
-    number: int | None = None
-    reflection: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Mine(Command):
-    keyword = "mine"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Away(Command):
-    keyword = "away"
-    until: date
-
-
-@dataclass(frozen=True, kw_only=True)
-class Back(Command):
-    keyword = "back"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Hours(Command):
-    keyword = "hours"
-    hours: WorkingHours
-
-
-@dataclass(frozen=True, kw_only=True)
-class Tz(Command):
-    keyword = "tz"
-    zone: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Status(Command):
-    keyword = "status"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Health(Command):
-    keyword = "health"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Export(Command):
-    keyword = "export"
-
-
-@dataclass(frozen=True, kw_only=True)
-class ForgetMe(Command):
-    keyword = "forget"
-    confirmed: bool = False
-
-
-@dataclass(frozen=True, kw_only=True)
-class Agree(Command):
-    keyword = "agree"
-
-
-# --- entry points -------------------------------------------------------------------
-
-_PREFIX = re.compile(r"\A/?circle(?=\s|$)", re.IGNORECASE)
-# A review answer starts with its outcome word; punctuation may follow ("Done!").
-_REVIEW_HEAD = re.compile(r"(done|partly|not[\s_-]*yet|drop)\b", re.IGNORECASE)
-_REVIEW_OUTCOMES = {
-    "done": ReviewOutcome.DONE,
-    "partly": ReviewOutcome.PARTLY,
-    "notyet": ReviewOutcome.NOT_YET,
-    "drop": ReviewOutcome.DROPPED,
-}
-# A mention keeps its label's spaces, so it is one token; a word stops where one begins.
-_TOKEN = re.compile(r"<@[^\s|>]+(?:\|[^>]*)?>|(?:[^\s<]|<(?!@))+|\S+")
-_MENTION = re.compile(r"<@([^\s|>]+)(?:\|([^>]*))?>")
 
 
 def parse_command(text: str) -> Command:
-    """The command in `text`; raises a `UserError` that says what to type instead.
-
-    Raises nothing else, whatever the text: the same function decides whether
-    a plain DM is a command at all (`is_command_text`).
-    """
-    body = _PREFIX.sub("", text.strip(), count=1).strip()
-    if not body:
-        return Help()
-    review = _REVIEW_HEAD.match(body)
-    if review:
-        keyword = re.sub(r"[\s_-]", "", review.group(1).lower())
-        rest = body[review.end() :]
-    else:
-        word, rest = _first_word(body)
-        keyword = word.lower().removesuffix(":")
-        keyword = ALIASES.get(keyword, keyword)
-        if keyword not in _GRAMMAR:
-            raise UnknownCommand(word)
-    parse, free_text = _GRAMMAR[keyword]
-    return parse(_Args.of(keyword, rest.strip(), free_text=free_text))
+    return COMMANDS.parse(text)
 
 
 def is_command_text(text: str) -> bool:
@@ -414,513 +402,43 @@ def is_command_text(text: str) -> bool:
     return True
 
 
-def is_review_text(text: str) -> bool:
-    """Whether `text` answers a review: it starts with done, partly, not yet, notyet or drop."""
-    return _REVIEW_HEAD.match(text.strip()) is not None
+def menu(which: Menu) -> tuple[Spec[Any], ...]:
+    """The commands a platform lists in `which` menu, in the registry's order."""
+    return tuple(r for r in COMMANDS if which in r.menus)
 
 
-def parse_rhythm(text: str) -> Rhythm:
-    """A rhythm and its time, e.g. `fortnightly on tue at 09:00`; reads `Rhythm.to_text()`."""
-    args = _Args.of("schedule", text.strip(), free_text=False)
-    reader = _Reader(args.tokens, args)
-    rhythm = _rhythm(reader)
-    if not reader.done:
-        extra = reader.take()
-        raise args.fail(f"“{extra}” does not belong after the time.", extra)
-    return rhythm
-
-
-def parse_hours(text: str) -> WorkingHours:
-    """Working hours as typed after `hours`, e.g. `09:00-18:00 mon-fri`; reads `to_text()`."""
-    return _working_hours(_Args.of("hours", text.strip(), free_text=False))
-
-
-# --- the parse table ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Args:
-    """What follows a keyword: as typed (free text), and as tokens without `in <circle>`."""
-
-    keyword: str
-    text: str
-    tokens: tuple[str, ...]
-    circle: str | None
-
-    @classmethod
-    def of(cls, keyword: str, text: str, *, free_text: bool) -> _Args:
-        tokens = tuple(_TOKEN.findall(text))
-        if free_text:
-            return cls(keyword, text, tokens, None)
-        where = next((i for i, token in enumerate(tokens) if token.lower() == "in"), None)
-        if where is None:
-            return cls(keyword, text, tokens, None)
-        name = " ".join(tokens[where + 1 :])
-        if not name:
-            example = f"`{keyword} in Product Leads`"
-            raise cls(keyword, text, tokens, None).fail(
-                f"Name the circle after “in”, e.g. {example}.", tokens[where]
-            )
-        return cls(keyword, text, tokens[:where], name)
-
-    def fail(self, problem: str, token: str | None = None) -> UsageError:
-        return UsageError(
-            command=self.keyword, usage=USAGE[self.keyword], problem=problem, token=token
-        )
-
-    def nothing_more(self, tokens: Sequence[str]) -> None:
-        if tokens:
-            raise self.fail(f"“{tokens[0]}” does not belong here.", tokens[0])
-
-
-_Parser = Callable[[_Args], Command]
-
-
-def _first_word(body: str) -> tuple[str, str]:
-    """The first word and the rest as typed (its line breaks kept)."""
-    word, *rest = body.split(maxsplit=1)
-    return word, rest[0] if rest else ""
-
-
-def _bare(command: type[Command]) -> _Parser:
-    """A command that takes no arguments, only the optional `in <circle>`."""
-
-    def parse(args: _Args) -> Command:
-        args.nothing_more(args.tokens)
-        return command(circle=args.circle)
-
-    return parse
-
-
-def _help(args: _Args) -> Command:
-    return Help(topic=args.text or None)
-
-
-def _create(args: _Args) -> Command:
-    words = args.text.split()
-    kind: Kind | None = None
-    if len(words) >= 2 and words[-2].lower() == "kind":
-        kind = _kind(args, words[-1])
-        words = words[:-2]
-    name = " ".join(words)
-    if not name:
-        raise args.fail("Give the circle a name, e.g. `create Product Leads`.")
-    for char in name:
-        if not (char.isalnum() or char in " -_.'’&"):
-            raise args.fail(
-                f"“{char}” can't be part of a circle name; use letters, digits, spaces"
-                " and - _ . ' &.",
-                char,
-            )
-    if len(name) > MAX_NAME:
-        raise args.fail(
-            f"“{name}” is {len(name)} characters long; a name has at most {MAX_NAME}.", name
-        )
-    return Create(name=name, kind=kind)
-
-
-def _kind(args: _Args, token: str) -> Kind:
-    try:
-        return Kind(token.lower().replace("_", "-"))
-    except ValueError:
-        kinds = ", ".join(k.value for k in Kind)
-        raise args.fail(f"“{token}” is not a kind of circle; use one of {kinds}.", token) from None
-
-
-def _invite(args: _Args) -> Command:
-    tokens = [t for t in args.tokens if t.strip(",")]
-    if not tokens:
-        raise args.fail("Mention at least one person to invite, e.g. `invite @Ana @Ben`.")
-    return Invite(people=tuple(_mention(args, t) for t in tokens), circle=args.circle)
-
-
-def _person(command: type[Remove | SetFacilitator | SetPresenter]) -> _Parser:
-    """A command about exactly one mentioned person."""
-
-    def parse(args: _Args) -> Command:
-        if not args.tokens:
-            raise args.fail(f"Mention the person, e.g. `{args.keyword} @Ana`.")
-        person = _mention(args, args.tokens[0])
-        args.nothing_more(args.tokens[1:])
-        return command(person=person, circle=args.circle)
-
-    return parse
-
-
-def _mention(args: _Args, token: str) -> Mention:
-    match = _MENTION.fullmatch(token)
-    if match is None:
-        raise args.fail(
-            f"“{token}” is not a mention; pick the person from the @ list so it becomes a link.",
-            token,
-        )
-    label = (match.group(2) or "").strip()
-    return Mention(user=match.group(1), label=label or None)
-
-
-def _required_text(command: type[Topic | CheckIn | Commit], example: str) -> _Parser:
-    def parse(args: _Args) -> Command:
-        if not args.text:
-            raise args.fail(f"Add the text, e.g. `{args.keyword} {example}`.")
-        return command(text=args.text)
-
-    return parse
-
-
-def _rules(args: _Args) -> Command:
-    return Rules(text=args.text or None)
-
-
-_NUMBER_HEAD = re.compile(r"#?([0-9]{1,3})[.:),]?(?=\s|$)")
-
-
-def _review(args: _Args) -> Command:
-    """`done [<n>] [<reflection>]`: a leading number picks the commitment, as numbered in `mine`."""
-    rest = args.text.lstrip(" \t\n\r,.;:!?-–—")
-    number: int | None = None
-    match = _NUMBER_HEAD.match(rest)
-    if match:
-        number = int(match.group(1))
-        if number < 1:
-            raise args.fail(
-                f"“{match.group(1)}” is not a commitment number; they start at 1 (see `mine`).",
-                match.group(1),
-            )
-        rest = rest[match.end() :]
-    return Review(
-        outcome=_REVIEW_OUTCOMES[args.keyword], number=number, reflection=rest.strip() or None
+async def run(
+    ctx: Ctx,
+    person: Person,
+    command: Command,
+    *,
+    conversation: str | None,
+    names: dict[str, str],
+) -> None:
+    """Run one parsed command: find its circle as its row says, then hand it to its handler."""
+    row = COMMANDS.spec_of(command)
+    call: Call[Command] = Call(
+        person=person,
+        command=command,
+        admin=person.admin or person.key.user in ctx.config.admins,
+        conversation=conversation,
+        names=names,
     )
-
-
-def _away(args: _Args) -> Command:
-    tokens = list(args.tokens)
-    if tokens and tokens[0].lower() == "until":
-        tokens.pop(0)
-    if not tokens:
-        raise args.fail("Say until when, e.g. `away until 2026-08-31`.")
-    until = _date(args, tokens[0])
-    args.nothing_more(tokens[1:])
-    return Away(until=until, circle=args.circle)
-
-
-def _hours(args: _Args) -> Command:
-    return Hours(hours=_working_hours(args), circle=args.circle)
-
-
-def _tz(args: _Args) -> Command:
-    if not args.tokens:
-        raise args.fail("Name your time zone, e.g. `tz Europe/Berlin`.")
-    return Tz(zone=_zone(" ".join(args.tokens)), circle=args.circle)
-
-
-def _forget(args: _Args) -> Command:
-    tokens = list(args.tokens)
-    if not tokens:
-        raise args.fail("Type `forget me` to erase what you wrote.")
-    if tokens[0].lower() != "me":
-        raise args.fail(f"“{tokens[0]}”: I can only forget you; type `forget me`.", tokens[0])
-    confirmed = len(tokens) > 1 and tokens[1].lower() == "confirm"
-    args.nothing_more(tokens[2:] if confirmed else tokens[1:])
-    return ForgetMe(confirmed=confirmed, circle=args.circle)
-
-
-def _schedule(args: _Args) -> Command:
-    """`<rhythm> at HH:MM`, then options in any order, each at most once."""
-    reader = _Reader(args.tokens, args)
-    rhythm = _rhythm(reader)
-    seen: set[str] = set()
-    tz: str | None = None
-    window: timedelta | None = None
-    sessions: int | None = None
-    until: date | None = None
-    starting: date | None = None
-    while not reader.done:
-        token = reader.take()
-        option = token.lower()
-        if option not in _SCHEDULE_OPTIONS:
-            options = ", ".join(_SCHEDULE_OPTIONS[:-1]) + f" or {_SCHEDULE_OPTIONS[-1]}"
-            reader.fail(f"“{token}” is not a schedule option; use {options}.", token)
-        if option in seen:
-            reader.fail(f"“{token}” is given twice; give each option once.", token)
-        if option in ("for", "until") and seen & {"for", "until"}:
-            reader.fail(
-                f"“{token}”: give either `for <N> sessions` or `until <YYYY-MM-DD>`, not both.",
-                token,
+    match row.acts:
+        case Acts.ON_TEXT:
+            body = getattr(command, "text", None) or ""
+            try:
+                circle, body = await split_circle(ctx, person, body, conversation=conversation)
+            except UserError as error:  # "which circle?": give their words back, nothing is lost
+                raise UserError(error.message, echo=body or None) from None
+            call = replace(call, found=circle, body=body)
+        case Acts.ON_CIRCLE | Acts.ON_JOINED:
+            circle = await resolve_circle(
+                ctx,
+                person,
+                command.circle,
+                conversation=conversation,
+                joining=row.acts is Acts.ON_JOINED,
             )
-        seen.add(option)
-        match option:
-            case "tz":
-                tz = _zone(reader.take("Name the time zone after `tz`, e.g. `tz Europe/Berlin`."))
-            case "window":
-                window = _window(reader)
-            case "for":
-                sessions = _sessions(reader)
-            case "until":
-                until = _date(args, reader.take("Add the end date, e.g. `until 2026-12-31`."))
-            case "starting":
-                starting = _date(
-                    args, reader.take("Add the first date, e.g. `starting 2026-09-01`.")
-                )
-    if until and starting and until < starting:
-        raise args.fail(f"“{until.isoformat()}” is before the start date.", until.isoformat())
-    schedule = Schedule(
-        rhythm=rhythm, tz=tz, window=window, sessions=sessions, until=until, starting=starting
-    )
-    return ScheduleCommand(schedule=schedule, circle=args.circle)
-
-
-_GRAMMAR: dict[str, tuple[_Parser, bool]] = {
-    # keyword: (parse, free text: keeps a trailing `in …` as part of the text)
-    "help": (_help, True),
-    "create": (_create, True),
-    "invite": (_invite, False),
-    "join": (_bare(Join), False),
-    "leave": (_bare(Leave), False),
-    "remove": (_person(Remove), False),
-    "schedule": (_schedule, False),
-    "open": (_bare(Open), False),
-    "close": (_bare(Close), False),
-    "skip": (_bare(Skip), False),
-    "pause": (_bare(Pause), False),
-    "resume": (_bare(Resume), False),
-    "end": (_bare(End), False),
-    "rotate": (_bare(Rotate), False),
-    "facilitator": (_person(SetFacilitator), False),
-    "hotseat": (_person(SetPresenter), False),
-    "topic": (_required_text(Topic, "What makes feedback useful?"), True),
-    "rules": (_rules, True),
-    "checkin": (_required_text(CheckIn, "A busy week, but I shipped the demo."), True),
-    "commit": (_required_text(Commit, "I will ask two customers for feedback."), True),
-    "done": (_review, True),
-    "partly": (_review, True),
-    "notyet": (_review, True),
-    "drop": (_review, True),
-    "mine": (_bare(Mine), False),
-    "away": (_away, False),
-    "back": (_bare(Back), False),
-    "hours": (_hours, False),
-    "tz": (_tz, False),
-    "status": (_bare(Status), False),
-    "health": (_bare(Health), False),
-    "export": (_bare(Export), False),
-    "forget": (_forget, False),
-    "agree": (_bare(Agree), False),
-}
-
-
-# --- rhythm and schedule ------------------------------------------------------------
-
-
-class _Reader:
-    """Tokens read left to right, failing with the usage of the command being read."""
-
-    def __init__(self, tokens: Sequence[str], args: _Args) -> None:
-        self._tokens = list(tokens)
-        self._at = 0
-        self.args = args
-
-    @property
-    def done(self) -> bool:
-        return self._at >= len(self._tokens)
-
-    def take(self, missing: str = "Something is missing at the end.") -> str:
-        if self.done:
-            raise self.args.fail(missing)
-        token = self._tokens[self._at]
-        self._at += 1
-        return token
-
-    def accept(self, *words: str) -> bool:
-        """Consume the next token if it is one of `words` (any case)."""
-        if not self.done and self._tokens[self._at].lower() in words:
-            self._at += 1
-            return True
-        return False
-
-    def fail(self, problem: str, token: str | None = None) -> NoReturn:
-        raise self.args.fail(problem, token)
-
-
-_RHYTHMS = (
-    "daily, weekly on <day>, every <N> weeks on <day>, fortnightly on <day>,"
-    " monthly on <first|second|third|fourth|last> <day> or monthly on day <1-28>"
-)
-_ORDINAL_WORDS = {**ORDINALS, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
-
-
-def _rhythm(reader: _Reader) -> Rhythm:
-    """`<rhythm> at HH:MM`; what follows is left for the caller."""
-    make = _rhythm_words(reader)
-    at = reader.take("Add the time, e.g. `at 09:00`.")
-    if at.lower() != "at":
-        reader.fail(f"“{at}”: expected the time next, e.g. `at 09:00`.", at)
-    minutes = _minutes(reader.args, reader.take("Add the time after `at`, e.g. `at 09:00`."))
-    return make(at=time(minutes // 60, minutes % 60))
-
-
-def _rhythm_words(reader: _Reader) -> partial[Rhythm]:
-    """The rhythm before `at`: everything of the `Rhythm` but its time."""
-    token = reader.take(f"Say how often the circle meets: {_RHYTHMS}.")
-    word = token.lower()
-    if word == "daily":
-        return partial(Rhythm, every=Every.DAY)
-    if word in ("weekly", "fortnightly"):
-        weeks = 1 if word == "weekly" else 2
-        return partial(Rhythm, every=Every.WEEKS, weeks=weeks, weekday=_on_day(reader))
-    if word == "every":
-        weeks = _number(
-            reader, reader.take("Say how many weeks, e.g. `every 3 weeks on tue`."), 1, 8
-        )
-        unit = reader.take("Add `weeks`, e.g. `every 3 weeks on tue`.")
-        if unit.lower() not in ("weeks", "week"):
-            reader.fail(f"“{unit}”: say `every <N> weeks on <day>`.", unit)
-        return partial(Rhythm, every=Every.WEEKS, weeks=weeks, weekday=_on_day(reader))
-    if word != "monthly":
-        reader.fail(f"“{token}” is not a rhythm; use {_RHYTHMS}.", token)
-    reader.accept("on")
-    if reader.accept("day"):
-        day = _number(reader, reader.take("Say which day, e.g. `monthly on day 15`."), 1, 28)
-        return partial(Rhythm, every=Every.MONTH_DAY, day=day)
-    reader.accept("the")
-    nth = reader.take("Say which week, e.g. `monthly on first tue`.")
-    ordinal = _ORDINAL_WORDS.get(nth.lower())
-    if ordinal is None:
-        reader.fail(f"“{nth}”: use first, second, third, fourth or last.", nth)
-    weekday = _day(reader.args, reader.take("Say which day, e.g. `monthly on first tue`."))
-    return partial(Rhythm, every=Every.MONTH_WEEKDAY, ordinal=ordinal, weekday=weekday)
-
-
-def _on_day(reader: _Reader) -> int:
-    reader.accept("on")
-    return _day(reader.args, reader.take("Say which day, e.g. `weekly on tue`."))
-
-
-def _window(reader: _Reader) -> timedelta:
-    token = reader.take("Say how long a session stays open, e.g. `window 3d` or `window 36h`.")
-    match = re.fullmatch(r"([0-9]{1,4})([dh])", token, re.IGNORECASE)
-    if match is None:
-        reader.fail(f"“{token}” is not a window; use <N>d or <N>h, e.g. 3d or 36h.", token)
-    amount = int(match.group(1))
-    window = timedelta(days=amount) if match.group(2).lower() == "d" else timedelta(hours=amount)
-    if not MIN_WINDOW <= window <= MAX_WINDOW:
-        reader.fail(f"“{token}”: a window is between 1h and 14d.", token)
-    return window
-
-
-def _sessions(reader: _Reader) -> int:
-    count = _number(reader, reader.take("Say how many, e.g. `for 6 sessions`."), 1, MAX_SESSIONS)
-    unit = reader.take("Add `sessions`, e.g. `for 6 sessions`.")
-    if unit.lower() not in ("sessions", "session"):
-        reader.fail(f"“{unit}”: `for` counts sessions, e.g. `for 6 sessions`.", unit)
-    return count
-
-
-_SCHEDULE_OPTIONS = ("tz", "window", "for", "until", "starting")
-
-
-# --- words: numbers, days, times, dates, zones --------------------------------------
-
-_FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
-def _number(reader: _Reader, token: str, low: int, high: int) -> int:
-    if not re.fullmatch(r"[0-9]{1,4}", token) or not low <= int(token) <= high:
-        reader.fail(f"“{token}” is not a number from {low} to {high}.", token)
-    return int(token)
-
-
-def _day(args: _Args, token: str) -> int:
-    """A weekday (0 = Monday) from `mon`, `Monday`, `tues`, `mondays`…"""
-    word = token.lower()
-    for candidate in (word, word.removesuffix("s")):
-        if len(candidate) >= 3:
-            for index, name in enumerate(_FULL_DAYS):
-                if name.startswith(candidate):
-                    return index
-    days = ", ".join(WEEKDAYS[:-1]) + f" or {WEEKDAYS[-1]}"
-    raise args.fail(f"“{token}” is not a day; use {days}.", token)
-
-
-def _minutes(args: _Args, token: str, *, end: bool = False) -> int:
-    """Minutes after midnight from `HH:MM`; `24:00` only as the end of working hours."""
-    match = re.fullmatch(r"([0-9]{1,2}):([0-9]{2})", token)
-    if match:
-        minutes = int(match.group(1)) * 60 + int(match.group(2))
-        if int(match.group(2)) < 60 and (
-            minutes < MINUTES_PER_DAY or (end and minutes == MINUTES_PER_DAY)
-        ):
-            return minutes
-    raise args.fail(f"“{token}” is not a time; use HH:MM, e.g. 09:00.", token)
-
-
-def _date(args: _Args, token: str) -> date:
-    match = re.fullmatch(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", token)
-    if match:
-        try:
-            return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-        except ValueError:
-            pass
-    raise args.fail(f"“{token}” is not a date; use YYYY-MM-DD, e.g. 2026-09-01.", token)
-
-
-def _working_hours(args: _Args) -> WorkingHours:
-    """`HH:MM-HH:MM [days]`; spaces around the dash are forgiven."""
-    tokens = _TOKEN.findall(re.sub(r"([0-9])\s*[-–]\s*([0-9])", r"\1-\2", " ".join(args.tokens)))
-    if not tokens:
-        raise args.fail("Give your hours, e.g. `hours 09:00-18:00 mon-fri`.")
-    span = re.fullmatch(r"([^-–]+)[-–]([^-–]+)", tokens[0])
-    if span is None:
-        raise args.fail(
-            f"“{tokens[0]}” is not a time range; use HH:MM-HH:MM, e.g. 09:00-18:00.", tokens[0]
-        )
-    start = _minutes(args, span.group(1))
-    end = _minutes(args, span.group(2), end=True)
-    if start >= end:
-        raise args.fail(f"“{tokens[0]}”: the start must be before the end.", tokens[0])
-    items = [item for token in tokens[1:] for item in token.split(",") if item]
-    days = frozenset(day for item in items for day in _day_range(args, item)) or frozenset(range(5))
-    return WorkingHours(start=start, end=end, days=days)
-
-
-def _day_range(args: _Args, item: str) -> list[int]:
-    """`mon`, or `mon-fri`; a range may wrap past Sunday (`sun-thu`)."""
-    first, dash, last = item.partition("-")
-    if not dash:
-        return [_day(args, item)]
-    if not first or not last:
-        raise args.fail(f"“{item}” is not a day range; use e.g. mon-fri.", item)
-    start, stop = _day(args, first), _day(args, last)
-    return [(start + offset) % 7 for offset in range((stop - start) % 7 + 1)]
-
-
-@cache
-def _zones() -> dict[str, str]:
-    """Every IANA zone by its lower-case name; read once, on first use."""
-    return {name.lower(): name for name in sorted(available_timezones())}
-
-
-@cache
-def _cities() -> dict[str, tuple[str, ...]]:
-    """Zones by their lower-case city, the part after the last `/` (`berlin`)."""
-    cities: dict[str, list[str]] = {}
-    for lowered, zone in _zones().items():
-        cities.setdefault(lowered.rsplit("/", 1)[-1], []).append(zone)
-    return {city: tuple(zones) for city, zones in cities.items()}
-
-
-def _zone(name: str) -> str:
-    """The IANA zone called `name` in any case, or `UnknownTimeZone` with the closest names.
-
-    People often type only the city (`Berlin`) or a near miss (`Europe/Berln`),
-    so suggestions come from whole names and from the city part.
-    """
-    zones, cities = _zones(), _cities()
-    key = "_".join(name.split()).lower()
-    if key in zones:
-        return zones[key]
-    city = key.rsplit("/", 1)[-1]
-    suggestions = list(cities.get(city, ())) or [
-        *(zones[z] for z in difflib.get_close_matches(key, zones, n=3)),
-        *(z for c in difflib.get_close_matches(city, cities, n=3) for z in cities[c]),
-    ]
-    raise UnknownTimeZone(name, list(dict.fromkeys(suggestions))[:3])
+            call = replace(call, found=circle)
+    await row.run(ctx, call)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot import keys
 from bot.checkins import CheckIn
 from bot.circles import Circle
 from bot.commitments import MARKS, Commitment, CommitmentStatus
@@ -33,8 +34,6 @@ from bot.messages import (
     TextInput,
     ToConversation,
     ToPerson,
-    ask_key,
-    kickoff_key,
 )
 from bot.people import Person
 from bot.sessions import Session
@@ -80,7 +79,7 @@ def kickoff(
     if circle.focus:
         topic = (*topic, "\n", Strong("Focus: "), Authored(circle.focus))
     return Message(
-        key=kickoff_key(session.id),
+        key=keys.kickoff(session.id),
         target=ToConversation(circle.home),
         blocks=(
             Heading(f"{title} · {circle.name}"),
@@ -102,7 +101,7 @@ def review_prompt(
     assert commitment.id is not None and session.id is not None
     again = " (asked again)" if commitment.status is CommitmentStatus.NOT_YET else ""
     return Message(
-        key=_review_key(session.id, commitment.id),
+        key=keys.review(session.id, commitment.id),
         target=ToPerson(person.key),
         blocks=(
             Heading(f"Review · {circle.name}{again}"),
@@ -123,9 +122,9 @@ def review_answered(
     """The review prompt once answered (by button or by DM): its buttons give way to the
     outcome, so nobody taps a stale one on their phone later."""
     assert commitment.id is not None and session.id is not None
-    base = _review_key(session.id, commitment.id)
+    base = keys.review(session.id, commitment.id)
     return Message(
-        key=f"{base}:{commitment.status.value}",
+        key=keys.reviewed(session.id, commitment.id, commitment.status.value),
         target=ToPerson(person.key),
         blocks=(
             Heading(f"Review · {circle.name}"),
@@ -134,11 +133,6 @@ def review_answered(
         ),
         replaces=base,
     )
-
-
-def _review_key(session_id: int, commitment_id: int) -> str:
-    """The review prompt's key, which its answered form replaces."""
-    return f"session:{session_id}:review:{commitment_id}"
 
 
 def review_choices(commitment: Commitment) -> Choices:
@@ -166,25 +160,27 @@ def rules_blocks(circle: Circle) -> tuple[Block, ...]:
 def checkin_prompt(
     *, person: Person, circle: Circle, session: Session, question: str, agreed: bool
 ) -> Message:
-    assert session.id is not None
+    assert session.id is not None and person.id is not None
     blocks: list[Block] = [
         Heading(f"Check-in · {circle.name}, session {session.number}"),
         Paragraph((question,)),
         TextInput("checkin", str(session.id), "Your check-in", "A few lines are plenty"),
         Context((f"Reply here before {when(session.closes_at, person.tz)}.",)),
     ]
+    if circle.focus:
+        blocks.insert(2, Paragraph((Strong("Focus: "), Authored(circle.focus))))
     if not agreed:
         blocks[1:1] = [Paragraph(("Before your first check-in is shared, please read and agree:",))]
         blocks[2:2] = list(rules_blocks(circle))
     return Message(
-        key=f"session:{session.id}:checkin:{person.id}",
+        key=keys.checkin_prompt(session.id, person.id),
         target=ToPerson(person.key),
         blocks=tuple(blocks),
     )
 
 
 def hot_seat_prompt(*, person: Person, circle: Circle, session: Session) -> Message:
-    assert session.id is not None
+    assert session.id is not None and person.id is not None
     if circle.hot_seat is HotSeat.ASKS:
         lines: tuple[Block, ...] = (
             Heading(f"Your ask · {circle.name}"),
@@ -206,7 +202,7 @@ def hot_seat_prompt(*, person: Person, circle: Circle, session: Session) -> Mess
             ),
         )
     return Message(
-        key=f"session:{session.id}:hot_seat_prompt:{person.id}",
+        key=keys.hot_seat_prompt(session.id, person.id),
         target=ToPerson(person.key),
         blocks=lines,
     )
@@ -221,7 +217,7 @@ def checkin_post(
     reviews: Sequence[Commitment],
 ) -> Message:
     """A check-in in the session thread, with the author's commitment review beneath."""
-    assert session.id is not None
+    assert session.id is not None and author.id is not None
     blocks: list[Block] = [
         Paragraph((Name(author.name), " checked in")),
         Quote((Authored(checkin.text),)),
@@ -231,21 +227,21 @@ def checkin_post(
         if commitment.reflection:
             line = (*line, " — ", Authored(commitment.reflection))
         blocks.append(Context(line))
-    base = f"session:{session.id}:checkin_post:{author.id}"
+    base = keys.checkin_post(session.id, author.id)
     return Message(
-        key=base if checkin.version == 0 else f"{base}:v{checkin.version}",
-        target=ToConversation(circle.home, thread=kickoff_key(session.id)),
+        key=base if checkin.version == 0 else keys.version(base, checkin.version),
+        target=ToConversation(circle.home, thread=keys.kickoff(session.id)),
         blocks=tuple(blocks),
         replaces=base if checkin.version else None,
     )
 
 
 def checkin_withdrawn(*, circle: Circle, session: Session, author: Person, version: int) -> Message:
-    assert session.id is not None
-    base = f"session:{session.id}:checkin_post:{author.id}"
+    assert session.id is not None and author.id is not None
+    base = keys.checkin_post(session.id, author.id)
     return Message(
-        key=f"{base}:v{version}",
-        target=ToConversation(circle.home, thread=kickoff_key(session.id)),
+        key=keys.version(base, version),
+        target=ToConversation(circle.home, thread=keys.kickoff(session.id)),
         blocks=(
             Context(
                 (Name(author.name), " withdrew their check-in."),
@@ -277,12 +273,12 @@ def ask_post(*, circle: Circle, session: Session, author: Person, ask: Ask) -> M
             Quote((Authored(ask.text),)),
             Context(("Reply in this thread with questions, ideas or experience.",)),
         )
-    base = ask_key(session.id, author.id)
+    base = keys.ask(session.id, author.id)
     return Message(
-        key=base if ask.version == 0 else f"{base}:v{ask.version}",
+        key=base if ask.version == 0 else keys.version(base, ask.version),
         target=ToConversation(circle.home)
         if circle.hot_seat is HotSeat.ASKS
-        else ToConversation(circle.home, thread=kickoff_key(session.id)),
+        else ToConversation(circle.home, thread=keys.kickoff(session.id)),
         blocks=blocks,
         replaces=base if ask.version else None,
     )
@@ -292,8 +288,8 @@ def ask_link(*, circle: Circle, session: Session, author: Person) -> Message:
     """Mastermind: a line in the session thread pointing to a new ask's own thread."""
     assert session.id is not None and author.id is not None
     return Message(
-        key=f"session:{session.id}:ask_link:{author.id}",
-        target=ToConversation(circle.home, thread=kickoff_key(session.id)),
+        key=keys.ask_link(session.id, author.id),
+        target=ToConversation(circle.home, thread=keys.kickoff(session.id)),
         blocks=(
             Context(
                 (Name(author.name), " posted an ask in the channel; reply in its thread."),
@@ -312,8 +308,8 @@ def hot_seat_notice(
     edit: bool = False,
 ) -> Message:
     """ "<name> is in the hot seat", or (`edit`) the one sent before, saying what it says now."""
-    assert session.id is not None
-    base = f"session:{session.id}:hot_seat_notice:{person.id}"
+    assert session.id is not None and person.id is not None
+    base = keys.hot_seat_notice(session.id, person.id)
     blocks: tuple[Block, ...] = (
         (Paragraph((Name(presenter.name), " withdrew their hot-seat challenge for now.")),)
         if ask.withdrawn
@@ -327,7 +323,7 @@ def hot_seat_notice(
         )
     )
     return Message(
-        key=f"{base}:v{ask.version}" if edit else base,
+        key=keys.version(base, ask.version) if edit else base,
         target=ToPerson(person.key),
         blocks=blocks,
         replaces=base if edit else None,
@@ -335,9 +331,9 @@ def hot_seat_notice(
 
 
 def reminder(*, person: Person, circle: Circle, session: Session) -> Message:
-    assert session.id is not None
+    assert session.id is not None and person.id is not None
     return Message(
-        key=f"session:{session.id}:reminder:{person.id}",
+        key=keys.reminder(session.id, person.id),
         target=ToPerson(person.key),
         blocks=(
             Paragraph((f"A gentle reminder: your check-in for {circle.name} is still open.",)),
@@ -350,11 +346,11 @@ def reminder(*, person: Person, circle: Circle, session: Session) -> Message:
 def commitment_prompt(
     *, person: Person, circle: Circle, session: Session, next_opens: datetime | None
 ) -> Message:
-    assert session.id is not None
+    assert session.id is not None and person.id is not None
     question = PRESETS[circle.kind].commitment_question
     by = f" ({day(next_opens, person.tz)}, {person.tz})" if next_opens else ""
     return Message(
-        key=f"session:{session.id}:commitment:{person.id}",
+        key=keys.commitment_prompt(session.id, person.id),
         target=ToPerson(person.key),
         blocks=(
             Heading(f"Commitment · {circle.name}"),
@@ -366,9 +362,9 @@ def commitment_prompt(
 
 
 def last_call(*, person: Person, circle: Circle, session: Session, owed: Sequence[str]) -> Message:
-    assert session.id is not None
+    assert session.id is not None and person.id is not None
     return Message(
-        key=f"session:{session.id}:last_call:{person.id}",
+        key=keys.last_call(session.id, person.id),
         target=ToPerson(person.key),
         blocks=(
             Paragraph(
@@ -430,8 +426,8 @@ def summary(*, circle: Circle, session: Session, recap: Recap) -> Message:
             line = (*line, " · hot seat ", Name(recap.next_cast.presenter))
         blocks.append(Paragraph(line))
     return Message(
-        key=f"session:{session.id}:summary",
-        target=ToConversation(circle.home, thread=kickoff_key(session.id)),
+        key=keys.summary(session.id),
+        target=ToConversation(circle.home, thread=keys.kickoff(session.id)),
         blocks=tuple(blocks),
     )
 
@@ -453,7 +449,7 @@ def facilitator_note(
     else:
         body = ("Everyone took part. Nicely run!",)
     return Message(
-        key=f"session:{session.id}:facilitator_note",
+        key=keys.facilitator_note(session.id),
         target=ToPerson(facilitator.key),
         blocks=(
             Paragraph((f"Private note · {circle.name}, session {session.number}",)),
@@ -472,9 +468,9 @@ def _names(names: Sequence[str]) -> Rich:
 
 
 def escalation(*, person: Person, circle: Circle, session: Session) -> Message:
-    assert session.id is not None
+    assert session.id is not None and person.id is not None
     return Message(
-        key=f"session:{session.id}:escalation:{person.id}",
+        key=keys.escalation(session.id, person.id),
         target=ToPerson(person.key),
         blocks=(
             Paragraph(
@@ -493,9 +489,9 @@ def escalation(*, person: Person, circle: Circle, session: Session) -> Message:
 def organiser_told(
     *, organiser: Person, circle: Circle, member: Person, session: Session
 ) -> Message:
-    assert session.id is not None
+    assert session.id is not None and organiser.id is not None and member.id is not None
     return Message(
-        key=f"session:{session.id}:escalation_notice:{organiser.id}:{member.id}",
+        key=keys.escalation_notice(session.id, organiser.id, member.id),
         target=ToPerson(organiser.key),
         blocks=(
             Paragraph(
@@ -509,7 +505,7 @@ def organiser_told(
 
 
 def welcome(*, person: Person, circle: Circle, inviter: str | None) -> Message:
-    assert circle.id is not None
+    assert circle.id is not None and person.id is not None
     by: Rich = (" by ", Name(inviter)) if inviter else ()
     how = (
         "How it works: when a session opens I'll DM you a short check-in. Your answer is shared "
@@ -521,7 +517,7 @@ def welcome(*, person: Person, circle: Circle, inviter: str | None) -> Message:
         "Change that with `hours HH:MM-HH:MM` and `tz Area/City`."
     )
     return Message(
-        key=f"circle:{circle.id}:welcome:{person.id}",
+        key=keys.welcome(circle.id, person.id),
         target=ToPerson(person.key),
         blocks=(
             Heading(f"👋 Welcome to {circle.name}"),
@@ -536,7 +532,7 @@ def welcome(*, person: Person, circle: Circle, inviter: str | None) -> Message:
 def closing_note(*, circle: Circle) -> Message:
     assert circle.id is not None
     return Message(
-        key=f"circle:{circle.id}:ended",
+        key=keys.circle_ended(circle.id),
         target=ToConversation(circle.home),
         blocks=(Paragraph((f"{circle.name} has ended. No more prompts will be sent.",)),),
     )

@@ -15,10 +15,20 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot import answers, help, lifecycle, personal, retention, steering
-from bot import commands as cmd
+from bot import (
+    answers,
+    commands,
+    help,
+    home,
+    keys,
+    lifecycle,
+    personal,
+    reports,
+    retention,
+)
 from bot.circles import Circle
 from bot.commitments import ReviewOutcome
+from bot.context import Config, Ctx
 from bot.errors import UnknownCommand, UserError
 from bot.events import (
     ChoiceMade,
@@ -32,13 +42,14 @@ from bot.events import (
     ProfileUpdated,
     ThreadReply,
 )
+from bot.grammar import Help
+from bot.lookups import owed_prompt_circles
 from bot.messages import Authored, Block, Message, Paragraph, Quote, ToPerson
-from bot.people import Person
+from bot.people import Person, PersonKey
 from bot.ports import Calendar, Clock
 from bot.prompts import PromptKind, dm_answer_target
-from bot.routing import resolve_circle, split_circle
-from bot.store import Conflict, UnitOfWorkFactory
-from bot.turn import Config, Turn
+from bot.registry import Audience
+from bot.store import Conflict, UnitOfWork, UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -82,7 +93,7 @@ class Core:
         async with self._uow() as uow:
             if await uow.inbound.seen(event.id):
                 return Outcome(duplicate=True)
-            turn = Turn(
+            ctx = Ctx(
                 uow=uow,
                 now=now,
                 calendar=self._calendar,
@@ -90,19 +101,19 @@ class Core:
                 prefix=prefix,
             )
             try:
-                person = await self._person(turn, event)
-                await self._dispatch(turn, person, event)
+                person = await self._person(ctx, event)
+                await self._dispatch(ctx, person, event)
             except UserError as error:
                 await uow.rollback()
-                turn.answer = list(_error_blocks(turn, error))
+                ctx.answer = list(_error_blocks(ctx, error))
                 if isinstance(error, UnknownCommand):
-                    await _caller_help(turn, event)
-            if turn.answer and not inline:
-                await turn.send(
+                    await _caller_help(ctx, event)
+            if ctx.answer and not inline:
+                await ctx.send(
                     Message(
-                        key=f"answer:{event.id}",
+                        key=keys.answer(event.id),
                         target=ToPerson(event.actor.key),
-                        blocks=tuple(turn.answer),
+                        blocks=tuple(ctx.answer),
                     )
                 )
             # An event that changed nothing (`help`, `mine`) is not recorded: doing it
@@ -110,16 +121,16 @@ class Core:
             if await uow.changed() and not await uow.inbound.claim(event.id, now=now):
                 return Outcome(duplicate=True)  # a concurrent delivery was first: roll back
             await uow.commit()
-        return Outcome(answer=tuple(turn.answer) if inline else ())
+        return Outcome(answer=tuple(ctx.answer) if inline else ())
 
-    async def _person(self, turn: Turn, event: Event) -> Person:
+    async def _person(self, ctx: Ctx, event: Event) -> Person:
         """The actor as a stored person, refreshed from what the platform told us."""
         actor = event.actor
-        person = await turn.uow.people.by_key(actor.key)
+        person = await ctx.uow.people.by_key(actor.key)
         if person is None:
-            person = Person(key=actor.key, name=actor.name, tz=actor.tz or turn.config.default_tz)
+            person = Person(key=actor.key, name=actor.name, tz=actor.tz or ctx.config.default_tz)
             person.admin = bool(actor.admin)
-            return await turn.uow.people.add(person)
+            return await ctx.uow.people.add(person)
         changed = False
         if actor.name and actor.name != person.name:
             person.name, changed = actor.name, True
@@ -128,82 +139,96 @@ class Core:
         if actor.admin is not None and actor.admin != person.admin:
             person.admin, changed = actor.admin, True
         if changed:
-            await turn.uow.people.save(person)
+            await ctx.uow.people.save(person)
         return person
 
-    async def _dispatch(self, turn: Turn, person: Person, event: InboundEvent) -> None:
+    async def _dispatch(self, ctx: Ctx, person: Person, event: InboundEvent) -> None:
         match event:
             case CommandIssued():
                 names = dict(event.names)
-                await run_command(
-                    turn,
+                await commands.run(
+                    ctx,
                     person,
-                    cmd.parse_command(event.text),
-                    text=event.text,
+                    commands.parse_command(event.text),
                     conversation=event.conversation,
                     names=names,
                 )
             case DirectMessage():
-                await on_direct_message(turn, person, event.text, ref=event.ref)
+                await on_direct_message(ctx, person, event.text, ref=event.ref)
             case DirectMessageEdited():
-                await answers.edit_answer(turn, person, event.ref, event.text)
+                await answers.edit_answer(ctx, person, event.ref, event.text)
             case DirectMessageDeleted():
-                await answers.retract(turn, person, event.ref)
+                await answers.retract(ctx, person, event.ref)
             case ThreadReply():
                 await answers.record_response(
-                    turn,
+                    ctx,
                     person,
                     conversation=event.conversation,
                     thread=event.thread,
                     ref=event.ref,
                 )
             case ChoiceMade():
-                await on_choice(turn, person, event.action, event.value)
+                await on_choice(ctx, person, event.action, event.value)
             case FormSubmitted():
-                await on_form(turn, person, event.action, event.value, event.text)
+                await on_form(ctx, person, event.action, event.value, event.text)
             case ProfileUpdated():
                 pass  # `_person` above has already stored what is new
 
     # --- jobs -----------------------------------------------------------------
 
     async def open_session(self, session_id: int) -> None:
-        async with self._job() as turn:
-            if not await lifecycle.move_missed(turn, session_id):
-                await lifecycle.open_session(turn, session_id)
+        async with self._job() as ctx:
+            if not await lifecycle.move_missed(ctx, session_id):
+                await lifecycle.open_session(ctx, session_id)
 
     async def send_due(self, session_id: int) -> datetime | None:
         """Deliver what is due now; returns when to call again (None: nothing more)."""
-        async with self._job() as turn:
-            return await lifecycle.send_due(turn, session_id)
+        async with self._job() as ctx:
+            return await lifecycle.send_due(ctx, session_id)
 
     async def close_session(self, session_id: int) -> None:
-        async with self._job() as turn:
-            await lifecycle.close_session(turn, session_id)
+        async with self._job() as ctx:
+            await lifecycle.close_session(ctx, session_id)
 
     async def erase_expired(self, *, days: int) -> int:
         """Erase the content of circles that ended more than `days` ago (SPEC §10)."""
-        async with self._job() as turn:
-            return await retention.erase_expired(turn, days=days)
+        async with self._job() as ctx:
+            return await retention.erase_expired(ctx, days=days)
 
-    def _job(self) -> _JobTurn:
-        return _JobTurn(self)
+    # --- queries the edges ask --------------------------------------------------
+
+    async def home(self, key: PersonKey) -> tuple[Block, ...]:
+        """A person's own page (Slack's App Home tab); it reads and changes nothing."""
+        async with self._uow() as uow:
+            return await home.home(self._ctx(uow), key)
+
+    async def circles_named(self, name: str) -> list[Circle]:
+        """Every circle called `name` (in any case), on any platform, oldest first."""
+        async with self._uow() as uow:
+            found = await uow.circles.find(order_by="id")
+        return [c for c in found if c.name.lower() == name.lower()]
+
+    async def export_csv(self, circle: Circle) -> str:
+        """A circle's figures as CSV, as `export` sends them (SPEC §10)."""
+        async with self._uow() as uow:
+            return await reports.export_csv(self._ctx(uow), circle)
+
+    def _ctx(self, uow: UnitOfWork) -> Ctx:
+        return Ctx(uow=uow, now=self._clock.now(), calendar=self._calendar, config=self._config)
+
+    def _job(self) -> _JobCtx:
+        return _JobCtx(self)
 
 
-class _JobTurn:
+class _JobCtx:
     """A transaction for a scheduled job: commits on success, rolls back on error."""
 
     def __init__(self, core: Core) -> None:
         self._core = core
 
-    async def __aenter__(self) -> Turn:
+    async def __aenter__(self) -> Ctx:
         self._uow = self._core._uow()
-        uow = await self._uow.__aenter__()
-        return Turn(
-            uow=uow,
-            now=self._core._clock.now(),
-            calendar=self._core._calendar,
-            config=self._core._config,
-        )
+        return self._core._ctx(await self._uow.__aenter__())
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
@@ -213,13 +238,13 @@ class _JobTurn:
         await self._uow.__aexit__(exc_type, exc, None)
 
 
-async def _caller_help(turn: Turn, event: Event) -> None:
+async def _caller_help(ctx: Ctx, event: Event) -> None:
     """An unknown command is most often a typo: the help lists what this caller may use (SPEC §6)."""
     actor = event.actor
-    person = await turn.uow.people.by_key(actor.key) or Person(key=actor.key, name=actor.name)
-    admin = bool(actor.admin) or person.admin or actor.key.user in turn.config.admins
-    turn.answer = turn.answer[:1]
-    await help.show(turn, person, None, conversation=None, admin=admin)
+    person = await ctx.uow.people.by_key(actor.key) or Person(key=actor.key, name=actor.name)
+    admin = bool(actor.admin) or person.admin or actor.key.user in ctx.config.admins
+    ctx.answer = ctx.answer[:1]
+    await help.show(ctx, person, None, rows=commands.ROWS, conversation=None, admin=admin)
 
 
 def _storable(event: InboundEvent) -> InboundEvent:
@@ -231,9 +256,12 @@ def _storable(event: InboundEvent) -> InboundEvent:
     return event if text == event.text else replace(event, text=text)
 
 
-def _error_blocks(turn: Turn, error: UserError) -> tuple[Block, ...]:
+def _error_blocks(ctx: Ctx, error: UserError) -> tuple[Block, ...]:
     if isinstance(error, UnknownCommand):
-        return (Paragraph((error.message,)), *help.overview(turn.prefix, roles=help.EVERYONE))
+        return (
+            Paragraph((error.message,)),
+            *help.overview(ctx.prefix, rows=commands.ROWS, roles=frozenset({Audience.EVERYONE})),
+        )
     if error.echo is not None:
         return (Paragraph((error.message,)), Quote((Authored(error.echo),)))
     return (Paragraph((error.message,)),)
@@ -242,148 +270,26 @@ def _error_blocks(turn: Turn, error: UserError) -> tuple[Block, ...]:
 # --- commands ----------------------------------------------------------------------
 
 
-async def run_command(
-    turn: Turn,
-    person: Person,
-    command: cmd.Command,
-    *,
-    text: str,
-    conversation: str | None,
-    names: dict[str, str],
-) -> None:
-    """Run one parsed command: resolve its circle, then hand it to its handler."""
-    admin = person.admin or person.key.user in turn.config.admins
-    match command:
-        case cmd.Help():
-            await help.show(turn, person, command.topic, conversation=conversation, admin=admin)
-            return
-        case cmd.Create():
-            await steering.create(turn, person, command, conversation=conversation)
-            return
-        case cmd.Mine():
-            await personal.mine(turn, person)
-            return
-        case cmd.Away():
-            await personal.away(turn, person, command)
-            return
-        case cmd.Back():
-            await personal.back(turn, person)
-            return
-        case cmd.Hours():
-            await personal.hours(turn, person, command)
-            return
-        case cmd.Tz():
-            await personal.tz(turn, person, command)
-            return
-        case cmd.Health():
-            await personal.health_report(turn, person, admin=admin)
-            return
-        case cmd.ForgetMe():
-            await personal.forget_me(turn, person, confirmed=command.confirmed)
-            return
-        case cmd.Review():
-            await answers.review(
-                turn,
-                person,
-                ReviewOutcome(command.outcome.value),
-                number=command.number,
-                reflection=command.reflection,
-            )
-            return
-    if isinstance(command, cmd.CheckIn | cmd.Commit | cmd.Topic | cmd.Rules):
-        body = command.text or ""
-        try:
-            circle, body = await split_circle(turn, person, body, conversation=conversation)
-        except UserError as error:  # "which circle?": give their words back, nothing is lost
-            raise UserError(error.message, echo=body or None) from None
-        await _text_command(turn, person, circle, command, body)
-        return
-    circle = await resolve_circle(
-        turn,
-        person,
-        command.circle,
-        conversation=conversation,
-        joining=isinstance(command, cmd.Join),
-    )
-    match command:
-        case cmd.Invite():
-            await steering.invite(turn, person, circle, command, names=names)
-        case cmd.Join():
-            await steering.join(turn, person, circle)
-        case cmd.Leave():
-            await steering.leave(turn, person, circle)
-        case cmd.Remove():
-            await steering.remove(turn, person, circle, command, names=names)
-        case cmd.ScheduleCommand():
-            await steering.schedule(turn, person, circle, command)
-        case cmd.Open():
-            await steering.open_now(turn, person, circle)
-        case cmd.Close():
-            await steering.close_now(turn, person, circle)
-        case cmd.Skip():
-            await steering.skip(turn, person, circle)
-        case cmd.Pause():
-            await steering.pause(turn, person, circle)
-        case cmd.Resume():
-            await steering.resume(turn, person, circle)
-        case cmd.End():
-            await steering.end(turn, person, circle)
-        case cmd.Rotate():
-            await steering.rotate(turn, person, circle)
-        case cmd.SetFacilitator():
-            await steering.set_part(
-                turn, person, circle, command.person, part="facilitator", names=names
-            )
-        case cmd.SetPresenter():
-            await steering.set_part(
-                turn, person, circle, command.person, part="presenter", names=names
-            )
-        case cmd.Status():
-            await personal.status(turn, person, circle)
-        case cmd.Export():
-            await personal.export(turn, person, circle, admin=admin)
-        case cmd.Agree():
-            await answers.agree(turn, circle, person)
-        case _:  # pragma: no cover - every command is matched above
-            raise AssertionError(f"unhandled command {command!r}")
-
-
-async def _text_command(
-    turn: Turn, person: Person, circle: Circle, command: cmd.Command, body: str
-) -> None:
-    match command:
-        case cmd.CheckIn():
-            await answers.record_checkin(turn, circle, person, body)
-        case cmd.Commit():
-            await answers.record_commitment(turn, circle, person, body)
-        case cmd.Topic():
-            await steering.topic(turn, person, circle, answers.check_length(turn, body))
-        case cmd.Rules():
-            await steering.rules(
-                turn, person, circle, answers.check_length(turn, body) if body else None
-            )
-
-
 # --- direct messages, buttons and forms ----------------------------------------------
 
 
-async def on_direct_message(turn: Turn, person: Person, text: str, *, ref: str) -> None:
+async def on_direct_message(ctx: Ctx, person: Person, text: str, *, ref: str) -> None:
     """A plain DM is a command if it parses as one; otherwise it answers what is owed (SPEC §6)."""
     stripped = text.strip()
-    if cmd.is_review_text(stripped) or _dm_command(stripped):
-        await run_command(
-            turn, person, cmd.parse_command(stripped), text=stripped, conversation=None, names={}
+    if commands.is_review_text(stripped) or _dm_command(stripped):
+        await commands.run(
+            ctx, person, commands.parse_command(stripped), conversation=None, names={}
         )
         return
-    owed = await answers.owed_prompt_circles(turn, person)
+    owed = await owed_prompt_circles(ctx, person)
     if not owed:
-        answers.check_length(turn, stripped)
-        turn.say(Paragraph(("There's nothing waiting for an answer from you right now.",)))
-        await personal.mine(turn, person)
-        turn.say(*help.short(turn.prefix))
+        answers.check_length(ctx, stripped)
+        ctx.say(Paragraph(("There's nothing waiting for an answer from you right now.",)))
+        await personal.mine(ctx, person)
+        ctx.say(*help.short(ctx.prefix))
         return
     # A trailing `in <circle name>` says where the answer goes; it is not part of it.
-    circles = {c.id: c for c in await turn.uow.circles.among("id", sorted(owed))}
+    circles = {c.id: c for c in await ctx.uow.circles.among("id", sorted(owed))}
     chosen, body = _named_circle(stripped, list(circles.values()))
     circle_id: int
     if chosen is not None:
@@ -392,15 +298,15 @@ async def on_direct_message(turn: Turn, person: Person, text: str, *, ref: str) 
     elif len(owed) == 1:
         circle_id = next(iter(owed))
     else:
-        answers.check_length(turn, stripped)
+        answers.check_length(ctx, stripped)
         names = ", ".join(c.name for c in circles.values())
         raise UserError(
             f"You have open prompts in several circles ({names}). Which one is this for? "
             "Send it again ending with `in <circle name>`. Your message:",
             echo=stripped,
         )
-    answers.check_length(turn, stripped)  # the answer itself, without `in <circle name>`
-    circle = await turn.uow.circles.get(circle_id)
+    answers.check_length(ctx, stripped)  # the answer itself, without `in <circle name>`
+    circle = await ctx.uow.circles.get(circle_id)
     target = dm_answer_target(owed[circle_id])
     if target is None:
         raise UserError(
@@ -410,22 +316,22 @@ async def on_direct_message(turn: Turn, person: Person, text: str, *, ref: str) 
         )
     match target:
         case PromptKind.CHECKIN:
-            await answers.record_checkin(turn, circle, person, stripped, source=ref)
+            await answers.record_checkin(ctx, circle, person, stripped, source=ref)
         case PromptKind.HOT_SEAT:
-            await answers.record_ask(turn, circle, person, stripped, source=ref)
+            await answers.record_ask(ctx, circle, person, stripped, source=ref)
         case PromptKind.COMMITMENT:
-            await answers.record_commitment(turn, circle, person, stripped, source=ref)
+            await answers.record_commitment(ctx, circle, person, stripped, source=ref)
 
 
 def _dm_command(text: str) -> bool:
-    if not cmd.is_command_text(text):
+    if not commands.is_command_text(text):
         return False
-    parsed = cmd.parse_command(text)
+    parsed = commands.parse_command(text)
     # "Help! I'm stuck" is an answer, not a request for help on a command called "I'm".
     return not (
-        isinstance(parsed, cmd.Help)
+        isinstance(parsed, Help)
         and parsed.topic is not None
-        and parsed.topic.lower() not in cmd.KEYWORDS
+        and parsed.topic.lower() not in commands.KEYWORDS
     )
 
 
@@ -438,14 +344,14 @@ def _named_circle(text: str, circles: list[Circle]) -> tuple[Circle | None, str]
     return None, text
 
 
-async def on_choice(turn: Turn, person: Person, action: str, value: str) -> None:
+async def on_choice(ctx: Ctx, person: Person, action: str, value: str) -> None:
     match action:
         case "review":
             commitment_id, _, outcome = value.partition(":")
             if not commitment_id.isdigit() or outcome not in {o.value for o in ReviewOutcome}:
                 raise UserError("That button is no longer valid.")
             await answers.review(
-                turn,
+                ctx,
                 person,
                 ReviewOutcome(outcome),
                 number=None,
@@ -453,38 +359,38 @@ async def on_choice(turn: Turn, person: Person, action: str, value: str) -> None
                 commitment_id=int(commitment_id),
             )
         case "agree":
-            circle = await _circle_by_id(turn, value)
-            await answers.agree(turn, circle, person)
+            circle = await _circle_by_id(ctx, value)
+            await answers.agree(ctx, circle, person)
         case "forget" if value == "confirm":
-            await personal.forget_me(turn, person, confirmed=True)
+            await personal.forget_me(ctx, person, confirmed=True)
         case _:
             raise UserError("That button is no longer valid.")
 
 
-async def on_form(turn: Turn, person: Person, action: str, value: str, text: str) -> None:
+async def on_form(ctx: Ctx, person: Person, action: str, value: str, text: str) -> None:
     if not value.isdigit():
         raise UserError("That form is no longer valid.")
-    session = await turn.uow.sessions.first(id=int(value))
+    session = await ctx.uow.sessions.first(id=int(value))
     if session is None:
         raise UserError("That form is no longer valid.")
-    circle = await turn.uow.circles.get(session.circle_id)
+    circle = await ctx.uow.circles.get(session.circle_id)
     if not session.is_open:
         raise UserError(
             f"Session {session.number} of {circle.name} has closed. Your text:", echo=text
         )
     match action:
         case "checkin":
-            await answers.record_checkin(turn, circle, person, text)
+            await answers.record_checkin(ctx, circle, person, text)
         case "commit":
-            await answers.record_commitment(turn, circle, person, text)
+            await answers.record_commitment(ctx, circle, person, text)
         case "hot_seat":
-            await answers.record_ask(turn, circle, person, text)
+            await answers.record_ask(ctx, circle, person, text)
         case _:
             raise UserError("That form is no longer valid.")
 
 
-async def _circle_by_id(turn: Turn, value: str) -> Circle:
-    circle = await turn.uow.circles.first(id=int(value)) if value.isdigit() else None
+async def _circle_by_id(ctx: Ctx, value: str) -> Circle:
+    circle = await ctx.uow.circles.first(id=int(value)) if value.isdigit() else None
     if circle is None:
         raise UserError("That circle no longer exists.")
     return circle

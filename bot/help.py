@@ -1,53 +1,18 @@
-"""`help`: what the bot does and the commands the caller may use."""
+"""`help`: what the bot does and the commands the caller may use.
+
+It is drawn from the command registry's rows (passed in: the registry names
+this module's `show` as the handler of `help`), one section per audience.
+"""
 
 from __future__ import annotations
 
 import functools
+from typing import Any
 
-from bot import commands as cmd
+from bot.context import Ctx
 from bot.messages import Block, Context, Heading, Paragraph
 from bot.people import Person
-from bot.turn import Turn
-
-EVERYONE = "everyone"
-MEMBERS = "members"
-STEWARDS = "stewards"
-ORGANISERS = "organisers"
-ADMINS = "admins"
-
-GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    (EVERYONE, "For everyone", ("help", "create", "join", "hours", "tz", "forget")),
-    (
-        MEMBERS,
-        "For members",
-        (
-            "checkin",
-            "commit",
-            "done",
-            "partly",
-            "notyet",
-            "drop",
-            "mine",
-            "status",
-            "away",
-            "back",
-            "agree",
-            "rules",
-            "leave",
-        ),
-    ),
-    (
-        STEWARDS,
-        "For organisers and facilitators",
-        ("invite", "open", "close", "rotate", "facilitator", "hotseat", "topic"),
-    ),
-    (
-        ORGANISERS,
-        "For organisers",
-        ("schedule", "skip", "pause", "resume", "end", "remove", "export"),
-    ),
-    (ADMINS, "For admins", ("health", "export")),
-)
+from bot.registry import Audience, Spec
 
 INTRO = (
     "I run peer learning circles in this chat: I open each session, ask everyone to check in by DM, "
@@ -56,15 +21,16 @@ INTRO = (
 
 
 @functools.cache  # the same for everyone with the same roles: a few variants in all
-def overview(prefix: str, *, roles: frozenset[str] | str) -> tuple[Block, ...]:
-    allowed = {roles} if isinstance(roles, str) else set(roles)
+def overview(
+    prefix: str, *, rows: tuple[Spec[Any], ...], roles: frozenset[Audience]
+) -> tuple[Block, ...]:
     blocks: list[Block] = [Paragraph((INTRO,))]
-    for group, title, keywords in GROUPS:
-        if group in allowed:
+    for audience in Audience:
+        if audience in roles:
             lines = "\n".join(
-                f"`{prefix}{cmd.USAGE[k]}` — {cmd.SUMMARY[k]}" for k in keywords if k in cmd.USAGE
+                f"`{prefix}{row.usage}` — {row.summary}" for row in rows if audience in row.who
             )
-            blocks.extend((Heading(title), Paragraph((lines,))))
+            blocks.extend((Heading(audience.value), Paragraph((lines,))))
     blocks.append(Context((f"`{prefix}help <command>` explains one command.",)))
     return tuple(blocks)
 
@@ -74,23 +40,27 @@ def short(prefix: str) -> tuple[Block, ...]:
 
 
 async def show(
-    turn: Turn, person: Person, topic: str | None, *, conversation: str | None, admin: bool
+    ctx: Ctx,
+    person: Person,
+    topic: str | None,
+    *,
+    rows: tuple[Spec[Any], ...],
+    conversation: str | None,
+    admin: bool,
 ) -> None:
     if topic:
         keyword = topic.lower().split()[0]
-        if keyword in cmd.USAGE:
-            turn.say(
-                Paragraph((f"`{turn.prefix}{cmd.USAGE[keyword]}`",)),
-                Paragraph((cmd.SUMMARY[keyword],)),
-            )
+        row = next((r for r in rows if keyword in (r.keyword, *r.aliases)), None)
+        if row is not None:
+            ctx.say(Paragraph((f"`{ctx.prefix}{row.usage}`",)), Paragraph((row.summary,)))
             return
-    memberships = await turn.uow.memberships.find(person_id=person.id, left_at=None)
-    roles = {EVERYONE}
+    memberships = await ctx.uow.memberships.find(person_id=person.id, left_at=None)
+    roles = {Audience.EVERYONE}
     if memberships:
-        roles.add(MEMBERS)
-        roles.add(STEWARDS)  # facilitation rotates to every member
+        roles.add(Audience.MEMBERS)
+        roles.add(Audience.STEWARDS)  # facilitation rotates to every member
     if any(m.organiser for m in memberships):
-        roles.add(ORGANISERS)
+        roles.add(Audience.ORGANISERS)
     if admin:
-        roles.add(ADMINS)
-    turn.say(*overview(turn.prefix, roles=frozenset(roles)))
+        roles.add(Audience.ADMINS)
+    ctx.say(*overview(ctx.prefix, rows=rows, roles=frozenset(roles)))

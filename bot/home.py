@@ -10,39 +10,36 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot import personal
-from bot.answers import membership_of
+from bot import personal, reports
+from bot.context import Ctx
+from bot.lookups import circles_of, membership_of
 from bot.messages import Block, Context, Heading, Paragraph, Strong
 from bot.people import PersonKey
-from bot.routing import circles_of
 from bot.sessions import SessionStatus
 from bot.timefmt import when
-from bot.turn import Turn
 
 
-async def home(turn: Turn, key: PersonKey) -> tuple[Block, ...]:
-    person = await turn.uow.people.by_key(key)
+async def home(ctx: Ctx, key: PersonKey) -> tuple[Block, ...]:
+    person = await ctx.uow.people.by_key(key)
     if person is None:
         return (
             Heading("Welcome to Circles"),
-            Paragraph((personal_intro(turn.prefix),)),
+            Paragraph((personal_intro(ctx.prefix),)),
         )
     blocks: list[Block] = [Heading("Your circles")]
-    circles = await circles_of(turn, person)
+    circles = await circles_of(ctx, person)
     if not circles:
-        blocks.append(Paragraph((personal_intro(turn.prefix),)))
+        blocks.append(Paragraph((personal_intro(ctx.prefix),)))
     for circle in circles:
-        member = await membership_of(turn, circle, person)
+        member = await membership_of(ctx, circle, person)
         role = "organiser" if member is not None and member.organiser else "member"
         blocks.append(
             Paragraph(
                 (Strong(circle.name), f" · {circle.kind.value.replace('-', ' ')} · you're {role}")
             )
         )
-        current = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.OPEN)
-        upcoming = await turn.uow.sessions.first(
-            circle_id=circle.id, status=SessionStatus.SCHEDULED
-        )
+        current = await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.OPEN)
+        upcoming = await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
         lines: list[str] = []
         if current is not None:
             lines.append(
@@ -53,12 +50,12 @@ async def home(turn: Turn, key: PersonKey) -> tuple[Block, ...]:
         elif current is None:
             lines.append(f"No session planned ({circle.status.value}).")
         blocks.append(Context((" ".join(lines),)))
-    scratch = replace(turn, answer=[])
+    scratch = replace(ctx, answer=[])
     await personal.mine(scratch, person)
     blocks += [Heading("What's open for you"), *scratch.answer]
-    if person.admin or person.key.user in turn.config.admins:
-        scratch = replace(turn, answer=[])
-        await personal.health_report(scratch, person, admin=True)
+    if person.admin or person.key.user in ctx.config.admins:
+        scratch = replace(ctx, answer=[])
+        await reports.health_report(scratch, person, admin=True)
         blocks += scratch.answer
     return tuple(blocks)
 

@@ -13,16 +13,13 @@ the state already moved on and the outbox keys already taken.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import compose
-from bot.checkins import CheckIn
 from bot.circles import Circle, CircleStatus, Membership
 from bot.commitments import Commitment
-from bot.compose import Cast
+from bot.context import Ctx
 from bot.hot_seat import Ask
 from bot.kinds import (
     CLOSING_CHECKIN_QUESTION,
@@ -32,6 +29,17 @@ from bot.kinds import (
     HotSeat,
     guide_for,
 )
+from bot.lookups import (
+    active_members,
+    cast_of,
+    commitment_made,
+    last_held,
+    open_commitments,
+    owed_items,
+    people_of,
+    presenter_ask_of,
+    prompt_of,
+)
 from bot.messages import Message
 from bot.nudges import FRACTIONS, NUDGES, Attendance, Stage
 from bot.people import Person
@@ -39,7 +47,6 @@ from bot.prompts import Prompt, PromptKind, PromptState
 from bot.rotation import next_in_rotation
 from bot.sessions import Session, SessionStatus
 from bot.timefmt import local_date
-from bot.turn import Turn
 from bot.working_hours import delivery_moment
 
 STAGE_ORDER = (
@@ -54,17 +61,17 @@ STAGE_ORDER = (
 # --- planning ---------------------------------------------------------------
 
 
-async def plan_next(turn: Turn, circle: Circle, *, after: datetime) -> Session | None:
+async def plan_next(ctx: Ctx, circle: Circle, *, after: datetime) -> Session | None:
     """The circle's next scheduled session, created from its rhythm if there is none yet."""
     assert circle.id is not None
-    existing = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
+    existing = await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
     if existing or circle.rhythm is None or circle.anchor is None or not circle.live:
         return existing
-    previous = await last_held(turn, circle)
+    previous = await last_held(ctx, circle)
     number = previous.number + 1 if previous else 1
     if circle.end_after is not None and number > circle.end_after:
         return None
-    starts = turn.calendar.sessions(
+    starts = ctx.calendar.sessions(
         circle.rhythm, tz=circle.tz, anchor=circle.anchor, after=after, count=2
     )
     if circle.end_on is not None and local_date(starts[0], circle.tz) > circle.end_on:
@@ -79,42 +86,32 @@ async def plan_next(turn: Turn, circle: Circle, *, after: datetime) -> Session |
         closes_at=starts[0] + circle.window,
         final=final,
     )
-    await cast_session(turn, circle, session, previous=previous)
-    return await turn.uow.sessions.add(session)
+    await cast_session(ctx, circle, session, previous=previous)
+    return await ctx.uow.sessions.add(session)
 
 
-async def last_held(turn: Turn, circle: Circle, *, before: Session | None = None) -> Session | None:
-    """The latest session that opened (skipped and cancelled ones never did)."""
-    held = [
-        s
-        for s in await turn.uow.sessions.find(circle_id=circle.id, order_by="number")
-        if s.status in (SessionStatus.OPEN, SessionStatus.CLOSED) and s.id != (before and before.id)
-    ]
-    return held[-1] if held else None
-
-
-async def adhoc_session(turn: Turn, circle: Circle) -> Session:
+async def adhoc_session(ctx: Ctx, circle: Circle) -> Session:
     """A session for a circle without a rhythm, opened by hand."""
     assert circle.id is not None
-    previous = await last_held(turn, circle)
+    previous = await last_held(ctx, circle)
     number = previous.number + 1 if previous else 1
     session = Session(
         circle_id=circle.id,
         number=number,
-        opens_at=turn.now,
-        closes_at=turn.now + circle.window,
+        opens_at=ctx.now,
+        closes_at=ctx.now + circle.window,
         final=circle.end_after == number,
     )
-    await cast_session(turn, circle, session, previous=previous)
-    return await turn.uow.sessions.add(session)
+    await cast_session(ctx, circle, session, previous=previous)
+    return await ctx.uow.sessions.add(session)
 
 
 async def cast_session(
-    turn: Turn, circle: Circle, session: Session, *, previous: Session | None
+    ctx: Ctx, circle: Circle, session: Session, *, previous: Session | None
 ) -> None:
     """Choose the facilitator and presenter by rotation, unless set by hand."""
-    members = await active_members(turn, circle)
-    people = await people_of(turn, members)
+    members = await active_members(ctx, circle)
+    people = await people_of(ctx, members)
     available = {m.person_id for m in members if not people[m.person_id].is_away(session.opens_at)}
     order = [m.person_id for m in sorted(members, key=lambda m: m.position)]
     if not session.facilitator_pinned:
@@ -141,84 +138,61 @@ async def cast_session(
             session.presenter_id = None
 
 
-async def active_members(turn: Turn, circle: Circle) -> list[Membership]:
-    assert circle.id is not None
-    return [
-        m
-        for m in await turn.uow.memberships.find(circle_id=circle.id, order_by="position")
-        if m.active
-    ]
-
-
-async def people_of(turn: Turn, members: Sequence[Membership]) -> dict[int, Person]:
-    found = await turn.uow.people.among("id", [m.person_id for m in members])
-    return {p.id: p for p in found if p.id is not None}
-
-
-async def cast_of(turn: Turn, session: Session) -> Cast:
-    async def name(person_id: int | None) -> str | None:
-        return (await turn.uow.people.get(person_id)).name if person_id is not None else None
-
-    return Cast(
-        facilitator=await name(session.facilitator_id), presenter=await name(session.presenter_id)
-    )
-
-
 # --- open -------------------------------------------------------------------
 
 
-async def open_session(turn: Turn, session_id: int) -> None:
+async def open_session(ctx: Ctx, session_id: int) -> None:
     """Open a scheduled session now (early, on time, or late after downtime)."""
-    session = await turn.uow.sessions.get(session_id)
-    circle = await turn.uow.circles.get(session.circle_id)
+    session = await ctx.uow.sessions.get(session_id)
+    circle = await ctx.uow.circles.get(session.circle_id)
     if session.status is not SessionStatus.SCHEDULED or circle.status not in (
         CircleStatus.FORMING,
         CircleStatus.ACTIVE,
     ):
         return
     slot = session.opens_at
-    if turn.now < session.opens_at:
-        session.opens_at, session.closes_at = turn.now, turn.now + circle.window
-    previous = await last_held(turn, circle, before=session)
-    await cast_session(turn, circle, session, previous=previous)
+    if ctx.now < session.opens_at:
+        session.opens_at, session.closes_at = ctx.now, ctx.now + circle.window
+    previous = await last_held(ctx, circle, before=session)
+    await cast_session(ctx, circle, session, previous=previous)
     session.transition("open")
     circle.transition("open")
-    await turn.uow.sessions.save(session)
-    await turn.uow.circles.save(circle)
+    await ctx.uow.sessions.save(session)
+    await ctx.uow.circles.save(circle)
     prompt, authored = session_prompt(circle, session)
-    await turn.send(
+    await ctx.send(
         compose.kickoff(
             circle=circle,
             session=session,
-            cast=await cast_of(turn, session),
+            cast=await cast_of(ctx, session),
             prompt=prompt,
             authored=authored,
         )
     )
     if not session.final:
-        await plan_next(turn, circle, after=max(slot, turn.now))
-    await send_due(turn, session_id)
+        await plan_next(ctx, circle, after=max(slot, ctx.now))
+    await send_due(ctx, session_id)
 
 
-async def move_missed(turn: Turn, session_id: int) -> bool:
+async def move_missed(ctx: Ctx, session_id: int) -> bool:
     """A scheduled session whose whole window passed unopened (the bot was down) never
     happened: it moves to the rhythm's next slot, as on `resume` (SPEC §9). True if moved."""
-    session = await turn.uow.sessions.get(session_id)
-    circle = await turn.uow.circles.get(session.circle_id)
-    if session.status is not SessionStatus.SCHEDULED or turn.now < session.closes_at:
+    session = await ctx.uow.sessions.get(session_id)
+    circle = await ctx.uow.circles.get(session.circle_id)
+    if session.status is not SessionStatus.SCHEDULED or ctx.now < session.closes_at:
         return False
-    return await reslot(turn, circle, session)
+    return await reslot(ctx, circle, session)
 
 
-async def reslot(turn: Turn, circle: Circle, session: Session) -> bool:
+async def reslot(ctx: Ctx, circle: Circle, session: Session) -> bool:
     """Move a scheduled session to the rhythm's first slot after now; False without a rhythm."""
     if circle.rhythm is None or circle.anchor is None:
         return False
-    start = turn.calendar.sessions(
-        circle.rhythm, tz=circle.tz, anchor=circle.anchor, after=turn.now, count=1
+    start = ctx.calendar.sessions(
+        circle.rhythm, tz=circle.tz, anchor=circle.anchor, after=ctx.now, count=1
     )[0]
     session.opens_at, session.closes_at = start, start + circle.window
-    await turn.uow.sessions.save(session)
+    await ctx.uow.sessions.save(session)
     return True
 
 
@@ -242,27 +216,27 @@ def checkin_question(circle: Circle, session: Session) -> str:
 # --- stages -----------------------------------------------------------------
 
 
-async def send_due(turn: Turn, session_id: int) -> datetime | None:
+async def send_due(ctx: Ctx, session_id: int) -> datetime | None:
     """Deliver every stage now due to each member; the next moment something falls due."""
-    session = await turn.uow.sessions.get(session_id)
-    circle = await turn.uow.circles.get(session.circle_id)
+    session = await ctx.uow.sessions.get(session_id)
+    circle = await ctx.uow.circles.get(session.circle_id)
     if not session.is_open or circle.status is not CircleStatus.ACTIVE:
         return None
-    members = await active_members(turn, circle)
-    people = await people_of(turn, members)
-    attendance = {a.person_id: a for a in await turn.uow.attendance.find(session_id=session_id)}
-    presenter_ask = await presenter_ask_of(turn, circle, session)
+    members = await active_members(ctx, circle)
+    people = await people_of(ctx, members)
+    attendance = {a.person_id: a for a in await ctx.uow.attendance.find(session_id=session_id)}
+    presenter_ask = await presenter_ask_of(ctx, circle, session)
     wake: list[datetime] = []
     for member in members:
         person = people[member.person_id]
-        if person.is_away(turn.now):
+        if person.is_away(ctx.now):
             if person.away_until is not None:
                 wake.append(_back_at(person))
             continue
         record = attendance.get(member.person_id)
         if record is None:
-            record = await turn.uow.attendance.add(
-                Attendance(session_id=session_id, person_id=member.person_id, since=turn.now)
+            record = await ctx.uow.attendance.add(
+                Attendance(session_id=session_id, person_id=member.person_id, since=ctx.now)
             )
         for stage in STAGE_ORDER:
             if stage in record.handled:
@@ -277,16 +251,16 @@ async def send_due(turn: Turn, session_id: int) -> datetime | None:
                 closes_at=session.closes_at,
                 opening=stage is Stage.OPENING,
             )
-            if moment is not None and moment > turn.now:
+            if moment is not None and moment > ctx.now:
                 wake.append(moment)
                 break  # later stages wait until this one has been handled
-            if moment is not None and stale(stage, moment, turn.now):
+            if moment is not None and stale(stage, moment, ctx.now):
                 moment = None  # its moment passed while we were down: drop it, don't pile up
             sent = moment is not None and await _deliver(
-                turn, stage, circle, session, member, person, presenter_ask
+                ctx, stage, circle, session, member, person, presenter_ask
             )
             record.mark(stage, sent=sent)
-        await turn.uow.attendance.save(record)
+        await ctx.uow.attendance.save(record)
     wake = [w for w in wake if w < session.closes_at]
     return min(wake) if wake else None
 
@@ -318,7 +292,7 @@ def _back_at(person: Person) -> datetime:
 
 
 async def _deliver(
-    turn: Turn,
+    ctx: Ctx,
     stage: Stage,
     circle: Circle,
     session: Session,
@@ -329,41 +303,41 @@ async def _deliver(
     """Send one stage to one member; False if there was nothing to send."""
     match stage:
         case Stage.OPENING:
-            return await _opening(turn, circle, session, member, person)
+            return await _opening(ctx, circle, session, member, person)
         case Stage.HOT_SEAT_NOTICE:
             assert ask is not None
-            presenter = await turn.uow.people.get(ask.person_id)
-            await ensure_prompt(turn, session, person, PromptKind.RESPONSE, required=True)
-            await turn.send(
+            presenter = await ctx.uow.people.get(ask.person_id)
+            await ensure_prompt(ctx, session, person, PromptKind.RESPONSE, required=True)
+            await ctx.send(
                 compose.hot_seat_notice(
                     person=person, circle=circle, session=session, presenter=presenter, ask=ask
                 )
             )
             return True
         case Stage.REMINDER:
-            checkin = await prompt_of(turn, session, person, PromptKind.CHECKIN)
+            checkin = await prompt_of(ctx, session, person, PromptKind.CHECKIN)
             if checkin is None or checkin.state is not PromptState.OWED:
                 return False
-            await turn.send(compose.reminder(person=person, circle=circle, session=session))
+            await ctx.send(compose.reminder(person=person, circle=circle, session=session))
             return True
         case Stage.COMMITMENT:
             if (
                 session.final
                 or circle.commitments is Commitments.OFF
-                or await commitment_made(turn, session, person)
+                or await commitment_made(ctx, session, person)
             ):
                 return False
             await ensure_prompt(
-                turn,
+                ctx,
                 session,
                 person,
                 PromptKind.COMMITMENT,
                 required=circle.commitments is Commitments.REQUIRED,
             )
-            upcoming = await turn.uow.sessions.first(
+            upcoming = await ctx.uow.sessions.first(
                 circle_id=circle.id, status=SessionStatus.SCHEDULED
             )
-            await turn.send(
+            await ctx.send(
                 compose.commitment_prompt(
                     person=person,
                     circle=circle,
@@ -373,32 +347,32 @@ async def _deliver(
             )
             return True
         case Stage.LAST_CALL:
-            owed = await owed_items(turn, session, person)
+            owed = await owed_items(ctx, session, person)
             if not owed:
                 return False
-            await turn.send(
+            await ctx.send(
                 compose.last_call(person=person, circle=circle, session=session, owed=owed)
             )
             return True
 
 
 async def _opening(
-    turn: Turn, circle: Circle, session: Session, member: Membership, person: Person
+    ctx: Ctx, circle: Circle, session: Session, member: Membership, person: Person
 ) -> bool:
     assert person.id is not None
     if circle.review:
-        for commitment in await open_commitments(turn, person, circle):
+        for commitment in await open_commitments(ctx, person, circle):
             await ensure_prompt(
-                turn, session, person, PromptKind.REVIEW, required=True, commitment=commitment
+                ctx, session, person, PromptKind.REVIEW, required=True, commitment=commitment
             )
-            await turn.send(
+            await ctx.send(
                 compose.review_prompt(
                     person=person, circle=circle, commitment=commitment, session=session
                 )
             )
-    checkin = await ensure_prompt(turn, session, person, PromptKind.CHECKIN, required=True)
+    checkin = await ensure_prompt(ctx, session, person, PromptKind.CHECKIN, required=True)
     if checkin.owed:
-        await turn.send(
+        await ctx.send(
             compose.checkin_prompt(
                 person=person,
                 circle=circle,
@@ -412,31 +386,18 @@ async def _opening(
         circle.hot_seat is HotSeat.PRESENTER and session.presenter_id == person.id
     ):
         hot_seat = await ensure_prompt(
-            turn, session, person, PromptKind.HOT_SEAT, required=not asks_everyone
+            ctx, session, person, PromptKind.HOT_SEAT, required=not asks_everyone
         )
         if hot_seat.owed:
-            await turn.send(compose.hot_seat_prompt(person=person, circle=circle, session=session))
+            await ctx.send(compose.hot_seat_prompt(person=person, circle=circle, session=session))
     return True
 
 
 # --- what members owe -------------------------------------------------------
 
 
-async def prompt_of(
-    turn: Turn,
-    session: Session,
-    person: Person,
-    kind: PromptKind,
-    commitment: Commitment | None = None,
-) -> Prompt | None:
-    filters: dict[str, Any] = {"session_id": session.id, "person_id": person.id, "kind": kind}
-    if commitment is not None:
-        filters["commitment_id"] = commitment.id
-    return await turn.uow.prompts.first(**filters)
-
-
 async def ensure_prompt(
-    turn: Turn,
+    ctx: Ctx,
     session: Session,
     person: Person,
     kind: PromptKind,
@@ -445,121 +406,76 @@ async def ensure_prompt(
     commitment: Commitment | None = None,
 ) -> Prompt:
     """The member's prompt of this kind in this session, created owed if it is new."""
-    existing = await prompt_of(turn, session, person, kind, commitment)
+    existing = await prompt_of(ctx, session, person, kind, commitment)
     if existing:
         return existing
     assert session.id is not None and person.id is not None
-    return await turn.uow.prompts.add(
+    return await ctx.uow.prompts.add(
         Prompt(
             session_id=session.id,
             person_id=person.id,
             kind=kind,
             required=required,
-            created_at=turn.now,
+            created_at=ctx.now,
             commitment_id=commitment.id if commitment else None,
         )
     )
 
 
-async def open_commitments(turn: Turn, person: Person, circle: Circle) -> list[Commitment]:
-    mine = await turn.uow.commitments.find(
-        person_id=person.id, circle_id=circle.id, order_by="made_at"
-    )
-    return [c for c in mine if c.open]
-
-
-async def commitment_made(turn: Turn, session: Session, person: Person) -> Commitment | None:
-    return await turn.uow.commitments.first(session_id=session.id, person_id=person.id)
-
-
-OWED_WORDS = {
-    PromptKind.REVIEW: "your commitment review",
-    PromptKind.CHECKIN: "your check-in",
-    PromptKind.HOT_SEAT: "your hot-seat challenge",
-    PromptKind.RESPONSE: "a reply to the hot seat",
-    PromptKind.COMMITMENT: "your commitment",
-}
-
-
-async def owed_items(turn: Turn, session: Session, person: Person) -> list[str]:
-    """What this member still owes in this session, in words, once each."""
-    prompts = await turn.uow.prompts.find(session_id=session.id, person_id=person.id)
-    owed: list[str] = []
-    for prompt in prompts:
-        if not prompt.required or not prompt.pending:
-            continue
-        words = (
-            "agreeing to the ground rules (so your check-in can be shared)"
-            if prompt.state is PromptState.HELD
-            else OWED_WORDS[prompt.kind]
-        )
-        if words not in owed:
-            owed.append(words)
-    return owed
-
-
-async def presenter_ask_of(turn: Turn, circle: Circle, session: Session) -> Ask | None:
-    """The presenter's challenge, unless there is none (or none any more: withdrawn)."""
-    if circle.hot_seat is not HotSeat.PRESENTER or session.presenter_id is None:
-        return None
-    ask = await turn.uow.asks.first(session_id=session.id, person_id=session.presenter_id)
-    return ask if ask is not None and not ask.withdrawn else None
-
-
 # --- close ------------------------------------------------------------------
 
 
-async def close_session(turn: Turn, session_id: int) -> None:
+async def close_session(ctx: Ctx, session_id: int) -> None:
     """Close an open session: summary, facilitator's note, escalations, the circle's end."""
-    session = await turn.uow.sessions.get(session_id)
+    session = await ctx.uow.sessions.get(session_id)
     if session.status is not SessionStatus.OPEN:
         return
-    circle = await turn.uow.circles.get(session.circle_id)
+    circle = await ctx.uow.circles.get(session.circle_id)
     session.transition("close")
-    if turn.now < session.closes_at:
-        session.closes_at = turn.now
-    await turn.uow.sessions.save(session)
-    prompts = await turn.uow.prompts.find(session_id=session_id)
+    if ctx.now < session.closes_at:
+        session.closes_at = ctx.now
+    await ctx.uow.sessions.save(session)
+    prompts = await ctx.uow.prompts.find(session_id=session_id)
     checked_in: set[int] = set()
     for prompt in prompts:
         prompt.transition("close")
-        await turn.uow.prompts.save(prompt)
+        await ctx.uow.prompts.save(prompt)
         if prompt.kind is PromptKind.CHECKIN and prompt.state is PromptState.ANSWERED:
             checked_in.add(prompt.person_id)
-    reviewed = await _carry_reviews(turn, session, prompts)
-    attendance = await turn.uow.attendance.find(session_id=session_id)
+    reviewed = await _carry_reviews(ctx, session, prompts)
+    attendance = await ctx.uow.attendance.find(session_id=session_id)
     expected = [a.person_id for a in attendance]
-    await _escalate(turn, circle, session, expected, checked_in)
-    upcoming = await turn.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
+    await _escalate(ctx, circle, session, expected, checked_in)
+    upcoming = await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
     recap = compose.Recap(
         checked_in=len(checked_in & set(expected)),
         expected=len(expected),
-        hot_seat=await _hot_seat_recap(turn, circle, session),
-        asks=await _asks_recap(turn, circle, session),
+        hot_seat=await _hot_seat_recap(ctx, circle, session),
+        asks=await _asks_recap(ctx, circle, session),
         made=tuple(
             [
-                ((await turn.uow.people.get(c.person_id)).name, c.text)
-                for c in await turn.uow.commitments.find(session_id=session_id, order_by="made_at")
+                ((await ctx.uow.people.get(c.person_id)).name, c.text)
+                for c in await ctx.uow.commitments.find(session_id=session_id, order_by="made_at")
             ]
         ),
-        reviewed=tuple([((await turn.uow.people.get(c.person_id)).name, c) for c in reviewed]),
+        reviewed=tuple([((await ctx.uow.people.get(c.person_id)).name, c) for c in reviewed]),
         next_session=upcoming,
-        next_cast=await cast_of(turn, upcoming) if upcoming else None,
+        next_cast=await cast_of(ctx, upcoming) if upcoming else None,
     )
-    await turn.send(compose.summary(circle=circle, session=session, recap=recap))
+    await ctx.send(compose.summary(circle=circle, session=session, recap=recap))
     if session.facilitator_id is not None:
-        facilitator = await turn.uow.people.get(session.facilitator_id)
-        absent = [(await turn.uow.people.get(p)).name for p in expected if p not in checked_in]
-        await turn.send(
+        facilitator = await ctx.uow.people.get(session.facilitator_id)
+        absent = [(await ctx.uow.people.get(p)).name for p in expected if p not in checked_in]
+        await ctx.send(
             compose.facilitator_note(
                 facilitator=facilitator, circle=circle, session=session, absent=absent
             )
         )
     if session.final:
-        await end_circle(turn, circle)
+        await end_circle(ctx, circle)
 
 
-async def _carry_reviews(turn: Turn, session: Session, prompts: list[Prompt]) -> list[Commitment]:
+async def _carry_reviews(ctx: Ctx, session: Session, prompts: list[Prompt]) -> list[Commitment]:
     """Last session's commitments as reviewed now; those left open are carried forward."""
     assert session.id is not None
     asked = {
@@ -567,25 +483,25 @@ async def _carry_reviews(turn: Turn, session: Session, prompts: list[Prompt]) ->
         for p in prompts
         if p.kind is PromptKind.REVIEW and p.commitment_id is not None
     }
-    early = await turn.uow.commitments.find(reviewed_in=session.id)
-    reviewed = await turn.uow.commitments.among("id", sorted(asked))
+    early = await ctx.uow.commitments.find(reviewed_in=session.id)
+    reviewed = await ctx.uow.commitments.among("id", sorted(asked))
     for commitment in reviewed:
         if commitment.open:
             commitment.carry()
-            await turn.uow.commitments.save(commitment)
+            await ctx.uow.commitments.save(commitment)
     seen = {c.id for c in reviewed}
     return sorted([*reviewed, *(c for c in early if c.id not in seen)], key=lambda c: c.made_at)
 
 
 async def _escalate(
-    turn: Turn, circle: Circle, session: Session, expected: list[int], checked_in: set[int]
+    ctx: Ctx, circle: Circle, session: Session, expected: list[int], checked_in: set[int]
 ) -> None:
     """Count missed sessions; at two in a row, ask the member kindly and tell the organiser.
 
     A session a member was away for breaks the row: it is neither a miss nor taken part in.
     """
     assert circle.id is not None
-    members = await active_members(turn, circle)
+    members = await active_members(ctx, circle)
     organisers = [m for m in members if m.organiser]
     for membership in members:
         person_id = membership.person_id
@@ -595,42 +511,42 @@ async def _escalate(
         if missed == membership.missed:
             continue
         membership.missed = missed
-        await turn.uow.memberships.save(membership)
+        await ctx.uow.memberships.save(membership)
         if membership.missed != 2:
             continue
-        member = await turn.uow.people.get(person_id)
-        await turn.send(compose.escalation(person=member, circle=circle, session=session))
+        member = await ctx.uow.people.get(person_id)
+        await ctx.send(compose.escalation(person=member, circle=circle, session=session))
         for organiser in organisers:
             if organiser.person_id != person_id:
-                who = await turn.uow.people.get(organiser.person_id)
-                await turn.send(
+                who = await ctx.uow.people.get(organiser.person_id)
+                await ctx.send(
                     compose.organiser_told(
                         organiser=who, circle=circle, member=member, session=session
                     )
                 )
 
 
-async def _hot_seat_recap(turn: Turn, circle: Circle, session: Session) -> tuple[str, int] | None:
-    ask = await presenter_ask_of(turn, circle, session)
+async def _hot_seat_recap(ctx: Ctx, circle: Circle, session: Session) -> tuple[str, int] | None:
+    ask = await presenter_ask_of(ctx, circle, session)
     if ask is None:
         return None
-    responders = {r.person_id for r in await turn.uow.responses.find(ask_id=ask.id)}
-    return (await turn.uow.people.get(ask.person_id)).name, len(responders)
+    responders = {r.person_id for r in await ctx.uow.responses.find(ask_id=ask.id)}
+    return (await ctx.uow.people.get(ask.person_id)).name, len(responders)
 
 
-async def _asks_recap(turn: Turn, circle: Circle, session: Session) -> tuple[tuple[str, int], ...]:
+async def _asks_recap(ctx: Ctx, circle: Circle, session: Session) -> tuple[tuple[str, int], ...]:
     if circle.hot_seat is not HotSeat.ASKS:
         return ()
     recap = []
-    for ask in await turn.uow.asks.find(session_id=session.id, order_by="posted_at"):
+    for ask in await ctx.uow.asks.find(session_id=session.id, order_by="posted_at"):
         if ask.withdrawn:
             continue
-        responders = {r.person_id for r in await turn.uow.responses.find(ask_id=ask.id)}
-        recap.append(((await turn.uow.people.get(ask.person_id)).name, len(responders)))
+        responders = {r.person_id for r in await ctx.uow.responses.find(ask_id=ask.id)}
+        recap.append(((await ctx.uow.people.get(ask.person_id)).name, len(responders)))
     return tuple(recap)
 
 
-async def summary_now(turn: Turn, session: Session) -> Message | None:
+async def summary_now(ctx: Ctx, session: Session) -> Message | None:
     """A closed session's summary as it reads from what is stored now (None: not closed).
 
     Its figures do not change after close; its texts are read again, so a
@@ -638,52 +554,46 @@ async def summary_now(turn: Turn, session: Session) -> Message | None:
     """
     if session.status is not SessionStatus.CLOSED:
         return None
-    circle = await turn.uow.circles.get(session.circle_id)
-    prompts = await turn.uow.prompts.find(session_id=session.id)
-    expected = {a.person_id for a in await turn.uow.attendance.find(session_id=session.id)}
+    circle = await ctx.uow.circles.get(session.circle_id)
+    prompts = await ctx.uow.prompts.find(session_id=session.id)
+    expected = {a.person_id for a in await ctx.uow.attendance.find(session_id=session.id)}
     checked_in = {
         p.person_id
         for p in prompts
         if p.kind is PromptKind.CHECKIN and p.state is PromptState.ANSWERED
     }
     asked = {p.commitment_id for p in prompts if p.kind is PromptKind.REVIEW and p.commitment_id}
-    reviewed = {c.id: c for c in await turn.uow.commitments.among("id", sorted(asked))}
-    reviewed.update({c.id: c for c in await turn.uow.commitments.find(reviewed_in=session.id)})
-    following = await turn.uow.sessions.first(circle_id=circle.id, number=session.number + 1)
+    reviewed = {c.id: c for c in await ctx.uow.commitments.among("id", sorted(asked))}
+    reviewed.update({c.id: c for c in await ctx.uow.commitments.find(reviewed_in=session.id)})
+    following = await ctx.uow.sessions.first(circle_id=circle.id, number=session.number + 1)
     recap = compose.Recap(
         checked_in=len(checked_in & expected),
         expected=len(expected),
-        hot_seat=await _hot_seat_recap(turn, circle, session),
-        asks=await _asks_recap(turn, circle, session),
+        hot_seat=await _hot_seat_recap(ctx, circle, session),
+        asks=await _asks_recap(ctx, circle, session),
         made=tuple(
             [
-                ((await turn.uow.people.get(c.person_id)).name, c.text)
-                for c in await turn.uow.commitments.find(session_id=session.id, order_by="made_at")
+                ((await ctx.uow.people.get(c.person_id)).name, c.text)
+                for c in await ctx.uow.commitments.find(session_id=session.id, order_by="made_at")
             ]
         ),
         reviewed=tuple(
             [
-                ((await turn.uow.people.get(c.person_id)).name, c)
+                ((await ctx.uow.people.get(c.person_id)).name, c)
                 for c in sorted(reviewed.values(), key=lambda c: c.made_at)
             ]
         ),
         next_session=following,
-        next_cast=await cast_of(turn, following) if following else None,
+        next_cast=await cast_of(ctx, following) if following else None,
     )
     return compose.summary(circle=circle, session=session, recap=recap)
 
 
-async def end_circle(turn: Turn, circle: Circle) -> None:
+async def end_circle(ctx: Ctx, circle: Circle) -> None:
     """No more sessions or prompts: cancel what is scheduled and say goodbye."""
-    for session in await turn.uow.sessions.find(
-        circle_id=circle.id, status=SessionStatus.SCHEDULED
-    ):
+    for session in await ctx.uow.sessions.find(circle_id=circle.id, status=SessionStatus.SCHEDULED):
         session.transition("cancel")
-        await turn.uow.sessions.save(session)
+        await ctx.uow.sessions.save(session)
     circle.transition("end")
-    await turn.uow.circles.save(circle)
-    await turn.send(compose.closing_note(circle=circle))
-
-
-async def posted_checkin(turn: Turn, session: Session, person: Person) -> CheckIn | None:
-    return await turn.uow.checkins.first(session_id=session.id, person_id=person.id)
+    await ctx.uow.circles.save(circle)
+    await ctx.send(compose.closing_note(circle=circle))

@@ -177,24 +177,3 @@ def plain_text(blocks: Iterable[Block], render: Callable[[Span], str] | None = N
             case Document(filename=filename, content=content):
                 lines.append(f"{filename}:\n{content}")
     return "\n".join(lines)
-
-
-# Outbox keys. They are stable so that a job fired twice writes nothing new.
-
-
-def kickoff_key(session_id: int) -> str:
-    return f"session:{session_id}:kickoff"
-
-
-def ask_key(session_id: int, person_id: int) -> str:
-    return f"session:{session_id}:hot_seat:{person_id}"
-
-
-def thread_root(key: str) -> tuple[str, int, int | None] | None:
-    """Which thread a delivered message starts: ("kickoff", session, None) or ("ask", session, person)."""
-    parts = key.split(":")
-    if len(parts) == 3 and parts[0] == "session" and parts[2] == "kickoff":
-        return ("kickoff", int(parts[1]), None)
-    if len(parts) == 4 and parts[0] == "session" and parts[2] == "hot_seat":
-        return ("ask", int(parts[1]), int(parts[3]))
-    return None

@@ -8,13 +8,14 @@ caller is told the names to choose from.
 from __future__ import annotations
 
 from bot.circles import Circle
+from bot.context import Ctx
 from bot.errors import UserError
+from bot.lookups import circles_of
 from bot.people import Person
-from bot.turn import Turn
 
 
 async def resolve_circle(
-    turn: Turn,
+    ctx: Ctx,
     person: Person,
     named: str | None,
     *,
@@ -22,14 +23,14 @@ async def resolve_circle(
     joining: bool = False,
 ) -> Circle:
     if named:
-        circle = await turn.uow.circles.by_name(person.key.platform, person.key.workspace, named)
+        circle = await ctx.uow.circles.by_name(person.key.platform, person.key.workspace, named)
         if circle is None:
             raise UserError(
-                f"I don't know a circle called “{named}”. {await _choices(turn, person)}"
+                f"I don't know a circle called “{named}”. {await _choices(ctx, person)}"
             )
         return circle
     if conversation is not None:
-        home = await turn.uow.circles.first(
+        home = await ctx.uow.circles.first(
             platform=person.key.platform,
             workspace=person.key.workspace,
             home=conversation,
@@ -41,43 +42,33 @@ async def resolve_circle(
             raise UserError(
                 "This channel is not a circle's home. Type `join` in the circle's own channel."
             )
-    mine = await circles_of(turn, person)
+    mine = await circles_of(ctx, person)
     if len(mine) == 1:
         return mine[0]
     if not mine:
         where = "This channel is not a circle's home, and you" if conversation else "You"
         raise UserError(
             f"{where} are not in any circle yet. Create one in a channel with "
-            f"`{turn.prefix}create <name>`, or ask an organiser to invite you."
+            f"`{ctx.prefix}create <name>`, or ask an organiser to invite you."
         )
-    raise UserError(f"Which circle? {await _choices(turn, person)}")
+    raise UserError(f"Which circle? {await _choices(ctx, person)}")
 
 
-async def circles_of(turn: Turn, person: Person) -> list[Circle]:
-    """The caller's circles that are not over, in joining order."""
-    memberships = await turn.uow.memberships.find(
-        person_id=person.id, left_at=None, order_by="joined_at"
-    )
-    circles = await turn.uow.circles.among("id", [m.circle_id for m in memberships])
-    by_id = {c.id: c for c in circles}
-    return [by_id[m.circle_id] for m in memberships if by_id[m.circle_id].live]
-
-
-async def _choices(turn: Turn, person: Person) -> str:
-    mine = await circles_of(turn, person)
+async def _choices(ctx: Ctx, person: Person) -> str:
+    mine = await circles_of(ctx, person)
     if not mine:
         return "You're not in any circle yet."
     names = ", ".join(c.name for c in mine)
-    return f"Your circles: {names}. Add `in <circle name>` to the command, e.g. `{turn.prefix}status in {mine[0].name}`."
+    return f"Your circles: {names}. Add `in <circle name>` to the command, e.g. `{ctx.prefix}status in {mine[0].name}`."
 
 
 async def split_circle(
-    turn: Turn, person: Person, text: str, *, conversation: str | None
+    ctx: Ctx, person: Person, text: str, *, conversation: str | None
 ) -> tuple[Circle, str]:
     """For commands that take free text: a trailing `in <name>` counts only if it names one of the caller's circles."""
     lowered = text.lower()
-    for circle in sorted(await circles_of(turn, person), key=lambda c: -len(c.name)):
+    for circle in sorted(await circles_of(ctx, person), key=lambda c: -len(c.name)):
         suffix = f" in {circle.name.lower()}"
         if lowered.endswith(suffix) and len(text) > len(suffix):
             return circle, text[: -len(suffix)].strip()
-    return await resolve_circle(turn, person, None, conversation=conversation), text
+    return await resolve_circle(ctx, person, None, conversation=conversation), text

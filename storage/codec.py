@@ -22,8 +22,8 @@ from sqlmodel import SQLModel
 from bot import messages as m
 from bot.checkins import CheckIn
 from bot.circles import Circle, Membership
-from bot.commands import parse_hours, parse_rhythm
 from bot.commitments import Commitment
+from bot.grammar import parse_hours, parse_rhythm
 from bot.hot_seat import Ask, Response
 from bot.nudges import Attendance, Stage
 from bot.people import Person, PersonKey

@@ -11,10 +11,12 @@ import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from adapters.bootstrap import bootstrap
 from adapters.clock import FakeClock
 from adapters.local.simulation import Simulation
 from adapters.local.world import LocalWorld, Post
-from bot.core import Core, Outcome
+from bot.context import Config
+from bot.core import Outcome
 from bot.events import (
     Actor,
     ChoiceMade,
@@ -29,10 +31,8 @@ from bot.events import (
 from bot.messages import plain_text
 from bot.people import PersonKey
 from bot.sessions import Session
-from bot.turn import Config
-from scheduler.rhythm import RhythmCalendar
 from storage.db import Database
-from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+from storage.uow import SqlUnitOfWork
 
 WORKSPACE = "acme"
 CHANNEL = "local:acme:#circle"
@@ -73,10 +73,8 @@ class Harness:
         self, engine: Database, *, start: datetime = START, config: Config | None = None
     ) -> None:
         self.clock = FakeClock(start)
-        self.uow = SqlUnitOfWorkFactory(engine)
-        self.core = Core(
-            uow=self.uow, clock=self.clock, calendar=RhythmCalendar(), config=config or Config()
-        )
+        circles = bootstrap(engine, clock=self.clock, config=config)
+        self.uow, self.core = circles.uow, circles.core
         self.world = LocalWorld()
         self.sim = Simulation(core=self.core, uow=self.uow, clock=self.clock, world=self.world)
         self._ids = itertools.count(1)

@@ -14,13 +14,11 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from adapters.bootstrap import bootstrap
 from adapters.clock import SystemClock
-from bot.core import Core
 from scheduler.leader import PostgresLeader, Role
-from scheduler.rhythm import RhythmCalendar
 from scheduler.runner import Runner
 from storage.db import create_engine
-from storage.uow import SqlUnitOfWorkFactory
 
 
 def say(line: str) -> None:
@@ -53,10 +51,9 @@ async def main(url: str, key: int, interval: float, *, runner: bool) -> None:
     inner: Role | None = None
     if runner:
         engine = create_engine(url)
-        uow = SqlUnitOfWorkFactory(engine)
         clock = SystemClock()
-        core = Core(uow=uow, clock=clock, calendar=RhythmCalendar())
-        inner = Runner(core=core, uow=uow, clock=clock)
+        circles = bootstrap(engine, clock=clock)
+        inner = Runner(core=circles.core, uow=circles.uow, clock=clock)
     leader = PostgresLeader(url, key=key, interval=interval)
     say("standing")
     await leader.serve(Announced(inner))

@@ -1,4 +1,9 @@
-"""The core stays platform-neutral: `bot/` imports no infrastructure (STYLE.md)."""
+"""The core stays platform-neutral: `bot/` imports no infrastructure (STYLE.md).
+
+Nor does it import the project's own outer layers (storage, scheduler,
+adapters): they depend on the core through its ports, never the other way.
+A solver (ortools, networkx) may come for matching, but outside `bot/`.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,11 @@ FORBIDDEN = {
     "apscheduler",
     "sqlmodel",
     "sqlalchemy",
+    "storage",
+    "scheduler",
+    "adapters",
+    "ortools",
+    "networkx",
 }
 BOT = Path(__file__).resolve().parent.parent / "bot"
 
@@ -41,8 +51,18 @@ def test_the_core_imports_no_platform_database_or_scheduler_library() -> None:
 def test_the_walk_sees_every_module_and_would_catch_an_import(tmp_path: Path) -> None:
     assert len(list(BOT.rglob("*.py"))) > 20
     sneaky = tmp_path / "sneaky.py"
-    sneaky.write_text("from slack_sdk.web import WebClient\nimport sqlmodel.main\n")
-    assert imported_roots(sneaky) & FORBIDDEN == {"slack_sdk", "sqlmodel"}
+    sneaky.write_text(
+        "from slack_sdk.web import WebClient\nimport sqlmodel.main\n"
+        "def later() -> None:\n    from storage.uow import SqlUnitOfWork\n"
+        "from adapters import clock\nimport networkx as nx\n"
+    )
+    assert imported_roots(sneaky) & FORBIDDEN == {
+        "slack_sdk",
+        "sqlmodel",
+        "storage",
+        "adapters",
+        "networkx",
+    }
 
 
 def test_the_core_never_reads_the_system_clock() -> None:

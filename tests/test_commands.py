@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, time, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import commands as cmd
-from bot.commands import (
-    KEYWORDS,
-    SUMMARY,
-    USAGE,
+from bot import commands
+from bot.commands import KEYWORDS, ROWS, SUMMARY, USAGE, is_command_text, parse_command
+from bot.commitments import ReviewOutcome
+from bot.context import Ctx
+from bot.errors import UnknownCommand, UnknownTimeZone, UsageError, UserError
+from bot.grammar import (
     Agree,
+    Args,
     Away,
     Back,
     CheckIn,
@@ -37,7 +41,6 @@ from bot.commands import (
     Remove,
     Resume,
     Review,
-    ReviewOutcome,
     Rotate,
     Rules,
     ScheduleCommand,
@@ -47,14 +50,13 @@ from bot.commands import (
     Status,
     Topic,
     Tz,
-    is_command_text,
     is_review_text,
-    parse_command,
     parse_hours,
     parse_rhythm,
+    read_bare,
 )
-from bot.errors import UnknownCommand, UnknownTimeZone, UsageError, UserError
 from bot.kinds import Kind
+from bot.registry import Acts, Audience, Call, Registry, Spec
 from bot.rhythm import Every, Rhythm, Schedule
 from bot.working_hours import WorkingHours
 
@@ -722,11 +724,13 @@ def test_every_keyword_parses_as_a_command() -> None:
             assert isinstance(parsed, Command)
 
 
-def test_the_help_lists_only_known_commands() -> None:
-    from bot.help import GROUPS
+def test_every_command_type_has_a_row_that_runs_it() -> None:
+    from bot.commands import COMMANDS
 
-    for _, _, keywords in GROUPS:
-        assert set(keywords) <= KEYWORDS
+    for command in Command.__subclasses__():
+        if command.__module__ != "bot.grammar":
+            continue  # one made up by a test below
+        assert COMMANDS.spec_of(command.__new__(command)).keyword == command.keyword
 
 
 def test_commands_are_frozen() -> None:
@@ -823,5 +827,79 @@ def test_every_keyword_with_random_arguments(keyword: str, words: list[str]) -> 
 
 
 def test_the_module_exports_what_it_promises() -> None:
-    for name in cmd.__all__:
-        assert hasattr(cmd, name), name
+    for name in commands.__all__:
+        assert hasattr(commands, name), name
+
+
+# --- the registry ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class _ProgrammeNew(Command):
+    keyword = "programme new"
+    name: str
+
+
+def _read_programme_new(args: Args) -> _ProgrammeNew:
+    if not args.text:
+        raise args.fail("Name the programme, e.g. `programme new Spring cohort`.")
+    return _ProgrammeNew(name=args.text)
+
+
+async def _nothing(_ctx: Ctx, _call: Call[Any]) -> None:
+    return None
+
+
+def _programme_rows() -> Registry:
+    new = Spec(
+        keyword="programme new",
+        usage="programme new <name>",
+        summary="start a programme",
+        who=(Audience.ORGANISERS,),
+        acts=Acts.ON_CALLER,
+        read=_read_programme_new,
+        run=_nothing,
+        free_text=True,
+    )
+    status = Spec(
+        keyword="programme status",
+        usage="programme status",
+        summary="how a programme's circles are doing",
+        who=(Audience.ORGANISERS,),
+        acts=Acts.ON_CALLER,
+        read=read_bare(Status),
+        run=_nothing,
+    )
+    return Registry((*ROWS, new, status))
+
+
+def test_a_two_word_keyword_is_a_sub_command() -> None:
+    registry = _programme_rows()
+
+    parsed = registry.parse("/circle programme new Spring cohort in Leads")
+
+    assert parsed == _ProgrammeNew(name="Spring cohort in Leads")
+    assert registry.spec_of(parsed).keyword == "programme new"
+    assert registry.parse("Programme NEW x") == _ProgrammeNew(name="x")
+
+
+def test_a_sub_command_reports_its_own_usage() -> None:
+    with pytest.raises(UsageError) as raised:
+        _programme_rows().parse("programme new")
+
+    assert raised.value.usage == "programme new <name>"
+
+
+def test_a_family_word_alone_lists_its_sub_commands() -> None:
+    with pytest.raises(UsageError) as raised:
+        _programme_rows().parse("programme launch")
+
+    assert raised.value.usage == "programme new <name> | programme status"
+    assert raised.value.token == "launch"
+
+
+def test_a_keyword_cannot_be_registered_twice() -> None:
+    (row,) = [r for r in ROWS if r.keyword == "status"]
+
+    with pytest.raises(AssertionError):
+        Registry((*ROWS, row))

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.turn import Config
+from bot.context import Config
 from storage.db import Database
 from storage.tables import metadata
 from tests.harness import (
@@ -370,9 +370,7 @@ async def test_leave(engine: Database) -> None:
     assert await h.command(BEN, "leave") == "You've left Growth Circle. Thank you for taking part."
 
     assert "Members: Ana (organiser), Chen, Dara" in lines(await status(h))
-    not_member = (
-        "Only members of Growth Circle can do that. Type `/circle join` in its channel to join."
-    )
+    not_member = "You're not a member of Growth Circle. Ask its organiser to invite you, or type `/circle join` in its channel."
     assert await refused(h, BEN, "leave") == not_member
     assert await refused(h, BEN, "status") == not_member
 
@@ -419,7 +417,7 @@ async def test_remove_is_for_the_organiser_and_not_for_oneself(engine: Database)
 
     assert await h.command(ANA, f"remove {CHEN.mention}") == "Removed Chen from Growth Circle."
     assert "Members: Ana (organiser), Ben, Dara" in lines(await status(h))
-    assert "Only members of Growth Circle" in await refused(h, CHEN, "status")
+    assert "You're not a member of Growth Circle" in await refused(h, CHEN, "status")
 
 
 # --- schedule -------------------------------------------------------------------------
@@ -852,7 +850,7 @@ async def test_checkin_and_commit_in_a_session(engine: Database) -> None:
         "I'll ask how it went when session 2 opens, Tue 1 Dec, 03:00 (America/New_York).",
     ]
     assert await refused(h, ELI, "checkin Hello") == (
-        "You're not a member of Growth Circle. Ask its organiser to invite you, or type `join` in its channel."
+        "You're not a member of Growth Circle. Ask its organiser to invite you, or type `/circle join` in its channel."
     )
 
 
@@ -1015,7 +1013,7 @@ async def test_status_shows_the_circle_to_members_only(engine: Database) -> None
     ):
         assert line in shown
     assert await refused(h, ELI, "status") == (
-        "Only members of Growth Circle can do that. Type `/circle join` in its channel to join."
+        "You're not a member of Growth Circle. Ask its organiser to invite you, or type `/circle join` in its channel."
     )
 
 

@@ -24,8 +24,8 @@ from sqlalchemy.engine import Connection
 from bot import messages as m
 from bot.checkins import CheckIn
 from bot.circles import Circle, CircleStatus, Membership, Role
-from bot.commands import parse_hours, parse_rhythm
 from bot.commitments import Commitment, CommitmentStatus
+from bot.grammar import parse_hours, parse_rhythm
 from bot.hot_seat import Ask, Response
 from bot.kinds import Commitments, Facilitation, HotSeat, Kind
 from bot.messages import Message, ToConversation, ToPerson

@@ -15,18 +15,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from adapters.bootstrap import bootstrap
 from adapters.clock import FakeClock
 from adapters.local.simulation import Simulation
 from adapters.local.transcript import Transcript
 from adapters.local.world import Arrival, LocalWorld
 from bot.circles import CircleStatus
-from bot.core import Core
 from bot.events import Actor, ChoiceMade, CommandIssued, DirectMessage, InboundEvent, ThreadReply
 from bot.kinds import PRESETS, Kind
 from bot.people import PersonKey
 from bot.sessions import SessionStatus
-from bot.turn import Config
-from scheduler.rhythm import RhythmCalendar
 from storage.db import Database, create_engine, upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -329,10 +327,9 @@ async def run_demo(*, kind: Kind = Kind.MENTORING_CIRCLE, sessions: int = 3, out
 
 async def _run(*, engine: Database, kind: Kind, sessions: int, out: TextIO) -> None:
     clock = FakeClock(START)
-    uow = SqlUnitOfWorkFactory(engine)
-    core = Core(uow=uow, clock=clock, calendar=RhythmCalendar(), config=Config())
+    circles = bootstrap(engine, clock=clock)
     world = LocalWorld()
-    sim = Simulation(core=core, uow=uow, clock=clock, world=world)
+    sim = Simulation(core=circles.core, uow=circles.uow, clock=clock, world=world)
     preset = PRESETS[kind]
     members = CAST[: min(len(CAST), preset.max_size)]
     transcript = Transcript(out, people={p.key: p for p in members}, channel="#growth-circle")
@@ -354,7 +351,7 @@ async def _run(*, engine: Database, kind: Kind, sessions: int, out: TextIO) -> N
         f"/circle schedule {weeks} on tue at 09:00 tz Europe/Berlin for {sessions} sessions starting 2026-11-24",
     )
     await sim.settle()
-    while not await _finished(uow, sessions):
+    while not await _finished(circles.uow, sessions):
         await sim.run_until(clock.now() + timedelta(days=1))
     await demo.command(ana, "/circle status")
     transcript.footer()

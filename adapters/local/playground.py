@@ -34,10 +34,12 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy import delete, func, select
 
+from adapters.bootstrap import bootstrap
 from adapters.clock import FakeClock
 from adapters.local.simulation import Simulation
 from adapters.local.world import Arrival, LocalWorld, Post
 from bot.circles import Circle, CircleStatus
+from bot.context import Config
 from bot.core import Core
 from bot.events import (
     Actor,
@@ -49,6 +51,7 @@ from bot.events import (
     ProfileUpdated,
     ThreadReply,
 )
+from bot.keys import thread_root
 from bot.messages import (
     Authored,
     Block,
@@ -64,12 +67,9 @@ from bot.messages import (
     Strong,
     TextInput,
     plain_text,
-    thread_root,
 )
 from bot.people import PersonKey
 from bot.sessions import SessionStatus
-from bot.turn import Config
-from scheduler.rhythm import RhythmCalendar
 from storage.db import Database
 from storage.tables import PersonRow, metadata
 from storage.uow import SqlUnitOfWorkFactory
@@ -239,7 +239,6 @@ class Playground:
         clock: FakeClock,
         world: LocalWorld,
         sim: Simulation,
-        config: Config | None = None,
         start: datetime = START,
     ) -> None:
         self.core = core
@@ -247,7 +246,6 @@ class Playground:
         self.clock = clock
         self.world = world
         self.sim = sim
-        self._config = config or Config()
         self._start = start
         self._lock = asyncio.Lock()  # one visitor action at a time: the simulation is sequential
         self._ids = itertools.count(1)  # event ids; never reused, even across resets
@@ -258,14 +256,12 @@ class Playground:
         cls, engine: Database, *, start: datetime = START, config: Config | None = None
     ) -> Playground:
         """A playground on its own (migrated) database; it is seeded when the app starts."""
-        uow = SqlUnitOfWorkFactory(engine)
         clock = FakeClock(start)
-        config = config or Config()
-        core = Core(uow=uow, clock=clock, calendar=RhythmCalendar(), config=config)
+        circles = bootstrap(engine, clock=clock, config=config)
         world = LocalWorld()
-        sim = Simulation(core=core, uow=uow, clock=clock, world=world)
+        sim = Simulation(core=circles.core, uow=circles.uow, clock=clock, world=world)
         return cls(
-            core=core, uow=uow, clock=clock, world=world, sim=sim, config=config, start=start
+            core=circles.core, uow=circles.uow, clock=clock, world=world, sim=sim, start=start
         )
 
     def _forget(self) -> None:
@@ -463,10 +459,7 @@ class Playground:
             for table in reversed(metadata.sorted_tables):
                 await conn.execute(delete(table))
         log.info("playground reset", extra={"seeded": seed})
-        self.clock = FakeClock(self._start)
-        self.core = Core(
-            uow=self.uow, clock=self.clock, calendar=RhythmCalendar(), config=self._config
-        )
+        self.clock.restart(self._start)  # the core keeps this clock: time starts over
         self.world = LocalWorld()
         self.sim = Simulation(core=self.core, uow=self.uow, clock=self.clock, world=self.world)
         self._forget()

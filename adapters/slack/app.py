@@ -43,14 +43,10 @@ from adapters.config import Settings
 from adapters.observability import Metrics
 from bot.core import Outcome
 from bot.events import InboundEvent, ProfileUpdated
-from bot.home import home
 from bot.messages import Block
 from bot.people import PersonKey
-from bot.ports import Calendar, Clock
-from bot.turn import Config, Turn
-from scheduler.rhythm import RhythmCalendar
+from bot.ports import Clock
 from storage.db import Database
-from storage.uow import SqlUnitOfWorkFactory
 
 from .inbound import (
     PLATFORM,
@@ -120,9 +116,12 @@ def authorize_url(api_url: str) -> str:
 
 
 class CoreHandle(Protocol):
-    """What the adapter needs of the core (`bot.core.Core`, or a wrapper that counts)."""
+    """What the adapter needs of the core (`bot.core.Core`, or a wrapper that counts):
+    handling events, and each person's App Home."""
 
     async def handle(self, event: InboundEvent) -> Outcome: ...
+
+    async def home(self, key: PersonKey) -> tuple[Block, ...]: ...
 
 
 class _Authorize(AsyncAuthorize):
@@ -164,18 +163,13 @@ class SlackAdapter:
         core: CoreHandle,
         engine: Database,
         clock: Clock,
-        config: Config | None = None,
-        calendar: Calendar | None = None,
+        text_limit: int,
         metrics: Metrics | None = None,
     ) -> None:
+        """Built by `adapters.slack.wiring.create_slack`; `engine` holds installs and people."""
         self._settings = settings
         self._core = core
-        self._clock = clock
-        self._uow = SqlUnitOfWorkFactory(engine)
-        self._config = config or Config(
-            admins=settings.admins, default_tz=settings.circles_default_tz
-        )
-        self._calendar = calendar or RhythmCalendar()
+        self._text_limit = text_limit
         self._metrics = metrics
         self._api_url = settings.slack_api_url.rstrip("/") + "/"
         self._sdk_log = _quiet_logger("adapters.slack.sdk")
@@ -428,7 +422,7 @@ class SlackAdapter:
         try:
             await self.client_for(bot.token).views_open(
                 trigger_id=request.trigger_id,
-                view=to_modal(request.form, text_limit=self._config.text_limit),
+                view=to_modal(request.form, text_limit=self._text_limit),
             )
         except SlackApiError as error:
             reason = error.response.get("error") if isinstance(error.response.data, dict) else None
@@ -440,11 +434,7 @@ class SlackAdapter:
             bot = await self.workspaces.bot(team)
             if bot is None:
                 return
-            async with self._uow() as uow:
-                turn = Turn(
-                    uow=uow, now=self._clock.now(), calendar=self._calendar, config=self._config
-                )
-                blocks = await home(turn, PersonKey(PLATFORM, team, user))
+            blocks = await self._core.home(PersonKey(PLATFORM, team, user))
             await self.client_for(bot.token).views_publish(user_id=user, view=to_home(blocks))
         except Exception as error:
             log.error(

@@ -28,16 +28,17 @@ from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 from slack_sdk.signature import SignatureVerifier
 
+from adapters.bootstrap import bootstrap
 from adapters.clock import FakeClock
 from adapters.config import Settings
 from adapters.server import create_app
 from adapters.slack import SlackAdapter
+from adapters.slack.wiring import create_slack
+from bot.context import Config
 from bot.core import Core
 from bot.people import PersonKey
 from bot.sessions import Session
-from bot.turn import Config
 from scheduler.messenger import Permanent, Transient
-from scheduler.rhythm import RhythmCalendar
 from storage.db import Database
 from storage.delivery import OutboxStore
 from storage.uow import SqlUnitOfWorkFactory
@@ -349,12 +350,10 @@ async def workspace(
     """The bot serving Slack on a loopback port, against `fake`."""
     clock = FakeClock(START)
     config = Config(admins=frozenset({ROOT}))
-    core = Core(
-        uow=SqlUnitOfWorkFactory(engine), clock=clock, calendar=RhythmCalendar(), config=config
-    )
-    adapter = SlackAdapter(
+    core = bootstrap(engine, clock=clock, config=config).core
+    adapter = create_slack(
         settings(fake, **overrides), core=core, engine=engine, clock=clock, config=config
-    )
+    ).adapter
     server = TestServer(create_app(mounts=[adapter]), host="127.0.0.1")
     await server.start_server()
     try:

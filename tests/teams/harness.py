@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
+from adapters.bootstrap import bootstrap
 from adapters.clock import FakeClock
 from adapters.local.simulation import Simulation
 from adapters.local.world import LocalWorld
@@ -30,13 +31,9 @@ from adapters.server import create_app
 from adapters.teams.config import TeamsConfig
 from adapters.teams.messenger import TeamsMessenger
 from adapters.teams.wiring import Teams, create_teams
-from bot.core import Core
 from bot.people import PersonKey
-from bot.turn import Config
-from scheduler.rhythm import RhythmCalendar
 from storage.db import Database
 from storage.delivery import Delivery
-from storage.uow import SqlUnitOfWorkFactory
 from tests.teams.connector import FakeConnector, Post
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -202,8 +199,8 @@ class TeamsBot:
         self.engine = engine
         self.connector = connector
         self.clock = FakeClock(START)
-        self.uow = SqlUnitOfWorkFactory(engine)
-        self.core = Core(uow=self.uow, clock=self.clock, calendar=RhythmCalendar(), config=Config())
+        circles = bootstrap(engine, clock=self.clock)
+        self.uow, self.core = circles.uow, circles.core
         self.teams: Teams = create_teams(
             config=config or TeamsConfig(allow_unauthenticated=True),
             core=self.core,

@@ -9,6 +9,7 @@ import pytest
 from adapters.teams.inbound import MalformedActivity, activity_to_event, bot_removed
 from adapters.teams.references import reference_of
 from bot import commands as cmd
+from bot import grammar
 from bot.errors import UserError
 from bot.events import (
     ChoiceMade,
@@ -69,7 +70,7 @@ def test_mentioned_people_become_the_cores_mentions_with_their_names() -> None:
     assert event.text == f"invite <@{BEN.user}|Ben Okafor> and <@{CHEN.user}|Chen Wei>"
     assert dict(event.names) == {BEN.user: "Ben Okafor", CHEN.user: "Chen Wei"}
     parsed = cmd.parse_command(event.text.replace(" and", ""))
-    assert isinstance(parsed, cmd.Invite)
+    assert isinstance(parsed, grammar.Invite)
     assert [m.user for m in parsed.people] == [BEN.user, CHEN.user]
 
 
@@ -112,7 +113,7 @@ def test_a_leading_circle_is_left_for_the_grammar_which_accepts_it() -> None:
     for text in ("<at>Circles</at> circle status", "<at>Circles</at> /circle status"):
         event = activity_to_event(channel(text, BOT_MENTION))
         assert isinstance(event, CommandIssued)
-        assert isinstance(cmd.parse_command(event.text), cmd.Status)
+        assert isinstance(cmd.parse_command(event.text), grammar.Status)
 
 
 def test_a_reply_in_a_channel_thread_is_a_thread_reply_to_its_root() -> None:

@@ -9,7 +9,8 @@ import pytest
 
 from adapters.teams.cards import MAX_BYTES
 from adapters.teams.references import Reference
-from bot.messages import Block, Document, Paragraph, ToConversation, ToPerson, kickoff_key
+from bot.keys import kickoff as kickoff_key
+from bot.messages import Block, Document, Paragraph, ToConversation, ToPerson
 from bot.people import PersonKey
 from scheduler.messenger import Permanent, Transient
 from storage.delivery import Delivery, OutboxStore

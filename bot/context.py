@@ -1,8 +1,8 @@
-"""One turn of the core: what handling an event or a job has in hand.
+"""What the core has in hand while it handles one event or runs one job.
 
-A `Turn` carries the open unit of work, the moment it happens, the ports,
-and the private answer being built for the caller. Everything written in a
-turn, state and outbox alike, commits together or not at all.
+A `Ctx` carries the open unit of work, the moment it happens, the ports,
+and the private answer being built for the caller. Everything written under
+one `Ctx`, state and outbox alike, commits together or not at all.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class Config:
 
 
 @dataclass(kw_only=True)
-class Turn:
+class Ctx:
     uow: UnitOfWork
     now: datetime
     calendar: Calendar
@@ -38,5 +38,5 @@ class Turn:
         return await self.uow.outbox.add(message, now=self.now)
 
     def say(self, *blocks: Block) -> None:
-        """Add to the private answer to whoever caused this turn."""
+        """Add to the private answer to whoever caused this ctx."""
         self.answer.extend(blocks)

@@ -1,0 +1,35 @@
+"""The one composition root of the core: every process builds it here.
+
+`circles serve`, the playground, the demo, `circles export`, the Slack and
+Teams test drivers and the benches all get the same `Core`, on the same
+unit of work over their database and the same calendar, so none of them
+can differ from production by how it was put together. Only the clock and
+the settings differ (the playground's and the demo's clocks are fakes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.context import Config
+from bot.core import Core
+from bot.ports import Clock
+from scheduler.rhythm import RhythmCalendar
+from storage.db import Database
+from storage.uow import SqlUnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class Circles:
+    """The core, and the unit of work it runs on (the scheduler and the simulation read it too)."""
+
+    core: Core
+    uow: SqlUnitOfWorkFactory
+
+
+def bootstrap(engine: Database, *, clock: Clock, config: Config | None = None) -> Circles:
+    """The core on `engine` (on SQLite, sharing the one database is what keeps its
+    transactions and the delivery worker's from overlapping: `storage.sqlite`)."""
+    uow = SqlUnitOfWorkFactory(engine)
+    core = Core(uow=uow, clock=clock, calendar=RhythmCalendar(), config=config or Config())
+    return Circles(core=core, uow=uow)
