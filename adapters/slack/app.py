@@ -44,7 +44,7 @@ from adapters.observability import Metrics
 from bot.core import Outcome
 from bot.events import InboundEvent, ProfileUpdated
 from bot.home import home
-from bot.messages import Block
+from bot.messages import Block, Paragraph
 from bot.people import PersonKey
 from bot.ports import Calendar, Clock
 from bot.turn import Config, Turn
@@ -58,7 +58,9 @@ from .inbound import (
     LookUp,
     OpenForm,
     ShowHome,
+    TooMany,
     Translation,
+    command_author,
     people_in,
     slack_to_event,
     well_formed,
@@ -374,14 +376,27 @@ class SlackAdapter:
         await ack()
 
     async def _serve(self, body: dict[str, Any]) -> tuple[Block, ...]:
-        """Translate with what we know of the people in it, handle, then learn more about them."""
+        """Translate with what we know of the people in it, handle, then learn more about them.
+
+        A command's author we never looked up is looked up first: whether
+        they are a workspace admin decides what the command may do.
+        """
         team, users = people_in(body)
-        profiles, stale = await self.people.profiles(team, users) if team else ({}, [])
+        if team is None:
+            return await self._handle(slack_to_event(body))
+        profiles, stale = await self.people.profiles(team, users)
+        author = command_author(body)
+        if (
+            author in stale
+            and author not in profiles
+            and (profile := await self.people.first_look(team, author)) is not None
+        ):
+            profiles[author] = profile
+            stale.remove(author)
         try:
             return await self._handle(slack_to_event(body, profiles=profiles))
         finally:
             for user in stale:
-                assert team is not None
                 self.people.look_up(team, user)
 
     async def _handle(self, translation: Translation) -> tuple[Block, ...]:
@@ -403,6 +418,11 @@ class SlackAdapter:
                     self.people.look_up(team, user)
                 self._count("handled")
                 return ()
+            case TooMany(team=team, user=user, channel=channel):
+                self._count("refused")
+                if channel is not None:  # a mention: nothing acknowledges it with text
+                    self.background(self._tell(team, channel, user, translation.text))
+                return (Paragraph((translation.text,)),)
         # Events the core handles are counted by the composition root's wrapper.
         outcome = await self._core.handle(translation)
         return outcome.answer
@@ -458,6 +478,19 @@ class SlackAdapter:
                 "app home publish failed",
                 extra={"team": team, "user": user, "error": type(error).__name__},
             )
+
+    async def _tell(self, team: str, channel: str, user: str, text: str) -> None:
+        """An answer only `user` sees, in `channel`."""
+        bot = await self.workspaces.bot(team)
+        if bot is None:
+            return
+        try:
+            await self.client_for(bot.token).chat_postEphemeral(
+                channel=channel, user=user, text=text
+            )
+        except SlackApiError as error:
+            reason = error.response.get("error") if isinstance(error.response.data, dict) else None
+            log.warning("chat.postEphemeral failed", extra={"team": team, "reason": reason})
 
     async def _respond(self, url: str, parts: Sequence[Part]) -> None:
         """The rest of a slash command's answer, through its response_url."""

@@ -137,9 +137,12 @@ class PeopleDirectory:
                 extra={"team": team, "user": user, "error": type(error).__name__},
             )
             return None
-        if profile is not None:
-            await self._store(team, user, profile.profile)
-        return profile.profile if profile is not None else None
+        if profile is None:
+            return None
+        await self._store(team, user, profile.profile)
+        if profile.profile is not None:  # the core hears of it as of a background look-up
+            self._start(team, user, self._report(self._updated(team, user, profile.profile)))
+        return profile.profile
 
     async def _load(self, team: str, users: list[str]) -> None:
         for record in await self._rows.load(team, users):
@@ -155,9 +158,20 @@ class PeopleDirectory:
         if self._pause_of(team):
             self._waiting.setdefault(team, set()).add(user)
             return
-        task = asyncio.get_running_loop().create_task(self._look_up(team, user))
+        self._start(team, user, self._look_up(team, user))
+
+    def _start(self, team: str, user: str, work: Awaitable[object]) -> None:
+        key = (team, user)
+        task = asyncio.get_running_loop().create_task(self._quietly(work))
         self._pending[key] = task
         task.add_done_callback(lambda _t: self._pending.pop(key, None))
+
+    @staticmethod
+    async def _quietly(work: Awaitable[object]) -> None:
+        try:
+            await work
+        except Exception as error:  # logged by type: a look-up or a report is an extra
+            log.error("slack profile work failed", extra={"error": type(error).__name__})
 
     @property
     def busy(self) -> bool:
