@@ -8,6 +8,7 @@ error answer of SPEC §6 is ephemeral and leaves the state as it was.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -121,6 +122,21 @@ async def test_unreadable_timestamps_and_bodies_are_refused_in_one_log_line(
         assert len(ours) == 1 and ours[0].levelno <= logging.INFO, [r.getMessage() for r in ours]
         assert not any(r.exc_info for r in caplog.records)
     assert await lite.table_counts() == before
+
+
+async def test_a_body_declared_too_large_is_refused_before_it_is_sent(lite: Workspace) -> None:
+    """10 MB announced, a few bytes sent: the 413 comes without waiting for the rest."""
+    reader, writer = await asyncio.open_connection(lite.server.host, lite.server.port)
+    try:
+        writer.write(
+            b"POST /slack/events HTTP/1.1\r\nHost: circles\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 10485760\r\n\r\n{"
+        )
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.readline(), timeout=10)
+    finally:
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:80]
 
 
 # --- retries and repeats -------------------------------------------------------------------------

@@ -1,0 +1,112 @@
+"""Memory under oversized bodies (issue 14): what do 10 MB requests cost the server?
+
+    .venv/bin/python bench/bodies.py --requests 60 --size 10
+
+Starts `circles serve` as an operator would (Slack and unauthenticated
+Teams configured, SQLite in a temporary folder, loopback), reads its
+resident memory (VmRSS) when idle, then sends `--requests` bodies of
+`--size` MB all at once, half to `/slack/events` and half to
+`/api/messages`, each with its `Content-Length`, and reads the memory again
+once every answer is in (and its peak while they were). Prints the
+statuses and the figures in MB. Run it on two commits to compare them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import aiohttp
+
+CIRCLES = Path(sys.executable).with_name("circles")
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(field)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def main(requests: int, size_mb: int) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="circles-bodies-") as folder:
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))
+        }
+        env |= {
+            "PORT": str(port),
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": "bench-signing-secret",
+            "SLACK_API_URL": "http://127.0.0.1:9/api/",
+            "TEAMS_ALLOW_UNAUTHENTICATED": "true",
+            "LOG_LEVEL": "WARNING",
+        }
+        server = await asyncio.create_subprocess_exec(
+            str(CIRCLES), "serve", cwd=folder, env=env, stderr=asyncio.subprocess.DEVNULL
+        )
+        try:
+            async with aiohttp.ClientSession() as http:
+                deadline = time.monotonic() + 30
+                while True:
+                    try:
+                        async with http.get(f"{base}/healthz") as response:
+                            if response.status == 200:
+                                break
+                    except aiohttp.ClientConnectionError:
+                        await asyncio.sleep(0.1)
+                    if time.monotonic() > deadline:
+                        raise SystemExit("circles serve did not come up")
+                idle = rss_mb(server.pid)
+                body = b"x" * (size_mb * 1024 * 1024)
+                peak = idle
+
+                async def send(path: str) -> str:
+                    try:
+                        async with http.post(
+                            base + path, data=body, headers={"Content-Type": "application/json"}
+                        ) as response:
+                            return str(response.status)
+                    except aiohttp.ClientError as error:
+                        return type(error).__name__
+
+                async def watch() -> None:
+                    nonlocal peak
+                    while True:
+                        peak = max(peak, rss_mb(server.pid))
+                        await asyncio.sleep(0.02)
+
+                watcher = asyncio.create_task(watch())
+                began = time.monotonic()
+                paths = ["/slack/events", "/api/messages"] * (requests // 2)
+                statuses = Counter(await asyncio.gather(*(send(p) for p in paths)))
+                seconds = time.monotonic() - began
+                watcher.cancel()
+                after = rss_mb(server.pid)
+        finally:
+            server.terminate()
+            await server.wait()
+    print(f"{len(paths)} bodies of {size_mb} MB at once, answered in {seconds:.2f} s: {dict(statuses)}")
+    print(f"server RSS: idle {idle:.0f} MB, peak {peak:.0f} MB, after {after:.0f} MB")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--size", type=int, default=10, help="MB per body")
+    options = parser.parse_args()
+    asyncio.run(main(options.requests, options.size))
