@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import sys
 import tempfile
 import time
@@ -25,60 +23,42 @@ from pathlib import Path
 
 import aiohttp
 
-CIRCLES = Path(sys.executable).with_name("circles")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.test_serve import Server
 
 
-def rss_mb(pid: int, field: str = "VmRSS") -> float:
+def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
+        if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
-    raise LookupError(field)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    raise LookupError("VmRSS")
 
 
 async def main(requests: int, size_mb: int) -> None:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="circles-bodies-") as folder:
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))
-        }
-        env |= {
-            "PORT": str(port),
-            "SLACK_BOT_TOKEN": "xoxb-bench",
-            "SLACK_SIGNING_SECRET": "bench-signing-secret",
-            "SLACK_API_URL": "http://127.0.0.1:9/api/",
-            "TEAMS_ALLOW_UNAUTHENTICATED": "true",
-            "LOG_LEVEL": "WARNING",
-        }
-        server = await asyncio.create_subprocess_exec(
-            str(CIRCLES), "serve", cwd=folder, env=env, stderr=asyncio.subprocess.DEVNULL
+        server = Server(
+            Path(folder),
+            SLACK_BOT_TOKEN="xoxb-bench",
+            SLACK_SIGNING_SECRET="bench-signing-secret",
+            SLACK_API_URL="http://127.0.0.1:9/api/",
+            TEAMS_ALLOW_UNAUTHENTICATED="true",
+            LOG_LEVEL="WARNING",
         )
+        await server.start()
+        assert server.process is not None
+        pid = server.process.pid
         try:
             async with aiohttp.ClientSession() as http:
-                deadline = time.monotonic() + 30
-                while True:
-                    try:
-                        async with http.get(f"{base}/healthz") as response:
-                            if response.status == 200:
-                                break
-                    except aiohttp.ClientConnectionError:
-                        await asyncio.sleep(0.1)
-                    if time.monotonic() > deadline:
-                        raise SystemExit("circles serve did not come up")
-                idle = rss_mb(server.pid)
+                idle = peak = rss_mb(pid)
                 body = b"x" * (size_mb * 1024 * 1024)
-                peak = idle
 
                 async def send(path: str) -> str:
                     try:
                         async with http.post(
-                            base + path, data=body, headers={"Content-Type": "application/json"}
+                            server.base + path,
+                            data=body,
+                            headers={"Content-Type": "application/json"},
                         ) as response:
                             return str(response.status)
                     except aiohttp.ClientError as error:
@@ -87,7 +67,7 @@ async def main(requests: int, size_mb: int) -> None:
                 async def watch() -> None:
                     nonlocal peak
                     while True:
-                        peak = max(peak, rss_mb(server.pid))
+                        peak = max(peak, rss_mb(pid))
                         await asyncio.sleep(0.02)
 
                 watcher = asyncio.create_task(watch())
@@ -96,11 +76,10 @@ async def main(requests: int, size_mb: int) -> None:
                 statuses = Counter(await asyncio.gather(*(send(p) for p in paths)))
                 seconds = time.monotonic() - began
                 watcher.cancel()
-                after = rss_mb(server.pid)
+                after = rss_mb(pid)
         finally:
-            server.terminate()
-            await server.wait()
-    print(f"{len(paths)} bodies of {size_mb} MB at once, answered in {seconds:.2f} s: {dict(statuses)}")
+            await server.stop()
+    print(f"{len(paths)} bodies of {size_mb} MB at once, in {seconds:.2f} s: {dict(statuses)}")
     print(f"server RSS: idle {idle:.0f} MB, peak {peak:.0f} MB, after {after:.0f} MB")
 
 

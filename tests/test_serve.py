@@ -40,10 +40,12 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 class Server:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, **env: str) -> None:
+        """`circles serve` in `folder`, with `env` added to a clean environment."""
         self.folder = folder
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.env = clean_env(PORT=str(self.port), LOG_FORMAT="json", **env)
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
@@ -51,7 +53,7 @@ class Server:
             str(CIRCLES),
             "serve",
             cwd=self.folder,
-            env=clean_env(PORT=str(self.port), LOG_FORMAT="json"),
+            env=self.env,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
