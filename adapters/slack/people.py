@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 REFRESH_AFTER = timedelta(days=1)
 FIRST_LOOK_UP = 1.5  # seconds a command waits for its author's first look-up (Slack allows 3)
 PAUSE = 30.0  # seconds to pause after a 429 without a readable Retry-After
+MEMORY = 100_000  # people whose first look-up this process remembers having tried
 
 Report = Callable[[ProfileUpdated], Awaitable[object]]
 ClientFor = Callable[[str], AsyncWebClient]
@@ -92,6 +93,7 @@ class PeopleDirectory:
         self._paused: dict[str, datetime] = {}  # team -> when users.info may be called again
         self._waiting: dict[str, set[str]] = {}  # team -> users to look up once the pause ends
         self._wake: dict[str, asyncio.TimerHandle] = {}
+        self._first_tried: set[tuple[str, str]] = set()
 
     # --- on the request path: memory, then one indexed read ------------------------------
 
@@ -124,11 +126,17 @@ class PeopleDirectory:
         Their admin flag decides what the command may do. Slack allows three
         seconds until the acknowledgement; after `FIRST_LOOK_UP`, or while
         Slack has us paused, the command goes on with what we know and the
-        look-up happens in the background.
+        look-up happens in the background. Each person gets one such try per
+        process: while Slack is slow or down, commands do not each wait for it.
         """
         known = self._known.get((team, user))
         if (known is not None and known.fetched_at is not None) or self._pause_of(team):
             return None
+        if (team, user) in self._first_tried or (team, user) in self._pending:
+            return None
+        if len(self._first_tried) >= MEMORY:
+            self._first_tried.clear()
+        self._first_tried.add((team, user))
         try:
             profile = await asyncio.wait_for(self._ask(team, user), timeout=FIRST_LOOK_UP)
         except Exception as error:  # _Later, a timeout, Slack unreachable: the background tries

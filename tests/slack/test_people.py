@@ -209,3 +209,16 @@ async def test_a_429_on_users_info_pauses_every_look_up_until_retry_after(
     asked = [c.args["user"] for c in slack.fake.calls_to("users.info")]
     assert asked[:2] == [ANA, BEN] and sorted(asked[2:]) == sorted([BEN, DARA, OWEN, ZOE])
     assert (await slack.person(ZOE)).admin
+
+
+async def test_while_users_info_fails_only_a_persons_first_command_waits_for_it(
+    lite: Workspace,
+) -> None:
+    lite.fake.fail("users.info", status=500, times=10)
+    for _ in range(3):
+        answer = await lite.command(ZOE, "health")
+        assert "Only workspace admins" in answer.text  # Slack could not say she is one
+        await lite.settle()
+    # The first command asked before answering and then in the background; the others
+    # answered at once and asked in the background only.
+    assert len(lite.fake.calls_to("users.info")) == 4
