@@ -8,7 +8,8 @@ resident memory (VmRSS) when idle, then sends `--requests` bodies of
 `--size` MB all at once, half to `/slack/events` and half to
 `/api/messages`, each with its `Content-Length`, and reads the memory again
 once every answer is in (and its peak while they were). Prints the
-statuses and the figures in MB. Run it on two commits to compare them.
+statuses and the figures in MB. `--source` runs the server from another
+checkout, to compare two versions on the same machine.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ def rss_mb(pid: int) -> float:
     raise LookupError("VmRSS")
 
 
-async def main(requests: int, size_mb: int) -> None:
+async def main(requests: int, size_mb: int, source: Path | None) -> None:
     with tempfile.TemporaryDirectory(prefix="circles-bodies-") as folder:
         server = Server(
             Path(folder),
+            source=source,
             SLACK_BOT_TOKEN="xoxb-bench",
             SLACK_SIGNING_SECRET="bench-signing-secret",
             SLACK_API_URL="http://127.0.0.1:9/api/",
@@ -87,5 +89,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--size", type=int, default=10, help="MB per body")
+    parser.add_argument("--source", type=Path, help="run the server from this checkout")
     options = parser.parse_args()
-    asyncio.run(main(options.requests, options.size))
+    asyncio.run(main(options.requests, options.size, options.source))

@@ -40,18 +40,22 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 class Server:
-    def __init__(self, folder: Path, **env: str) -> None:
-        """`circles serve` in `folder`, with `env` added to a clean environment."""
+    def __init__(self, folder: Path, *, source: Path | None = None, **env: str) -> None:
+        """`circles serve` in `folder`, with `env` added to a clean environment;
+        from another checkout's `source` if given (the benches compare two)."""
         self.folder = folder
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.env = clean_env(PORT=str(self.port), LOG_FORMAT="json", **env)
+        self.env = clean_env(**{"PORT": str(self.port), "LOG_FORMAT": "json", **env})
+        self.command = [str(CIRCLES), "serve"]
+        if source is not None:
+            self.env["PYTHONPATH"] = str(source)
+            self.command = [sys.executable, "-c", "from adapters.cli import main; main()", "serve"]
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            str(CIRCLES),
-            "serve",
+            *self.command,
             cwd=self.folder,
             env=self.env,
             stdout=asyncio.subprocess.PIPE,
