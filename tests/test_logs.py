@@ -2,10 +2,10 @@
 
 Secret-marked text goes through every failure we can provoke — the
 database refusing a write, Slack refusing or failing a call, payloads that
-are malformed, unsigned or not UTF-8 — with logging set up as `circles
-serve` sets it up, in both formats, and the log is searched for it. Each
-path must have logged something (a traceback, where there is one), so the
-search is not of an empty log.
+are malformed, unsigned or not UTF-8, on Slack and on Teams — with logging
+set up as `circles serve` sets it up, in both formats, and the log is
+searched for it. Each path must have logged something (a traceback, where
+there is one), so the search is not of an empty log.
 """
 
 from __future__ import annotations
@@ -15,16 +15,21 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 
 import pytest
 import structlog
 from sqlalchemy import text
 
 from adapters.observability import configure_logging
+from scheduler.messenger import Transient
 from storage.db import Database
-from tests.slack.driver import Workspace, workspace
+from tests.slack.driver import HOME, Workspace, workspace
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.test_requests import BEN, circle, open_session, signed_bytes
+from tests.teams.connector import FakeConnector
+from tests.teams.harness import ANA as TEAMS_ANA
+from tests.teams.harness import TeamsBot
 
 SECRET = "SECRET-7f3a"
 NOISY = ("aiohttp.access", "apscheduler", "alembic", "sqlalchemy.engine")
@@ -50,36 +55,49 @@ def log(request: pytest.FixtureRequest) -> Iterator[Log]:
 
 
 @pytest.fixture
-async def bot(engine: Database, fake: FakeSlack, log: Log) -> AsyncIterator[Workspace]:
-    async with workspace(engine, fake) as ws:
-        yield ws
+async def bot(engine: Database, log: Log) -> AsyncIterator[Workspace]:
+    fake = FakeSlack()
+    fake.join(HOME)
+    await fake.start()
+    try:
+        async with workspace(engine, fake) as ws:
+            yield ws
+    finally:
+        await fake.close()
 
 
-async def refuse_checkins(engine: Database, *, on: bool) -> None:
-    """Make the database refuse every write of a check-in (a trigger), or stop refusing."""
+@asynccontextmanager
+async def refusing(engine: Database, table: str) -> AsyncIterator[None]:
+    """The database refuses every new row of `table` (a trigger) until the block ends."""
+    trigger = f"refuse_{table}"
     async with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            statements = (
-                [
+            await conn.execute(
+                text(
                     "CREATE OR REPLACE FUNCTION circles_refuse() RETURNS trigger LANGUAGE plpgsql"
-                    " AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
-                    "CREATE TRIGGER refuse_checkins BEFORE INSERT OR UPDATE ON checkins"
-                    " FOR EACH ROW EXECUTE FUNCTION circles_refuse()",
-                ]
-                if on
-                else ["DROP TRIGGER IF EXISTS refuse_checkins ON checkins"]
+                    " AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$"
+                )
             )
+            await conn.execute(
+                text(
+                    f"CREATE TRIGGER {trigger} BEFORE INSERT ON {table}"
+                    " FOR EACH ROW EXECUTE FUNCTION circles_refuse()"
+                )
+            )
+            drop = f"DROP TRIGGER IF EXISTS {trigger} ON {table}"
         else:
-            statements = (
-                [
-                    "CREATE TRIGGER refuse_checkins BEFORE INSERT ON checkins"
-                    " BEGIN SELECT RAISE(ABORT, 'refused'); END",
-                ]
-                if on
-                else ["DROP TRIGGER IF EXISTS refuse_checkins"]
+            await conn.execute(
+                text(
+                    f"CREATE TRIGGER {trigger} BEFORE INSERT ON {table}"
+                    " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                )
             )
-        for statement in statements:
-            await conn.execute(text(statement))
+            drop = f"DROP TRIGGER IF EXISTS {trigger}"
+    try:
+        yield
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text(drop))
 
 
 async def test_no_failure_puts_member_words_or_tokens_in_the_log(bot: Workspace, log: Log) -> None:
@@ -88,15 +106,12 @@ async def test_no_failure_puts_member_words_or_tokens_in_the_log(bot: Workspace,
     setting_up = log()
 
     # The database refuses: the DM's event fails (Slack will retry), the command is answered.
-    await refuse_checkins(bot.engine, on=True)
-    try:
+    async with refusing(bot.engine, "checkins"):
         body = bot.message_body(
             user=BEN, text=f"{SECRET} my week", ts=bot.fake.ts(), channel=bot.fake.dm_channel(BEN)
         )
         assert (await bot.event(body)).status == 500
         assert (await bot.command(BEN, f"done 1 {SECRET}")).status == 200
-    finally:
-        await refuse_checkins(bot.engine, on=False)
     failed = log()
     assert "Traceback" in failed[len(setting_up) :]  # the failure was logged, with its stack
 
@@ -130,3 +145,29 @@ async def test_no_failure_puts_member_words_or_tokens_in_the_log(bot: Workspace,
     assert SECRET not in written
     assert BOT_TOKEN not in written
     assert BOT_TOKEN not in repr(await bot.adapter.workspaces.bot(bot.team))
+
+
+async def test_no_teams_failure_puts_member_words_in_the_log(engine: Database, log: Log) -> None:
+    teams = TeamsBot(engine, FakeConnector())
+    await teams.start()
+    try:
+        setting_up = log()
+        async with refusing(engine, "people"):
+            message = teams.activity(
+                "personal_message", TEAMS_ANA, text=f"{SECRET} hello", conversation="a:1"
+            )
+            assert await teams.post(message) == 500
+        failed = log()
+        assert "teams.turn_failed" in failed[len(setting_up) :]
+        for broken in ({**message, "from": SECRET}, {**message, "conversation": [SECRET]}):
+            assert await teams.post(broken) == 400
+        teams.connector.fail_next(500)  # the Bot Connector fails the answer's delivery
+        help_me = teams.activity("personal_message", TEAMS_ANA, text=f"help {SECRET}")
+        assert await teams.post({**help_me, "conversation": message["conversation"]}) == 200
+        with pytest.raises(Transient):
+            await teams.sim.settle()
+        written = log()
+        assert len(written) > len(failed)
+        assert SECRET not in written
+    finally:
+        await teams.close()
