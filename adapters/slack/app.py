@@ -329,6 +329,7 @@ class SlackAdapter:
         self.app.command(COMMAND)(self._on_command)
         for event in ("message", "app_mention", "member_joined_channel", "app_home_opened"):
             self.app.event(event)(self._on_event)
+        self.app.error(self._on_error)
         self.app.action(re.compile(r"^circles\."))(self._on_interaction)
         self.app.view(FORM_CALLBACK)(self._on_interaction)
         if self.oauth:  # Bolt's own listeners delete the installation from our store
@@ -361,6 +362,11 @@ class SlackAdapter:
     async def _on_event(self, body: dict[str, Any]) -> None:
         """An Events API callback (Bolt acknowledges it when this returns; an error is a 500, retried)."""
         await self._serve(body)
+
+    async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        """A listener failed (Slack gets a 500 and retries events). Bolt's own report
+        would quote the error's message, which can carry what a member wrote."""
+        log.error("slack listener failed", extra={"team": body.get("team_id")}, exc_info=error)
 
     async def _on_uninstalled(self, body: dict[str, Any]) -> None:
         """With one configured token there is nothing to forget; deliveries will fail with
