@@ -6,15 +6,18 @@ with OAuth configured, `GET /slack/install` and `GET /slack/oauth_redirect`;
 with `SLACK_APP_TOKEN` it also connects over Socket Mode. Every Web API call
 goes to `SLACK_API_URL`.
 
-Each request is: verified by Bolt (a bad or stale signature gets 401 and
-reaches nothing of ours) → translated with `slack_to_event` using only what
-is cached about people → handled by the core in one transaction that also
-records the event id (so a retry or a repeated `event_id` is a duplicate)
-→ acknowledged, with a slash command's answer shown ephemerally in the ack.
-Between receiving and acknowledging there is no Slack API call except
-`views.open`, which must use the trigger id within three seconds. Anything
-else (App Home views, profile look-ups, the rest of an answer too long for
-one message) happens after the ack, in background tasks.
+Each request is: verified on its raw bytes (`signing.py`; a bad, stale or
+unreadable signature gets 401 and reaches nothing else, a signed body that
+is not UTF-8 or not what Bolt can read gets 400), then by Bolt → translated
+with `slack_to_event` using what is cached about people → handled by the
+core in one transaction that also records the event id (so a retry or a
+repeated `event_id` is a duplicate) → acknowledged, with a slash command's
+answer shown ephemerally in the ack. Between receiving and acknowledging
+there is no Slack API call except `views.open`, which must use the trigger
+id within three seconds, and `users.info` for the author of a command we
+never looked up (briefly: see `people.py`). Anything else (App Home views,
+other look-ups, the rest of an answer too long for one message) happens
+after the ack, in background tasks.
 """
 
 from __future__ import annotations
