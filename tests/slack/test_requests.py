@@ -98,13 +98,13 @@ def signed_bytes(raw: bytes, stamp: str) -> dict[str, str]:
 
 
 async def test_unreadable_timestamps_and_bodies_are_refused_in_one_log_line(
-    lite: Workspace, caplog: pytest.LogCaptureFixture
+    slack: Workspace, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A timestamp that is not a whole number, or a body that is not UTF-8, once cost a 500
     with a traceback of every local variable: now it is refused like a wrong signature."""
     caplog.set_level(logging.DEBUG)
-    before = await lite.table_counts()
-    raw = json.dumps(lite.message_body(user=BEN, text="hi", ts="1.1", channel="D0BEN")).encode()
+    before = await slack.table_counts()
+    raw = json.dumps(slack.message_body(user=BEN, text="hi", ts="1.1", channel="D0BEN")).encode()
     now = str(int(time.time()))
     not_utf8 = raw.replace(b"hi", b"h\xff")
     cases = [
@@ -116,12 +116,12 @@ async def test_unreadable_timestamps_and_bodies_are_refused_in_one_log_line(
     ]
     for body, headers, status in cases:
         caplog.clear()
-        sent = await lite.post(body, content_type="application/json", headers=headers)
+        sent = await slack.post(body, content_type="application/json", headers=headers)
         assert sent.status == status, (headers, sent)
         ours = [r for r in caplog.records if r.name != "aiohttp.access"]
         assert len(ours) == 1 and ours[0].levelno <= logging.INFO, [r.getMessage() for r in ours]
         assert not any(r.exc_info for r in caplog.records)
-    assert await lite.table_counts() == before
+    assert await slack.table_counts() == before
 
 
 async def test_a_body_declared_too_large_is_refused_before_it_is_sent(lite: Workspace) -> None:
