@@ -6,6 +6,7 @@ fixes them all in one go. Secrets are `SecretStr` and never printed.
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -82,6 +83,15 @@ class Settings(BaseSettings):
             found.append("SLACK_APP_TOKEN (Socket Mode) needs SLACK_BOT_TOKEN")
         if self.microsoft_app_id and not self.microsoft_app_password:
             found.append("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not")
+        if (
+            self.teams_allow_unauthenticated
+            and not self.microsoft_app_id
+            and not _loopback(self.host)
+        ):
+            found.append(
+                "TEAMS_ALLOW_UNAUTHENTICATED=true lets anyone make the bot post to any address;"
+                f" it is for local testing only, so HOST must be a loopback address, not {self.host}"
+            )
         if self.microsoft_app_type == "SingleTenant" and not self.microsoft_app_tenant_id:
             found.append("MICROSOFT_APP_TYPE=SingleTenant needs MICROSOFT_APP_TENANT_ID")
         if not self.database_url.startswith(
@@ -89,6 +99,16 @@ class Settings(BaseSettings):
         ):
             found.append("DATABASE_URL must start with sqlite:// or postgresql+asyncpg://")
         return found
+
+
+def _loopback(host: str) -> bool:
+    """True when only this machine can connect to `host` (127.0.0.1, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class ConfigurationError(Exception):

@@ -3,7 +3,11 @@
 Logs are structlog events: readable lines for people (`console`), one JSON
 object per line for machines (`json`). Nothing logs message texts or tokens:
 log calls pass ids and counts only, and a processor drops any key that looks
-like a secret or a text in case one slips through.
+like a secret or a text in case one slips through. An exception is shown as
+its stack and the types of its chain, never its local variables and never
+its message (a database error's message can quote what a member wrote; a
+library's can carry a request body), except an operating-system error's,
+which names only an address or a file.
 
 Metrics live in one `Metrics` object with its own Prometheus registry (no
 module-level globals), created by the composition root and passed to the
@@ -14,9 +18,11 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from collections import Counter as Counts
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any
+from types import TracebackType
+from typing import Any, TextIO
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
@@ -41,10 +47,63 @@ def _redact(
     return event
 
 
-def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
-    """Route stdlib logging and structlog through one renderer."""
-    renderer: Any = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
+
+def without_secrets(exc_info: ExcInfo) -> str:
+    """A traceback of files, lines and code, and the type of each exception in the chain."""
+    chain: list[BaseException] = []
+    error: BaseException | None = exc_info[1]
+    while error is not None and error not in chain:
+        chain.append(error)
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    parts: list[str] = []
+    for error in reversed(chain):
+        kind = type(error)
+        name = (
+            kind.__qualname__
+            if kind.__module__ == "builtins"
+            else f"{kind.__module__}.{kind.__qualname__}"
+        )
+        shown = (
+            f": {error}"
+            if isinstance(error, OSError) and not isinstance(error, TimeoutError)
+            else ""
+        )
+        parts += [
+            "Traceback (most recent call last):\n",
+            *traceback.format_list(traceback.extract_tb(error.__traceback__)),
+            f"{name}{shown}\n",
+        ]
+    return "".join(parts).rstrip("\n")
+
+
+def _console_exception(out: TextIO, exc_info: ExcInfo) -> None:
+    out.write("\n" + without_secrets(exc_info))
+
+
+def _exception_field(
+    _logger: object, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """For JSON: `exception` as text without locals or messages (structlog's own would show them)."""
+    exc_info = event.pop("exc_info", None)
+    if exc_info is True:
+        exc_info = sys.exc_info()
+    if isinstance(exc_info, BaseException):
+        exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+    if isinstance(exc_info, tuple) and exc_info[0] is not None:
+        event["exception"] = without_secrets(exc_info)
+    return event
+
+
+def configure_logging(
+    *, level: str = "INFO", json: bool = False, stream: TextIO | None = None
+) -> None:
+    """Route stdlib logging and structlog through one renderer, to `stream` (stderr)."""
+    renderer: list[Any] = (
+        [_exception_field, structlog.processors.JSONRenderer()]
+        if json
+        else [structlog.dev.ConsoleRenderer(colors=False, exception_formatter=_console_exception)]
     )
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -58,13 +117,13 @@ def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                renderer,
+                *renderer,
             ],
         )
     )

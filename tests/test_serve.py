@@ -58,18 +58,24 @@ async def came_up(
 
 
 class Server:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, source: Path | None = None, **env: str) -> None:
+        """`circles serve` in `folder`, with `env` added to a clean environment;
+        from another checkout's `source` if given (the benches compare two)."""
         self.folder = folder
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.env = clean_env(**{"PORT": str(self.port), "LOG_FORMAT": "json", **env})
+        self.command = [str(CIRCLES), "serve"]
+        if source is not None:
+            self.env["PYTHONPATH"] = str(source)
+            self.command = [sys.executable, "-c", "from adapters.cli import main; main()", "serve"]
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            str(CIRCLES),
-            "serve",
+            *self.command,
             cwd=self.folder,
-            env=clean_env(PORT=str(self.port), LOG_FORMAT="json"),
+            env=self.env,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
@@ -116,6 +122,8 @@ async def test_serve_answers_probes_runs_a_circle_and_stops_cleanly(server: Serv
             assert "circles_scheduler_leader 1.0" in metrics
         async with http.get(f"{server.base}/") as response:
             assert response.status == 200 and "Circles" in await response.text()
+        async with http.post(f"{server.base}/api/messages", json={"type": "message"}) as response:
+            assert response.status == 404  # Teams is not configured: its endpoint is absent
 
         # A session of the playground's circle, through its HTTP API.
         for member in ("ben", "chen", "dara"):
@@ -177,6 +185,38 @@ async def test_inconsistent_settings_are_listed_together(tmp_path: Path) -> None
     assert process.returncode == 2
     assert "SLACK_SIGNING_SECRET" in text and "MICROSOFT_APP_PASSWORD" in text
     assert "xoxb-secret" not in text
+
+
+async def test_unauthenticated_teams_is_refused_unless_only_loopback_listens(
+    tmp_path: Path,
+) -> None:
+    """Without tokens anyone could make the bot post to a `serviceUrl` of their choosing."""
+    for host in ("0.0.0.0", "192.0.2.7", "::"):
+        process = await asyncio.create_subprocess_exec(
+            str(CIRCLES),
+            "serve",
+            cwd=tmp_path,
+            env=clean_env(TEAMS_ALLOW_UNAUTHENTICATED="true", HOST=host, PORT=str(free_port())),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+        finally:
+            if process.returncode is None:  # it started serving
+                process.kill()
+                await process.wait()
+        assert process.returncode == 2, host
+        assert "TEAMS_ALLOW_UNAUTHENTICATED" in stderr.decode() and "loopback" in stderr.decode()
+    local = Server(tmp_path, TEAMS_ALLOW_UNAUTHENTICATED="true", HOST="127.0.0.1")
+    await local.start()
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{local.base}/api/messages", json={"type": "message"}) as response,
+    ):
+        assert response.status == 400  # served (and this activity is malformed)
+    code, _, _ = await local.stop()
+    assert code == 0
 
 
 async def test_metrics_report_deliveries_failures_and_job_runs() -> None:

@@ -6,15 +6,18 @@ with OAuth configured, `GET /slack/install` and `GET /slack/oauth_redirect`;
 with `SLACK_APP_TOKEN` it also connects over Socket Mode. Every Web API call
 goes to `SLACK_API_URL`.
 
-Each request is: verified by Bolt (a bad or stale signature gets 401 and
-reaches nothing of ours) → translated with `slack_to_event` using only what
-is cached about people → handled by the core in one transaction that also
-records the event id (so a retry or a repeated `event_id` is a duplicate)
-→ acknowledged, with a slash command's answer shown ephemerally in the ack.
-Between receiving and acknowledging there is no Slack API call except
-`views.open`, which must use the trigger id within three seconds. Anything
-else (App Home views, profile look-ups, the rest of an answer too long for
-one message) happens after the ack, in background tasks.
+Each request is: verified on its raw bytes (`signing.py`; a bad, stale or
+unreadable signature gets 401 and reaches nothing else, a signed body that
+is not UTF-8 or not what Bolt can read gets 400), then by Bolt → translated
+with `slack_to_event` using what is cached about people → handled by the
+core in one transaction that also records the event id (so a retry or a
+repeated `event_id` is a duplicate) → acknowledged, with a slash command's
+answer shown ephemerally in the ack. Between receiving and acknowledging
+there is no Slack API call except `views.open`, which must use the trigger
+id within three seconds, and `users.info` for the author of a command we
+never looked up (briefly: see `people.py`). Anything else (App Home views,
+other look-ups, the rest of an answer too long for one message) happens
+after the ack, in background tasks.
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -43,7 +46,7 @@ from adapters.config import Settings
 from adapters.observability import Metrics
 from bot.core import Outcome
 from bot.events import InboundEvent, ProfileUpdated
-from bot.messages import Block
+from bot.messages import Block, Paragraph
 from bot.people import PersonKey
 from bot.ports import Clock
 from storage.db import Database
@@ -54,7 +57,9 @@ from .inbound import (
     LookUp,
     OpenForm,
     ShowHome,
+    TooMany,
     Translation,
+    command_author,
     people_in,
     slack_to_event,
     well_formed,
@@ -62,6 +67,7 @@ from .inbound import (
 from .messenger import SlackMessenger
 from .people import PeopleDirectory
 from .render import FORM_CALLBACK, Part, message_to_blocks, to_home, to_modal
+from .signing import Signatures
 from .workspaces import (
     InstalledWorkspaces,
     SingleWorkspace,
@@ -181,6 +187,7 @@ class SlackAdapter:
             if settings.slack_signing_secret
             else ""
         )
+        self._signatures = Signatures(secret)
         bolt_log = _quiet_logger("adapters.slack.bolt", logging.WARNING)
         self.oauth = bool(settings.slack_client_id)
         if self.oauth:
@@ -276,26 +283,31 @@ class SlackAdapter:
             self._session = None
 
     async def _events(self, request: web.Request) -> web.Response:
+        """Signed (else 401), readable (else 400), then Bolt verifies again and routes."""
+        raw = await request.read()
+        if not self._signatures.signed(raw, request.headers):
+            return self._refused(401, "rejected")
         try:
-            bolt_request = await to_bolt_request(request)
-        except Exception:  # Bolt parses before it verifies: unreadable JSON or form data
-            return await self._unreadable(request)
+            bolt_request = AsyncBoltRequest(
+                body=raw.decode("utf-8"),
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type]
+            )
+        except Exception:  # not UTF-8, or JSON / form data Bolt cannot parse or read
+            return self._refused(400, "malformed")
         if not well_formed(bolt_request.body):
-            return await self._unreadable(request)
+            return self._refused(400, "malformed")
         response = await self.app.async_dispatch(bolt_request)
         if response.status == 401:
             self._count("rejected")
         return await to_aiohttp_response(response)
 
-    async def _unreadable(self, request: web.Request) -> web.Response:
-        """401 unless Slack signed it (then 400): a forger learns nothing either way."""
-        secret = self._settings.slack_signing_secret
-        verifier = SignatureVerifier(secret.get_secret_value() if secret else "")
-        signed = verifier.is_valid_request(await request.read(), dict(request.headers))
-        self._count("rejected" if not signed else "malformed")
+    def _refused(self, status: int, outcome: str) -> web.Response:
+        """One log line and a short answer: a forger learns nothing, and costs nothing."""
+        self._count(outcome)
+        log.info("slack request refused", extra={"status": status, "outcome": outcome})
         return web.json_response(
-            {"error": "malformed request" if signed else "invalid request"},
-            status=400 if signed else 401,
+            {"error": "invalid request" if status == 401 else "malformed request"}, status=status
         )
 
     async def _install(self, request: web.Request) -> web.Response:
@@ -314,6 +326,7 @@ class SlackAdapter:
         self.app.command(COMMAND)(self._on_command)
         for event in ("message", "app_mention", "member_joined_channel", "app_home_opened"):
             self.app.event(event)(self._on_event)
+        self.app.error(self._on_error)
         self.app.action(re.compile(r"^circles\."))(self._on_interaction)
         self.app.view(FORM_CALLBACK)(self._on_interaction)
         if self.oauth:  # Bolt's own listeners delete the installation from our store
@@ -347,6 +360,11 @@ class SlackAdapter:
         """An Events API callback (Bolt acknowledges it when this returns; an error is a 500, retried)."""
         await self._serve(body)
 
+    async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        """A listener failed (Slack gets a 500 and retries events). Bolt's own report
+        would quote the error's message, which can carry what a member wrote."""
+        log.error("slack listener failed", extra={"team": body.get("team_id")}, exc_info=error)
+
     async def _on_uninstalled(self, body: dict[str, Any]) -> None:
         """With one configured token there is nothing to forget; deliveries will fail with
         a note for organisers until the app is back."""
@@ -361,14 +379,27 @@ class SlackAdapter:
         await ack()
 
     async def _serve(self, body: dict[str, Any]) -> tuple[Block, ...]:
-        """Translate with what we know of the people in it, handle, then learn more about them."""
+        """Translate with what we know of the people in it, handle, then learn more about them.
+
+        A command's author we never looked up is looked up first: whether
+        they are a workspace admin decides what the command may do.
+        """
         team, users = people_in(body)
-        profiles, stale = await self.people.profiles(team, users) if team else ({}, [])
+        if team is None:
+            return await self._handle(slack_to_event(body))
+        profiles, stale = await self.people.profiles(team, users)
+        author = command_author(body)
+        if (
+            author in stale
+            and author not in profiles
+            and (profile := await self.people.first_look(team, author)) is not None
+        ):
+            profiles[author] = profile
+            stale.remove(author)
         try:
             return await self._handle(slack_to_event(body, profiles=profiles))
         finally:
             for user in stale:
-                assert team is not None
                 self.people.look_up(team, user)
 
     async def _handle(self, translation: Translation) -> tuple[Block, ...]:
@@ -390,6 +421,11 @@ class SlackAdapter:
                     self.people.look_up(team, user)
                 self._count("handled")
                 return ()
+            case TooMany(team=team, user=user, channel=channel):
+                self._count("refused")
+                if channel is not None:  # a mention: nothing acknowledges it with text
+                    self.background(self._tell(team, channel, user, translation.text))
+                return (Paragraph((translation.text,)),)
         # Events the core handles are counted by the composition root's wrapper.
         outcome = await self._core.handle(translation)
         return outcome.answer
@@ -441,6 +477,19 @@ class SlackAdapter:
                 "app home publish failed",
                 extra={"team": team, "user": user, "error": type(error).__name__},
             )
+
+    async def _tell(self, team: str, channel: str, user: str, text: str) -> None:
+        """An answer only `user` sees, in `channel`."""
+        bot = await self.workspaces.bot(team)
+        if bot is None:
+            return
+        try:
+            await self.client_for(bot.token).chat_postEphemeral(
+                channel=channel, user=user, text=text
+            )
+        except SlackApiError as error:
+            reason = error.response.get("error") if isinstance(error.response.data, dict) else None
+            log.warning("chat.postEphemeral failed", extra={"team": team, "reason": reason})
 
     async def _respond(self, url: str, parts: Sequence[Part]) -> None:
         """The rest of a slash command's answer, through its response_url."""

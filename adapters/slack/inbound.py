@@ -40,6 +40,7 @@ from .render import CHOICE_PREFIX, FORM_BLOCK, FORM_CALLBACK, FORM_INPUT, FORM_P
 
 PLATFORM = "slack"
 PREFIX = "/circle "
+MAX_NAMED = 25  # people one command may mention: a whole circle (20 at most) and some
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,23 @@ class LookUp:
     users: tuple[str, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
+class TooMany:
+    """A command naming more people than `MAX_NAMED`: refused before anyone is looked up."""
+
+    team: str
+    user: str
+    channel: str | None  # where a mention was posted (the answer is shown there, to them only)
+    named: int
+
+    @property
+    def text(self) -> str:
+        return (
+            f"That command names {self.named} people; one command can name at most {MAX_NAMED}."
+            " Nothing was changed."
+        )
+
+
 @dataclass(frozen=True)
 class Ignored:
     """Deliberately not handled; `reason` is for logs and metrics."""
@@ -84,7 +102,7 @@ class Ignored:
     reason: str
 
 
-Translation = InboundEvent | OpenForm | ShowHome | LookUp | Ignored
+Translation = InboundEvent | OpenForm | ShowHome | LookUp | TooMany | Ignored
 
 
 def conversation_id(team: str, channel: str) -> str:
@@ -160,7 +178,10 @@ def _actor(who: _Who, profiles: Mapping[str, Profile]) -> Actor:
 
 
 def people_in(body: Mapping[str, Any]) -> tuple[str | None, tuple[str, ...]]:
-    """The workspace and the users a request is about (the actor first), for profile look-ups."""
+    """The workspace and the users a request is about (the actor first), for profile look-ups.
+
+    None of a command that names too many people: it is refused, and looks no one up.
+    """
     team = _team(body)
     users: list[str] = []
     if "command" in body:
@@ -172,7 +193,18 @@ def people_in(body: Mapping[str, Any]) -> tuple[str | None, tuple[str, ...]]:
         users.append(str(event.get("user") or message.get("user") or ""))
         if event.get("type") == "app_mention":
             users += mentioned(str(event.get("text", "")))
-    return team, tuple(dict.fromkeys(u for u in users if u))
+    found = tuple(dict.fromkeys(u for u in users if u))
+    return team, found[:1] if len(found) > 1 + MAX_NAMED else found
+
+
+def command_author(body: Mapping[str, Any]) -> str | None:
+    """Who typed a slash command or mentioned the bot; None for any other request."""
+    if "command" in body:
+        return str(body.get("user_id") or "") or None
+    event = body.get("event")
+    if isinstance(event, dict) and event.get("type") == "app_mention":
+        return str(event.get("user") or "") or None
+    return None
 
 
 def _dict(value: object) -> Mapping[str, Any]:
@@ -331,6 +363,8 @@ def _command(body: Mapping[str, Any], team: str, known: Mapping[str, Profile]) -
     channel = str(body.get("channel_id") or "")
     in_dm = not channel or channel.startswith("D") or body.get("channel_name") == "directmessage"
     raw = str(body.get("text") or "")
+    if len(named := mentioned(raw)) > MAX_NAMED:
+        return TooMany(team=team, user=str(user), channel=None, named=len(named))
     return CommandIssued(
         id=f"slack:{team}:command:{trigger}",
         actor=_actor(_Who(team, str(user), str(body.get("user_name") or "")), known),
@@ -474,6 +508,8 @@ def _mention(
     if not user or not channel or _from_bot(event, bot_user):
         return Ignored("a bot's mention")
     raw = _LEADING_MENTION.sub("", str(event.get("text") or ""), count=1)
+    if len(named := mentioned(raw)) > MAX_NAMED:
+        return TooMany(team=team, user=str(user), channel=str(channel), named=len(named))
     text = from_slack_text(raw).strip()
     in_thread = event.get("thread_ts") and event.get("thread_ts") != event.get("ts")
     if in_thread and not cmd.is_command_text(text):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -21,22 +21,17 @@ from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import delete, insert, select
 
 from bot.ports import Clock
-from storage import codec
 from storage.db import Database
-from storage.slack_tables import SlackInstallationRow, SlackOAuthStateRow
+from storage.slack_store import InstallationRows, OAuthStateRows
 
 log = logging.getLogger(__name__)
-
-INSTALLATIONS = SlackInstallationRow.__table__  # type: ignore[attr-defined]
-STATES = SlackOAuthStateRow.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, kw_only=True)
 class BotIdentity:
-    token: str
+    token: str = field(repr=False)  # never in a log line or a traceback
     team_id: str | None = None
     bot_user_id: str | None = None
     bot_id: str | None = None
@@ -117,7 +112,7 @@ class SqlInstallationStore(AsyncInstallationStore):
     """Installations in our own database, one row per workspace (the newest install wins)."""
 
     def __init__(self, engine: Database, *, clock: Clock) -> None:
-        self._engine = engine
+        self._rows = InstallationRows(engine)
         self._clock = clock
 
     @property
@@ -128,20 +123,7 @@ class SqlInstallationStore(AsyncInstallationStore):
         enterprise = installation.enterprise_id or ""
         team = "" if installation.is_enterprise_install else installation.team_id or ""
         data = json.dumps(installation.to_dict_for_copying(), default=_json_default)
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                delete(INSTALLATIONS).where(
-                    INSTALLATIONS.c.enterprise_id == enterprise, INSTALLATIONS.c.team_id == team
-                )
-            )
-            await conn.execute(
-                insert(INSTALLATIONS).values(
-                    enterprise_id=enterprise,
-                    team_id=team,
-                    installed_at=codec.utc(self._clock.now()),
-                    data=data,
-                )
-            )
+        await self._rows.replace(enterprise=enterprise, team=team, data=data, now=self._clock.now())
         log.info("slack installation saved", extra={"team": team, "enterprise": enterprise})
 
     async def async_save_bot(self, bot: Bot) -> None:
@@ -150,18 +132,10 @@ class SqlInstallationStore(AsyncInstallationStore):
     async def _find(
         self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None
     ) -> Installation | None:
-        query = select(INSTALLATIONS.c.data)
         if is_enterprise_install:
-            query = query.where(
-                INSTALLATIONS.c.enterprise_id == (enterprise_id or ""),
-                INSTALLATIONS.c.team_id == "",
-            )
+            data = await self._rows.of_organisation(enterprise_id or "")
         else:
-            query = query.where(INSTALLATIONS.c.team_id == (team_id or ""))
-            if enterprise_id:
-                query = query.where(INSTALLATIONS.c.enterprise_id == enterprise_id)
-        async with self._engine.connect() as conn:
-            data = await conn.scalar(query.order_by(INSTALLATIONS.c.id.desc()).limit(1))
+            data = await self._rows.of_workspace(team_id or "", enterprise=enterprise_id)
         if data is None and enterprise_id and not is_enterprise_install:
             # An organisation-wide install serves every workspace of the organisation.
             return await self._find(
@@ -211,13 +185,7 @@ class SqlInstallationStore(AsyncInstallationStore):
         """The app was uninstalled or its tokens revoked: forget the workspace's tokens."""
         if user_id is not None:
             return  # we keep no user tokens
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                delete(INSTALLATIONS).where(
-                    INSTALLATIONS.c.enterprise_id == (enterprise_id or ""),
-                    INSTALLATIONS.c.team_id == (team_id or ""),
-                )
-            )
+        await self._rows.delete(enterprise=enterprise_id or "", team=team_id or "")
 
     async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await self.async_delete_installation(enterprise_id=enterprise_id, team_id=team_id)
@@ -229,7 +197,7 @@ class SqlOAuthStateStore(AsyncOAuthStateStore):
     def __init__(
         self, engine: Database, *, clock: Clock, lifetime: timedelta = timedelta(minutes=10)
     ) -> None:
-        self._engine = engine
+        self._rows = OAuthStateRows(engine)
         self._clock = clock
         self._lifetime = lifetime
 
@@ -240,17 +208,9 @@ class SqlOAuthStateStore(AsyncOAuthStateStore):
     async def async_issue(self, *args: object, **kwargs: object) -> str:
         state = secrets.token_urlsafe(24)
         now = self._clock.now()
-        async with self._engine.begin() as conn:
-            await conn.execute(delete(STATES).where(STATES.c.expires_at < codec.utc(now)))
-            await conn.execute(
-                insert(STATES).values(state=state, expires_at=codec.utc(now + self._lifetime))
-            )
+        await self._rows.issue(state, now=now, expires_at=now + self._lifetime)
         return state
 
     async def async_consume(self, state: str) -> bool:
-        async with self._engine.begin() as conn:
-            expires = await conn.scalar(
-                select(STATES.c.expires_at).where(STATES.c.state == state[:64])
-            )
-            await conn.execute(delete(STATES).where(STATES.c.state == state[:64]))
-        return expires is not None and codec.utc(expires) >= self._clock.now()
+        expires = await self._rows.consume(state[:64])
+        return expires is not None and expires >= self._clock.now()

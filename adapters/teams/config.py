@@ -15,6 +15,7 @@ class TeamsConfig:
     app_type: str = "MultiTenant"
     allow_unauthenticated: bool = False
     admins: frozenset[str] = frozenset()  # user ids or AAD object ids (CIRCLES_ADMINS)
+    key_timeout: float = 5.0  # seconds to fetch Microsoft's signing keys before answering 503
 
     @property
     def accepts_requests(self) -> bool:

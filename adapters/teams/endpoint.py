@@ -1,9 +1,10 @@
 """`POST /api/messages`: verified -> translated -> handled -> acknowledged (SPEC §8).
 
 With `MICROSOFT_APP_ID` set, an activity must carry a valid Bot Framework
-token (botbuilder checks it). Without it every request gets 401, unless
-`TEAMS_ALLOW_UNAUTHENTICATED=true`, which is for local testing and logged as
-a warning at start. Nothing here calls Teams: the references an activity
+token (botbuilder checks it). Without it the composition root does not mount
+this endpoint at all (404), unless `TEAMS_ALLOW_UNAUTHENTICATED=true`, which
+is for local testing on a loopback address and logged as a warning at start;
+a `TeamsAdapter` given neither still answers 401 to everything. Nothing here calls Teams: the references an activity
 carries are stored, the event goes to the core (one transaction: state,
 outbox, event id), and the request is acknowledged; the delivery worker sends
 the answers.

@@ -14,11 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Any, TypeGuard
-
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from typing import TypeGuard
 
 from adapters.teams import addresses
 from adapters.teams.inbound import (
@@ -33,9 +29,8 @@ from adapters.teams.inbound import (
 from bot.ports import Clock
 from storage import codec
 from storage.db import Database
-from storage.teams_tables import TeamsReferenceRow
+from storage.teams_store import ReferenceRows
 
-TABLE = TeamsReferenceRow.__table__  # type: ignore[attr-defined]
 CACHE_SIZE = 10_000
 
 
@@ -93,7 +88,7 @@ class ReferenceStore:
     """References in the database; a write only when one changed."""
 
     def __init__(self, engine: Database, *, clock: Clock) -> None:
-        self._engine = engine
+        self._rows = ReferenceRows(engine)
         self._clock = clock
         self._written: dict[str, str] = {}  # address -> JSON this process last wrote or read
 
@@ -106,50 +101,35 @@ class ReferenceStore:
         data = reference.to_json()
         if not force and self._written.get(address) == data:
             return
-        values: dict[str, Any] = {
-            "tenant": reference.tenant,
-            "team": reference.team,
-            "kind": reference.kind,
-            "reference": data,
-            "updated_at": codec.utc(self._clock.now()),
-        }
-        async with self._engine.begin() as conn:
-            insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-            await conn.execute(
-                insert(TABLE)
-                .values(address=address, **values)
-                .on_conflict_do_update(index_elements=["address"], set_=values)
-            )
+        await self._rows.put(
+            address,
+            tenant=reference.tenant,
+            team=reference.team,
+            kind=reference.kind,
+            data=data,
+            now=self._clock.now(),
+        )
         self._cache(address, data)
 
     async def get(self, address: str) -> Reference | None:
-        async with self._engine.connect() as conn:
-            data = await conn.scalar(select(TABLE.c.reference).where(TABLE.c.address == address))
+        data = await self._rows.get(address)
         if data is None:
             return None
-        self._cache(address, str(data))
-        return Reference.from_json(str(data))
+        self._cache(address, data)
+        return Reference.from_json(data)
 
     async def latest_in(self, tenant: str) -> Reference | None:
         """The most recently refreshed reference from a tenant: its service URL and bot id."""
-        async with self._engine.connect() as conn:
-            data = await conn.scalar(
-                select(TABLE.c.reference)
-                .where(TABLE.c.tenant == tenant)
-                .order_by(TABLE.c.updated_at.desc())
-                .limit(1)
-            )
-        return Reference.from_json(str(data)) if data is not None else None
+        data = await self._rows.latest_in(tenant)
+        return Reference.from_json(data) if data is not None else None
 
     async def forget(self, address: str) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execute(delete(TABLE).where(TABLE.c.address == address))
+        await self._rows.delete(address)
         self._written.pop(address, None)
 
     async def forget_team(self, tenant: str, team: str) -> None:
         """The bot left a team: none of its channels can be reached any more."""
-        async with self._engine.begin() as conn:
-            await conn.execute(delete(TABLE).where(TABLE.c.tenant == tenant, TABLE.c.team == team))
+        await self._rows.delete_team(tenant, team)
         self._written.clear()
 
     def _cache(self, address: str, data: str) -> None:

@@ -3,7 +3,8 @@
 `BotFramework` does three things with botbuilder and hands back plain Python:
 
 - `verify` checks an inbound request's Bot Framework token (with
-  `ConfigurationBotFrameworkAuthentication`), raising `Unauthorized`;
+  `ConfigurationBotFrameworkAuthentication`), raising `Unauthorized`, or
+  `Unavailable` when Microsoft's signing keys cannot be fetched in time;
 - `run` passes the verified activity through `CloudAdapter.process_activity`,
   whose turn calls our logic (which sends nothing: answers go through the
   outbox);
@@ -13,15 +14,28 @@
 
 Activities go in and come out as wire JSON. Replacing botbuilder means
 rewriting this module and nothing else.
+
+botbuilder fetches the signing keys (OpenID metadata, then its JWKS) with a
+blocking `requests.get` without a timeout, on the event loop: an endpoint
+that hangs froze every request of the process, Slack's and `/healthz`
+included (botbuilder-python issue 2230, never fixed upstream). Its token
+check looks keys up in one process-wide cache, `JwtTokenExtractor.
+metadataCache`, by metadata URL; `BotFramework` puts `SigningKeys` there,
+which fetch with aiohttp within `TeamsConfig.key_timeout`, one fetch at a
+time per URL, and keep serving the keys they have if a refresh fails.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
@@ -33,6 +47,8 @@ from botframework.connector.auth import (
     ClaimsIdentity,
     ConnectorFactory,
 )
+from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
+from jwt.algorithms import RSAAlgorithm
 
 from adapters.teams.config import TeamsConfig
 from scheduler.messenger import retry_after
@@ -42,6 +58,8 @@ log = logging.getLogger(__name__)
 Json = Mapping[str, Any]
 CONNECT_TIMEOUT = 10.0  # seconds; msrest's default is 100
 MAX_CLIENTS = 64  # service URLs: one per Teams region in practice
+KEYS_FRESH = 24 * 3600.0  # seconds before signing keys are fetched again (as botbuilder)
+UNKNOWN_KEY_REFETCH = 3600.0  # an unknown key id fetches again at most this often
 
 
 class Unauthorized(Exception):
@@ -76,6 +94,102 @@ class Verified:
 class Created:
     conversation: str  # the new conversation's id (for a channel post: its thread)
     activity: str | None  # the id of the first message, if one was sent with it
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """What botbuilder's token check reads of a key (the names of its `_OpenIdConfig`)."""
+
+    public_key: Any
+    endorsements: list[str]
+
+
+class SigningKeys:
+    """The keys published at one OpenID metadata URL, fetched without blocking the loop."""
+
+    def __init__(self, url: str, *, timeout: float) -> None:
+        self.url = url
+        self.timeout = timeout
+        self._keys: list[dict[str, Any]] = []
+        self._fetched_at: float | None = None  # time.monotonic() of the last good fetch
+        self._tried_at: float | None = None
+        self._fetching: asyncio.Task[None] | None = None
+
+    async def get(self, key_id: str | None) -> SigningKey:
+        """The key `key_id`; `Unavailable` if none could be fetched, `PermissionError` if unknown."""
+        now = time.monotonic()
+        if self._fetched_at is None or now - self._fetched_at > KEYS_FRESH:
+            await self._refresh(keep_old=bool(self._keys))
+        key = self._find(key_id)
+        if key is None and (self._tried_at is None or now - self._tried_at > UNKNOWN_KEY_REFETCH):
+            await self._refresh(keep_old=True)  # Microsoft rotated its keys
+            key = self._find(key_id)
+        if key is None:
+            raise PermissionError("unknown signing key")
+        return key
+
+    def _find(self, key_id: str | None) -> SigningKey | None:
+        for key in self._keys:
+            if key.get("kid") == key_id:
+                return SigningKey(
+                    RSAAlgorithm.from_jwk(json.dumps(key)), list(key.get("endorsements") or [])
+                )
+        return None
+
+    async def _refresh(self, *, keep_old: bool) -> None:
+        """One fetch at a time: concurrent requests wait for the same one."""
+        fetching = self._fetching
+        if (
+            fetching is None
+            or fetching.done()
+            or fetching.get_loop() is not asyncio.get_running_loop()
+        ):
+            fetching = self._fetching = asyncio.get_running_loop().create_task(self._fetch())
+        try:
+            await asyncio.shield(fetching)
+        except Exception as error:
+            log.warning("teams.signing_keys_unavailable", extra={"error": type(error).__name__})
+            if not keep_old:
+                raise Unavailable(type(error).__name__) from None
+
+    async def _fetch(self) -> None:
+        self._tried_at = time.monotonic()
+        limit = aiohttp.ClientTimeout(total=self.timeout)
+        async with aiohttp.ClientSession(timeout=limit) as http:
+            async with http.get(self.url) as response:
+                response.raise_for_status()
+                keys_url = (await response.json(content_type=None))["jwks_uri"]
+            async with http.get(keys_url) as response:
+                response.raise_for_status()
+                keys = (await response.json(content_type=None))["keys"]
+        if not isinstance(keys, list):
+            raise ValueError("no keys")
+        self._keys = [key for key in keys if isinstance(key, dict)]
+        self._fetched_at = time.monotonic()
+
+
+class _KeyCache(dict[str, Any]):
+    """botbuilder's metadata cache, answering every URL with `SigningKeys`."""
+
+    def __init__(self, *, timeout: float) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def get(self, url: str, default: Any = None) -> SigningKeys:
+        keys = super().get(url)
+        if keys is None:
+            keys = self[url] = SigningKeys(url, timeout=self.timeout)
+        keys.timeout = self.timeout
+        return keys
+
+
+def _fetch_keys_without_blocking(timeout: float) -> None:
+    """Make botbuilder's token check use `SigningKeys` (process-wide, as its cache is)."""
+    cache = JwtTokenExtractor.metadataCache
+    if isinstance(cache, _KeyCache):
+        cache.timeout = timeout
+    else:
+        JwtTokenExtractor.metadataCache = _KeyCache(timeout=timeout)
 
 
 class _Configuration:
@@ -169,6 +283,7 @@ class _Reusing(BotFrameworkAuthentication):  # type: ignore[misc]
 class BotFramework:
     def __init__(self, config: TeamsConfig, *, authentication: Any = None) -> None:
         """`authentication` replaces botbuilder's own, e.g. to trust other signing keys in tests."""
+        _fetch_keys_without_blocking(config.key_timeout)
         inner = authentication or ConfigurationBotFrameworkAuthentication(_Configuration(config))
         self._clients = _Clients(inner, config.app_id or "")
         self._auth = _Reusing(inner, self._clients)
@@ -182,6 +297,8 @@ class BotFramework:
             result = await self._auth.authenticate_request(activity, authorization)
         except PermissionError as error:
             raise Unauthorized(str(error)) from None
+        except Unavailable:
+            raise
         except OSError as error:  # fetching the signing keys failed
             raise Unavailable(type(error).__name__) from None
         except Exception as error:  # a malformed or foreign token

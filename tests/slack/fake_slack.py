@@ -113,6 +113,7 @@ class FakeSlack:
         self.uploads: dict[str, bytes] = {}
         self.opened: list[dict[str, Any]] = []  # modals, as views.open received them
         self.published: dict[str, dict[str, Any]] = {}  # App Home views, by user
+        self.ephemeral: list[dict[str, Any]] = []  # chat.postEphemeral calls, as received
         self._by_ts: dict[tuple[str, str], Posted] = {}
         self._failures: dict[str, list[_Failure]] = {}
         self._clock = itertools.count(1)
@@ -305,6 +306,13 @@ class FakeSlack:
         if user is None:
             return _error("user_not_found")
         return web.json_response({"ok": True, "user": user})
+
+    async def _chat_postEphemeral(self, args: dict[str, Any]) -> web.Response:
+        where = self._where(str(args.get("channel", "")))
+        if isinstance(where, web.Response):
+            return where
+        self.ephemeral.append(args)
+        return web.json_response({"ok": True, "message_ts": self.ts()})
 
     async def _views_open(self, args: dict[str, Any]) -> web.Response:
         if not args.get("trigger_id"):

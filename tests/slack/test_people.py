@@ -119,9 +119,8 @@ async def test_the_app_home_shows_circles_what_is_owed_and_for_admins_the_health
     texts = json.dumps(view, ensure_ascii=False)
     assert view["type"] == "home"
     assert "Your circles" in texts and "*Growth Circle*" in texts
-    # The circle meets at 09:00 UTC (Ana's zone was not known yet when she created it);
-    # her own page shows it in her zone, learnt since.
-    assert "Next: session 1, Tue 24 Nov, 10:00 (Europe/Berlin)" in texts
+    # Ana's first command looked her up, so "09:00" was in her zone from the start.
+    assert "Next: session 1, Tue 24 Nov, 09:00 (Europe/Berlin)" in texts
     assert "You have no open commitments" in texts
     assert "Circles in this workspace" not in texts
     await lite.command(ZOE, "help")
@@ -147,3 +146,79 @@ async def test_a_slash_answer_over_fifty_blocks_continues_through_the_response_u
     assert rest["response_type"] == "ephemeral"
     shown = answer.mrkdwn + "\n".join(b.get("text", {}).get("text", "") for b in rest["blocks"])
     assert all(f"Circle {n:02d}" in shown for n in range(60))
+
+
+# --- Slack's rate limit -------------------------------------------------------------------
+
+
+async def test_a_workspace_admins_first_command_is_looked_up_before_it_is_answered(
+    slack: Workspace,
+) -> None:
+    answer = await slack.command(ZOE, "health")  # Zoe is a workspace admin we never saw
+    assert "There are no circles in this workspace yet" in answer.text
+    assert [c.args["user"] for c in slack.fake.calls_to("users.info")] == [ZOE]
+    await slack.settle()
+    assert (await slack.person(ZOE)).admin
+    await slack.command(ZOE, "health")
+    await slack.settle()
+    assert len(slack.fake.calls_to("users.info")) == 1  # known now
+
+
+async def test_a_command_naming_too_many_people_is_refused_and_looks_no_one_up(
+    slack: Workspace,
+) -> None:
+    await slack.command(ANA, "create Growth Circle")
+    await slack.settle()
+    before = await slack.table_counts()
+    crowd = " ".join(f"<@U9{n:07d}>" for n in range(2000))
+    answer = await slack.command(ANA, f"invite {crowd}")
+    assert "That command names 2000 people; one command can name at most 25" in answer.text
+    assert answer.json["response_type"] == "ephemeral"
+    mention = slack.message_body("event_app_mention", user=ANA, text=f"<@U0BOT> invite {crowd}")
+    assert (await slack.event(mention)).status == 200
+    await slack.settle()
+    [told] = slack.fake.ephemeral
+    assert (told["user"], told["channel"]) == (ANA, HOME)
+    assert "one command can name at most 25" in told["text"]
+    assert [c.args["user"] for c in slack.fake.calls_to("users.info")] == [ANA]
+    assert await slack.table_counts() == before
+
+
+async def test_a_429_on_users_info_pauses_every_look_up_until_retry_after(
+    slack: Workspace,
+) -> None:
+    await slack.command(ANA, "help")
+    await slack.settle()
+    slack.fake.fail("users.info", status=429, retry_after=30)
+    await slack.command(ANA, f"facilitator <@{BEN}>")  # Ben's look-up gets the 429
+    await slack.settle()
+    for _ in range(3):  # while paused, nobody is asked about, however often named
+        await slack.command(ANA, f"facilitator <@{BEN}> <@{DARA}> <@{OWEN}>")
+    await slack.command(ZOE, "health")  # a first command too goes on without asking
+    await slack.settle()
+    asked = [c.args["user"] for c in slack.fake.calls_to("users.info")]
+    assert asked == [ANA, BEN]
+
+    slack.clock.advance(timedelta(seconds=29))
+    slack.adapter.people.resume(slack.team)  # the timer set by the 429, fired early
+    await slack.settle()
+    assert len(slack.fake.calls_to("users.info")) == 2
+    slack.clock.advance(timedelta(seconds=2))
+    slack.adapter.people.resume(slack.team)  # the timer, on time
+    await slack.settle()
+    asked = [c.args["user"] for c in slack.fake.calls_to("users.info")]
+    assert asked[:2] == [ANA, BEN] and sorted(asked[2:]) == sorted([BEN, DARA, OWEN, ZOE])
+    assert (await slack.person(ZOE)).admin
+
+
+async def test_while_users_info_fails_only_a_persons_first_command_waits_for_it(
+    lite: Workspace,
+) -> None:
+    lite.fake.fail("users.info", status=500, times=10)
+    for _ in range(3):
+        answer = await lite.command(ZOE, "health")
+        assert "Only workspace admins" in answer.text  # Slack could not say she is one
+        await lite.settle()
+    # The first command asked before answering and then in the background; the others
+    # answered at once and asked in the background only.
+    assert len(lite.fake.calls_to("users.info")) == 4

@@ -8,15 +8,20 @@ error answer of SPEC §6 is ephemeral and leaves the state as it was.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
 import json
+import logging
 import time
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.slack.driver import HOME, Workspace, fixture, sign
+from tests.slack.driver import HOME, SECRET, Workspace, fixture, sign
 from tests.slack.fake_slack import BOT_USER
 
 ANA, BEN, CHEN = "U0ANA", "U0BEN", "U0CHEN"
@@ -84,6 +89,54 @@ async def test_a_body_changed_after_signing_or_no_signature_gets_401(lite: Works
     garbage = b"{not json"
     assert (await lite.post(garbage, content_type="application/json", headers={})).status == 401
     assert await lite.table_counts() == before
+
+
+def signed_bytes(raw: bytes, stamp: str) -> dict[str, str]:
+    """Slack's signature over raw bytes, whatever they are (the SDK only signs text)."""
+    digest = hmac.new(SECRET.encode(), b"v0:%s:%s" % (stamp.encode(), raw), hashlib.sha256)
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": "v0=" + digest.hexdigest()}
+
+
+async def test_unreadable_timestamps_and_bodies_are_refused_in_one_log_line(
+    slack: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A timestamp that is not a whole number, or a body that is not UTF-8, once cost a 500
+    with a traceback of every local variable: now it is refused like a wrong signature."""
+    caplog.set_level(logging.DEBUG)
+    before = await slack.table_counts()
+    raw = json.dumps(slack.message_body(user=BEN, text="hi", ts="1.1", channel="D0BEN")).encode()
+    now = str(int(time.time()))
+    not_utf8 = raw.replace(b"hi", b"h\xff")
+    cases = [
+        (raw, signed_bytes(raw, "abc"), 401),
+        (raw, signed_bytes(raw, "12.5"), 401),
+        (raw, {**signed_bytes(raw, now), "X-Slack-Request-Timestamp": "\u00b2"}, 401),
+        (not_utf8, signed_bytes(not_utf8, now), 400),  # signed by Slack, yet unreadable
+        (not_utf8, {"X-Slack-Request-Timestamp": now, "X-Slack-Signature": "v0=" + "0" * 64}, 401),
+    ]
+    for body, headers, status in cases:
+        caplog.clear()
+        sent = await slack.post(body, content_type="application/json", headers=headers)
+        assert sent.status == status, (headers, sent)
+        ours = [r for r in caplog.records if r.name != "aiohttp.access"]
+        assert len(ours) == 1 and ours[0].levelno <= logging.INFO, [r.getMessage() for r in ours]
+        assert not any(r.exc_info for r in caplog.records)
+    assert await slack.table_counts() == before
+
+
+async def test_a_body_declared_too_large_is_refused_before_it_is_sent(lite: Workspace) -> None:
+    """10 MB announced, a few bytes sent: the 413 comes without waiting for the rest."""
+    reader, writer = await asyncio.open_connection(lite.server.host, lite.server.port)
+    try:
+        writer.write(
+            b"POST /slack/events HTTP/1.1\r\nHost: circles\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 10485760\r\n\r\n{"
+        )
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.readline(), timeout=10)
+    finally:
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:80]
 
 
 # --- retries and repeats -------------------------------------------------------------------------

@@ -26,6 +26,7 @@ ALLOWED = (
     "adapters/config.py",  # the settings it reads (MICROSOFT_APP_ID, …)
     "adapters/cli.py",  # `circles teams-package`
     "storage/teams_tables.py",
+    "storage/teams_store.py",
     "storage/migrations/versions/0004_teams.py",
 )
 TEAMS_TABLES_IMPORT = "from storage import teams_tables as teams_tables"
