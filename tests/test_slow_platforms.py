@@ -18,16 +18,14 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from adapters.bootstrap import bootstrap
 from adapters.clock import FakeClock
 from adapters.server import create_app
-from adapters.slack import SlackAdapter
+from adapters.slack.wiring import create_slack
 from adapters.teams.config import TeamsConfig
 from adapters.teams.wiring import create_teams
-from bot.core import Core
-from bot.turn import Config
-from scheduler.rhythm import RhythmCalendar
+from bot.context import Config
 from storage.db import Database
-from storage.uow import SqlUnitOfWorkFactory
 from tests.slack.driver import START, fixture, settings, sign
 from tests.slack.fake_slack import FakeSlack
 from tests.teams.harness import ANA, APP_ID, activity
@@ -76,13 +74,11 @@ async def test_a_hanging_key_endpoint_stalls_neither_slack_nor_healthz(
     fake = FakeSlack()
     await fake.start()
     clock = FakeClock(START)
-    core = Core(
-        uow=SqlUnitOfWorkFactory(sqlite_engine),
-        clock=clock,
-        calendar=RhythmCalendar(),
-        config=Config(),
-    )
-    slack = SlackAdapter(settings(fake), core=core, engine=sqlite_engine, clock=clock)
+    config = Config()
+    core = bootstrap(sqlite_engine, clock=clock, config=config).core
+    slack = create_slack(
+        settings(fake), core=core, engine=sqlite_engine, clock=clock, config=config
+    ).adapter
     issuer = Issuer()
     issuer.metadata_url = silent.url
     teams = create_teams(
