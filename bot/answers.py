@@ -17,7 +17,14 @@ from bot.hot_seat import WITHDRAWN, Ask, Response
 from bot.keys import thread_root
 from bot.kinds import Commitments, HotSeat
 from bot.lifecycle import ensure_prompt, send_due
-from bot.lookups import membership_of, open_session_of, posted_checkin, prompt_of, reviewable
+from bot.lookups import (
+    membership_of,
+    open_session_of,
+    posted_checkin,
+    prompt_of,
+    replied_to,
+    reviewable,
+)
 from bot.messages import Authored, Paragraph, Quote
 from bot.nudges import Stage
 from bot.people import Person
@@ -215,6 +222,7 @@ async def _notices_follow(ctx: Ctx, circle: Circle, session: Session, ask: Ask) 
                 session=session,
                 presenter=presenter,
                 ask=ask,
+                replied=await replied_to(ctx, ask, person),
                 edit=True,
             )
         )
@@ -324,10 +332,12 @@ async def record_response(
     ask = await ctx.uow.asks.first(session_id=session_id, person_id=author_id)
     if ask is None or ask.withdrawn:
         return ask is not None  # ours, but a withdrawn ask takes no more responses
-    if await ctx.uow.responses.first(ask_id=ask.id, person_id=person.id):
-        return True
-    assert ask.id is not None and person.id is not None
-    await ctx.uow.responses.add(Response(ask_id=ask.id, person_id=person.id, ref=ref, at=ctx.now))
+    if not await replied_to(ctx, ask, person):
+        assert ask.id is not None and person.id is not None
+        await ctx.uow.responses.add(
+            Response(ask_id=ask.id, person_id=person.id, ref=ref, at=ctx.now)
+        )
+    # Owed only once the notice reached them; a reply given before it settles it there.
     prompt = await prompt_of(ctx, session, person, PromptKind.RESPONSE)
     if prompt is not None and prompt.owed:
         prompt.transition("answer")

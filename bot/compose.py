@@ -305,11 +305,20 @@ def hot_seat_notice(
     session: Session,
     presenter: Person,
     ask: Ask,
+    replied: bool = False,
     edit: bool = False,
 ) -> Message:
-    """ "<name> is in the hot seat", or (`edit`) the one sent before, saying what it says now."""
+    """ "<name> is in the hot seat", or (`edit`) the one sent before, saying what it says now.
+
+    Someone who has `replied` in the thread already is thanked, not asked to reply.
+    """
     assert session.id is not None and person.id is not None
     base = keys.hot_seat_notice(session.id, person.id)
+    reply = (
+        "Thank you for your reply in the thread."
+        if replied
+        else f"Reply in the {circle.name} thread before {when(session.closes_at, person.tz)}."
+    )
     blocks: tuple[Block, ...] = (
         (Paragraph((Name(presenter.name), " withdrew their hot-seat challenge for now.")),)
         if ask.withdrawn
@@ -317,9 +326,7 @@ def hot_seat_notice(
             Paragraph(
                 (Name(presenter.name), " is in the hot seat: “", Authored(ask.excerpt()), "”")
             ),
-            Paragraph(
-                (f"Reply in the {circle.name} thread before {when(session.closes_at, person.tz)}.",)
-            ),
+            Paragraph((reply,)),
         )
     )
     return Message(

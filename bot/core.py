@@ -23,6 +23,7 @@ from bot import (
     keys,
     lifecycle,
     personal,
+    replies,
     reports,
     retention,
 )
@@ -43,12 +44,11 @@ from bot.events import (
     ThreadReply,
 )
 from bot.grammar import Help
-from bot.lookups import owed_prompt_circles
 from bot.messages import Authored, Block, Message, Paragraph, Quote, ToPerson
 from bot.people import Person, PersonKey
 from bot.ports import Calendar, Clock
-from bot.prompts import PromptKind, dm_answer_target
 from bot.registry import Audience
+from bot.sessions import Session
 from bot.store import Conflict, UnitOfWork, UnitOfWorkFactory
 
 
@@ -154,7 +154,9 @@ class Core:
                     names=names,
                 )
             case DirectMessage():
-                await on_direct_message(ctx, person, event.text, ref=event.ref)
+                await on_direct_message(
+                    ctx, person, event.text, ref=event.ref, replying_to=event.replying_to
+                )
             case DirectMessageEdited():
                 await answers.edit_answer(ctx, person, event.ref, event.text)
             case DirectMessageDeleted():
@@ -273,54 +275,17 @@ def _error_blocks(ctx: Ctx, error: UserError) -> tuple[Block, ...]:
 # --- direct messages, buttons and forms ----------------------------------------------
 
 
-async def on_direct_message(ctx: Ctx, person: Person, text: str, *, ref: str) -> None:
-    """A plain DM is a command if it parses as one; otherwise it answers what is owed (SPEC §6)."""
+async def on_direct_message(
+    ctx: Ctx, person: Person, text: str, *, ref: str, replying_to: str | None = None
+) -> None:
+    """A plain DM is a command if it parses as one; otherwise an answer (SPEC §6)."""
     stripped = text.strip()
     if commands.is_review_text(stripped) or _dm_command(stripped):
         await commands.run(
             ctx, person, commands.parse_command(stripped), conversation=None, names={}
         )
         return
-    owed = await owed_prompt_circles(ctx, person)
-    if not owed:
-        answers.check_length(ctx, stripped)
-        ctx.say(Paragraph(("There's nothing waiting for an answer from you right now.",)))
-        await personal.mine(ctx, person)
-        ctx.say(*help.short(ctx.prefix))
-        return
-    # A trailing `in <circle name>` says where the answer goes; it is not part of it.
-    circles = {c.id: c for c in await ctx.uow.circles.among("id", sorted(owed))}
-    chosen, body = _named_circle(stripped, list(circles.values()))
-    circle_id: int
-    if chosen is not None:
-        assert chosen.id is not None
-        circle_id, stripped = chosen.id, body
-    elif len(owed) == 1:
-        circle_id = next(iter(owed))
-    else:
-        answers.check_length(ctx, stripped)
-        names = ", ".join(c.name for c in circles.values())
-        raise UserError(
-            f"You have open prompts in several circles ({names}). Which one is this for? "
-            "Send it again ending with `in <circle name>`. Your message:",
-            echo=stripped,
-        )
-    answers.check_length(ctx, stripped)  # the answer itself, without `in <circle name>`
-    circle = await ctx.uow.circles.get(circle_id)
-    target = dm_answer_target(owed[circle_id])
-    if target is None:
-        raise UserError(
-            "I'm waiting for your commitment review: start your reply with `done`, `partly`, `not yet` or `drop`, "
-            "optionally followed by a line on how it went. Your message:",
-            echo=stripped,
-        )
-    match target:
-        case PromptKind.CHECKIN:
-            await answers.record_checkin(ctx, circle, person, stripped, source=ref)
-        case PromptKind.HOT_SEAT:
-            await answers.record_ask(ctx, circle, person, stripped, source=ref)
-        case PromptKind.COMMITMENT:
-            await answers.record_commitment(ctx, circle, person, stripped, source=ref)
+    await replies.answer(ctx, person, stripped, ref=ref, replying_to=replying_to)
 
 
 def _dm_command(text: str) -> bool:
@@ -335,16 +300,8 @@ def _dm_command(text: str) -> bool:
     )
 
 
-def _named_circle(text: str, circles: list[Circle]) -> tuple[Circle | None, str]:
-    lowered = text.lower()
-    for circle in sorted(circles, key=lambda c: -len(c.name)):
-        suffix = f" in {circle.name.lower()}"
-        if lowered.endswith(suffix):
-            return circle, text[: -len(suffix)].strip()
-    return None, text
-
-
 async def on_choice(ctx: Ctx, person: Person, action: str, value: str) -> None:
+    await _refuse_if_over(ctx, action, value)
     match action:
         case "review":
             commitment_id, _, outcome = value.partition(":")
@@ -368,16 +325,11 @@ async def on_choice(ctx: Ctx, person: Person, action: str, value: str) -> None:
 
 
 async def on_form(ctx: Ctx, person: Person, action: str, value: str, text: str) -> None:
-    if not value.isdigit():
-        raise UserError("That form is no longer valid.")
-    session = await ctx.uow.sessions.first(id=int(value))
+    await _refuse_if_over(ctx, action, value, text=text)
+    session = await ctx.uow.sessions.first(id=int(value)) if value.isdigit() else None
     if session is None:
         raise UserError("That form is no longer valid.")
     circle = await ctx.uow.circles.get(session.circle_id)
-    if not session.is_open:
-        raise UserError(
-            f"Session {session.number} of {circle.name} has closed. Your text:", echo=text
-        )
     match action:
         case "checkin":
             await answers.record_checkin(ctx, circle, person, text)
@@ -387,6 +339,47 @@ async def on_form(ctx: Ctx, person: Person, action: str, value: str, text: str) 
             await answers.record_ask(ctx, circle, person, text)
         case _:
             raise UserError("That form is no longer valid.")
+
+
+async def _refuse_if_over(ctx: Ctx, action: str, value: str, *, text: str | None = None) -> None:
+    """One guard for every button and form: what it acts on must not be over.
+
+    Old messages keep their buttons (the welcome of a circle that has since
+    ended, the check-in form of a closed session): pressing one answers that it
+    is over and changes nothing. A form's text is handed back.
+    """
+    circle, session = await _acted_on(ctx, action, value)
+    if circle is None:
+        return
+    if not circle.live:
+        what = "button" if text is None else "form"
+        over = f"{circle.name} has ended, so this {what} no longer does anything."
+    elif session is not None and not session.is_open:
+        over = f"Session {session.number} of {circle.name} has closed."
+    else:
+        return
+    if text is None:
+        raise UserError(over)
+    raise UserError(f"{over} Your text:", echo=text)
+
+
+async def _acted_on(ctx: Ctx, action: str, value: str) -> tuple[Circle | None, Session | None]:
+    """The circle (and session) a button or form acts on, from its value; None if none."""
+    ident = value.partition(":")[0]
+    if not ident.isdigit():
+        return None, None
+    match action:
+        case "agree":
+            return await ctx.uow.circles.first(id=int(ident)), None
+        case "review":
+            commitment = await ctx.uow.commitments.first(id=int(ident))
+            if commitment is not None:
+                return await ctx.uow.circles.get(commitment.circle_id), None
+        case "checkin" | "commit" | "hot_seat":
+            session = await ctx.uow.sessions.first(id=int(ident))
+            if session is not None:
+                return await ctx.uow.circles.get(session.circle_id), session
+    return None, None
 
 
 async def _circle_by_id(ctx: Ctx, value: str) -> Circle:

@@ -51,6 +51,9 @@ class DirectMessage(Event):
 
     text: str
     ref: str  # the platform's id of this message, to recognise later edits
+    # The platform's id of the bot's message this one replies to (the root of a DM
+    # thread, a quoted message), when the platform says: the prompt it answers.
+    replying_to: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,6 +10,7 @@ by the kickoff's (or a hot-seat ask's) key, which `thread_root` reads back.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 
 def kickoff(session_id: int) -> str:
@@ -28,6 +29,24 @@ def thread_root(key: str) -> tuple[str, int, int | None] | None:
     if len(parts) == 4 and parts[0] == "session" and parts[2] == "hot_seat":
         return ("ask", int(parts[1]), int(parts[3]))
     return None
+
+
+class Subject(NamedTuple):
+    """What a delivered message was, read back from its key (a DM a member replies to)."""
+
+    scope: str  # "session" or "circle"
+    id: int
+    what: str  # e.g. "checkin", "reminder", "review", "hot_seat_prompt", "welcome"
+    about: int | None  # the person it went to, or the commitment a review asks about
+
+
+def subject(key: str) -> Subject | None:
+    """`session:{id}:{what}:{about}…` or `circle:{id}:{what}:{about}…`; None for other keys."""
+    parts = key.split(":")
+    if len(parts) < 3 or parts[0] not in ("session", "circle") or not parts[1].isdigit():
+        return None
+    about = int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else None
+    return Subject(parts[0], int(parts[1]), parts[2], about)
 
 
 def version(base: str, number: int) -> str:

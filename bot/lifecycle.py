@@ -39,6 +39,7 @@ from bot.lookups import (
     people_of,
     presenter_ask_of,
     prompt_of,
+    replied_to,
 )
 from bot.messages import Message
 from bot.nudges import FRACTIONS, NUDGES, Attendance, Stage
@@ -307,10 +308,20 @@ async def _deliver(
         case Stage.HOT_SEAT_NOTICE:
             assert ask is not None
             presenter = await ctx.uow.people.get(ask.person_id)
-            await ensure_prompt(ctx, session, person, PromptKind.RESPONSE, required=True)
+            response = await ensure_prompt(ctx, session, person, PromptKind.RESPONSE, required=True)
+            # Whoever replied in the thread before this notice reached them owes nothing more.
+            replied = await replied_to(ctx, ask, person)
+            if replied and response.owed:
+                response.transition("answer")
+                await ctx.uow.prompts.save(response)
             await ctx.send(
                 compose.hot_seat_notice(
-                    person=person, circle=circle, session=session, presenter=presenter, ask=ask
+                    person=person,
+                    circle=circle,
+                    session=session,
+                    presenter=presenter,
+                    ask=ask,
+                    replied=replied,
                 )
             )
             return True
@@ -382,14 +393,13 @@ async def _opening(
             )
         )
     asks_everyone = circle.hot_seat is HotSeat.ASKS
-    if asks_everyone or (
-        circle.hot_seat is HotSeat.PRESENTER and session.presenter_id == person.id
+    presents = circle.hot_seat is HotSeat.PRESENTER and session.presenter_id == person.id
+    # Asked once: a hand-over by `hotseat` (or an early answer) has already created it.
+    if (asks_everyone or presents) and not await prompt_of(
+        ctx, session, person, PromptKind.HOT_SEAT
     ):
-        hot_seat = await ensure_prompt(
-            ctx, session, person, PromptKind.HOT_SEAT, required=not asks_everyone
-        )
-        if hot_seat.owed:
-            await ctx.send(compose.hot_seat_prompt(person=person, circle=circle, session=session))
+        await ensure_prompt(ctx, session, person, PromptKind.HOT_SEAT, required=not asks_everyone)
+        await ctx.send(compose.hot_seat_prompt(person=person, circle=circle, session=session))
     return True
 
 

@@ -169,6 +169,11 @@ async def presenter_ask_of(ctx: Ctx, circle: Circle, session: Session) -> Ask | 
     return ask if ask is not None and not ask.withdrawn else None
 
 
+async def replied_to(ctx: Ctx, ask: Ask, person: Person) -> bool:
+    """Whether this person has replied to this ask in its thread (whenever they were told of it)."""
+    return await ctx.uow.responses.first(ask_id=ask.id, person_id=person.id) is not None
+
+
 async def posted_checkin(ctx: Ctx, session: Session, person: Person) -> CheckIn | None:
     return await ctx.uow.checkins.first(session_id=session.id, person_id=person.id)
 

@@ -8,6 +8,7 @@ ask, an optional commitment) are asked once and never chased.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -23,7 +24,7 @@ class PromptKind(StrEnum):
     COMMITMENT = "commitment"
 
 
-# The order a plain DM reply answers them in (SPEC §6).
+# The order a plain DM answers prompts asked at the same moment in (SPEC §6).
 ROUTING_ORDER = (
     PromptKind.REVIEW,
     PromptKind.CHECKIN,
@@ -65,7 +66,7 @@ class Prompt:
     person_id: int
     kind: PromptKind
     required: bool
-    created_at: datetime
+    created_at: datetime  # when it was asked (a hand-over asks again): see `dm_answer_target`
     commitment_id: int | None = None  # the commitment a review asks about
     state: PromptState = PromptState.OWED
     id: int | None = field(default=None, compare=False)
@@ -82,19 +83,26 @@ class Prompt:
     def owed(self) -> bool:
         return self.state is PromptState.OWED
 
+    def ask_again(self, now: datetime) -> None:
+        """Owed again from `now`, as the latest question put to the member (a hand-over)."""
+        if self.state is PromptState.WITHDRAWN:
+            self.transition("reinstate")
+        if self.owed:
+            self.created_at = now
 
-def dm_answer_target(prompts: list[Prompt]) -> PromptKind | None:
-    """Which prompt a plain DM answers (SPEC §6), given one circle's owed prompts.
 
-    Required prompts come first, in `ROUTING_ORDER`. Optional ones (a
-    mastermind ask, an optional commitment) are answered only when nothing
-    required is owed, and then the latest one asked wins: a reply answers the
-    question that was just put. Reviews need `done`/`partly`/`not yet`/`drop`
-    and are never the target of other text.
+def dm_answer_target(prompts: Sequence[Prompt]) -> PromptKind | None:
+    """Which owed prompt a plain DM answers when it replies to none in particular (SPEC §6).
+
+    The question asked last: a reply answers what was just put (after `hotseat`
+    hands Chen the hot seat, her next DM is her challenge, not the check-in
+    asked that morning). Prompts asked together go in `ROUTING_ORDER`. Reviews
+    need `done`/`partly`/`not yet`/`drop` and are never the target of other text.
     """
-    candidates = [p for p in prompts if p.owed and p.kind is not PromptKind.REVIEW]
-    required = {p.kind for p in candidates if p.required}
-    if required:
-        return next(kind for kind in ROUTING_ORDER if kind in required)
-    optional = sorted((p for p in candidates if not p.required), key=lambda p: p.created_at)
-    return optional[-1].kind if optional else None
+    candidates = [
+        p for p in prompts if p.owed and p.kind in ROUTING_ORDER and p.kind is not PromptKind.REVIEW
+    ]
+    if not candidates:
+        return None
+    latest = max(candidates, key=lambda p: (p.created_at, -ROUTING_ORDER.index(p.kind)))
+    return latest.kind

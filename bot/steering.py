@@ -311,9 +311,8 @@ async def _hand_hot_seat(ctx: Ctx, circle: Circle, session: Session, presenter: 
     prompt = await lifecycle.ensure_prompt(
         ctx, session, presenter, PromptKind.HOT_SEAT, required=True
     )
-    if prompt.state.value == "withdrawn":
-        prompt.transition("reinstate")
-        await ctx.uow.prompts.save(prompt)
+    prompt.ask_again(ctx.now)
+    await ctx.uow.prompts.save(prompt)
     message = compose.hot_seat_prompt(person=presenter, circle=circle, session=session)
     await ctx.send(replace(message, key=keys.at(message.key, ctx.now)))
 

@@ -66,6 +66,10 @@ class Outbox(Protocol):
         """The key of the delivered message whose platform id is `ref` in `conversation`."""
         ...
 
+    async def dm_key(self, person: PersonKey, ref: str) -> str | None:
+        """The key of the delivered DM to `person` whose platform id is `ref` (one they reply to)."""
+        ...
+
     async def failures(
         self, conversation: str, people: Sequence[PersonKey] = ()
     ) -> list[tuple[PersonKey | None, str]]:

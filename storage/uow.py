@@ -207,6 +207,9 @@ class SqlOutbox:
         ran = await run(self._conn, _THREAD_KEY, target=conversation, ref=ref)
         return str(ran.rows[0]["key"]) if ran.rows else None
 
+    async def dm_key(self, person: PersonKey, ref: str) -> str | None:
+        return await self.thread_key(codec.person_address(person), ref)
+
     async def failures(
         self, conversation: str, people: Sequence[PersonKey] = ()
     ) -> list[tuple[PersonKey | None, str]]:

@@ -157,10 +157,14 @@ async def test_a_plain_dm_answers_the_check_in_then_the_hot_seat_then_the_commit
     assert h.thread(1)[-1].startswith("🔥 Hot seat: Ben")
     assert await ask_text(h, BEN) == "How do I say no to my manager without burning bridges?"
 
-    # Nothing is owed until the commitment prompt, at 0.6 of the window.
+    # Nothing is asked until the commitment prompt, at 0.6 of the window: a commitment
+    # sent earlier is handed back word for word, with the command that records it.
+    before = await snapshot(h)
     answer = await h.dm(BEN, "I will write the launch retro by Friday.")
-    assert answer.startswith("There's nothing waiting for an answer from you right now.")
-    assert await commitments_of(h, BEN) == []
+    assert "I haven't recorded this" in answer
+    assert "`commit <your text>` (your commitment in Growth Circle)" in answer
+    assert echoed(last_answer(h, BEN)) == ["I will write the launch retro by Friday."]
+    assert await snapshot(h) == before
 
     await h.run_until((await h.session(1)).at_fraction(0.6))
     assert h.inbox(BEN)[-1].startswith("Commitment · Growth Circle")

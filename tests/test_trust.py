@@ -138,7 +138,6 @@ def _choices(blocks: tuple[Block, ...]) -> Iterator[Choice]:
 # --- 1. an answer given early settles the prompt --------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wA)")
 async def test_a_hot_seat_reply_given_before_the_notice_arrives_settles_it(
     sqlite_engine: Database,
 ) -> None:
@@ -327,7 +326,6 @@ async def test_a_presenter_whose_check_in_waits_for_his_agreement_is_not_called_
 # --- 4. a plain reply answers the prompt it replies to ------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wA)")
 async def test_after_hotseat_moves_the_hot_seat_a_plain_reply_answers_it_not_the_check_in(
     sqlite_engine: Database,
 ) -> None:
@@ -407,7 +405,6 @@ async def test_changed_ground_rules_are_sent_to_every_member_to_agree_again(
 # --- 6. nothing a member sends is lost ------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wA)")
 async def test_a_commitment_sent_before_the_commitment_prompt_is_kept_or_handed_back(
     sqlite_engine: Database,
 ) -> None:
@@ -424,7 +421,6 @@ async def test_a_commitment_sent_before_the_commitment_prompt_is_kept_or_handed_
     assert kept or handed_back, answer
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wA)")
 async def test_a_check_in_sent_before_its_prompt_arrives_is_kept(sqlite_engine: Database) -> None:
     # The session opens at 18:00 in Tokyo; Chen's prompt waits for the morning, but she
     # has seen the kickoff in the channel and answers in the evening.
@@ -440,7 +436,6 @@ async def test_a_check_in_sent_before_its_prompt_arrives_is_kept(sqlite_engine: 
 # --- 7. buttons of anything over ------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wA)")
 async def test_the_agree_button_of_an_ended_circle_says_so_and_changes_nothing(
     sqlite_engine: Database,
 ) -> None:
