@@ -474,14 +474,16 @@ def _message(
     if not user or not ts or not channel:
         return Ignored("malformed message")
     who = _Who(team, str(user))
+    thread = event.get("thread_ts")
     if in_dm:
         return DirectMessage(
             id=eid,
             actor=_actor(who, known),
             text=from_slack_text(str(event.get("text") or "")),
             ref=str(ts),
+            # A reply in the thread of one of our DMs: the prompt it answers.
+            replying_to=str(thread) if thread and thread != ts else None,
         )
-    thread = event.get("thread_ts")
     if event.get("channel_type") in ("channel", "group") and thread and thread != ts:
         return ThreadReply(
             id=eid,

@@ -6,7 +6,8 @@ the endpoint has already verified the request, and whatever this returns goes
 to the core in one transaction.
 
 - A message in a 1:1 chat is a `DirectMessage`: the core decides whether it
-  is a command or an answer (SPEC §6).
+  is a command or an answer (SPEC §6). A quoted reply names the message it
+  quotes (its `quotedReply` entity, else `replyToId`): the prompt it answers.
 - A channel or group chat message that @mentions the bot is a
   `CommandIssued`; a reply in a channel thread is a `ThreadReply` (a hot-seat
   response), unless it mentions the bot and reads as a command.
@@ -62,6 +63,7 @@ MAX_CONVERSATION = 200
 
 _MENTIONABLE = re.compile(rf"[^\s|<>]{{1,{MAX_ID}}}")  # what `<@id|name>` can carry
 _AT_TAG = re.compile(r"<at[^>]*>(.*?)</at>", re.IGNORECASE | re.DOTALL)
+_QUOTED = re.compile(r"<quoted\b[^>]*/>", re.IGNORECASE)  # where a quoted reply shows its quote
 
 
 class MalformedActivity(ValueError):
@@ -147,7 +149,9 @@ def _message(activity: Activity, admins: frozenset[str]) -> InboundEvent | None:
     if scope == PERSONAL:
         if not text:
             return None  # a sticker, an image, an empty card reply: nothing to read
-        return DirectMessage(id=event_id, actor=actor, text=text, ref=message_id)
+        return DirectMessage(
+            id=event_id, actor=actor, text=text, ref=message_id, replying_to=replying_to(activity)
+        )
     conversation = addresses.conversation_key(tenant, where)
     root = addresses.thread_root_of(raw_conversation) if scope == CHANNEL else None
     in_thread = root is not None and root != message_id
@@ -167,6 +171,16 @@ def _message(activity: Activity, admins: frozenset[str]) -> InboundEvent | None:
             id=event_id, actor=actor, conversation=conversation, thread=root, ref=message_id
         )
     return None  # channel chatter the bot may see (resource-specific consent) but not ours
+
+
+def replying_to(activity: Activity) -> str | None:
+    """The message a 1:1 message replies to: the one it quotes, else its `replyToId`."""
+    for entity in _entities(activity, "quotedReply"):
+        quoted = _string(_obj(entity.get("quotedReply")).get("messageId"))
+        if quoted is not None and len(quoted) <= MAX_ID:
+            return quoted
+    reply_to = _string(activity.get("replyToId"))
+    return reply_to if reply_to is not None and len(reply_to) <= MAX_ID else None
 
 
 def _submission(value: Mapping[str, Any], *, event_id: str, actor: Actor) -> InboundEvent:
@@ -239,7 +253,7 @@ def _welcome(activity: Activity, admins: frozenset[str]) -> InboundEvent | None:
 
 def command_text(activity: Activity) -> tuple[str, dict[str, str], bool]:
     """The text for the core's grammar, the mentioned people, and whether the bot was mentioned."""
-    text = str(activity.get("text") or "")
+    text = _QUOTED.sub("", str(activity.get("text") or ""))
     # Only mentions we write are mentions: a typed `<@id>` must not name anyone.
     text = text.replace("<@", "<\u200b@")
     bot = _recipient_id(activity)

@@ -72,6 +72,18 @@ def test_dm_messages_edits_and_deletions() -> None:
     assert (deleted.actor.key.user, deleted.ref) == ("U0CHEN", "1700000700.000400")
 
 
+def test_a_reply_in_the_thread_of_one_of_our_dms_names_the_message_it_replies_to() -> None:
+    body = fixture("event_message_im")
+    body["event"] |= {"thread_ts": "1700000400.000100"}  # the bot's check-in prompt
+    reply = slack_to_event(body, profiles=KNOWN)
+    assert isinstance(reply, DirectMessage)
+    assert (reply.ref, reply.replying_to) == ("1700000500.000200", "1700000400.000100")
+    # The root of a DM thread (thread_ts is its own ts) replies to nothing.
+    body["event"] |= {"thread_ts": body["event"]["ts"]}
+    root = slack_to_event(body, profiles=KNOWN)
+    assert isinstance(root, DirectMessage) and root.replying_to is None
+
+
 def test_a_thread_reply_in_a_channel() -> None:
     reply = slack_to_event(fixture("event_thread_reply"))
     assert isinstance(reply, ThreadReply)

@@ -145,6 +145,19 @@ def test_a_personal_message_is_a_direct_message_for_the_core_to_read() -> None:
     assert event.ref == "1763712000123"
 
 
+def test_a_quoted_reply_in_the_personal_chat_names_the_message_it_replies_to() -> None:
+    quote = {"type": "quotedReply", "quotedReply": {"messageId": "1763711000555"}}
+    text = '<quoted messageId="1763711000555"/> Quiet week, mostly planning.'
+    event = activity_to_event(personal(text, entities=[quote]))
+    assert isinstance(event, DirectMessage)
+    assert (event.text, event.replying_to) == ("Quiet week, mostly planning.", "1763711000555")
+    # Without the entity, `replyToId` says it; a plain message replies to nothing.
+    event = activity_to_event(personal("Quiet week.") | {"replyToId": "1763711000444"})
+    assert isinstance(event, DirectMessage) and event.replying_to == "1763711000444"
+    event = activity_to_event(personal("Quiet week."))
+    assert isinstance(event, DirectMessage) and event.replying_to is None
+
+
 def test_an_empty_personal_message_asks_nothing() -> None:
     assert activity_to_event(personal("")) is None
 
