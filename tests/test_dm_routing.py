@@ -342,6 +342,83 @@ async def test_a_dm_delivered_twice_is_answered_once(engine: Database) -> None:
     assert [a.key for a in h.world.arrivals].count("answer:Ev-retried") == 1
 
 
+# --- a reply to one prompt ---------------------------------------------------------------
+
+
+def bot_dm(h: Harness, who: Member, starting: str) -> str:
+    """The platform id of the latest DM from the bot to `who` that starts with `starting`."""
+    found = [
+        p.ref
+        for p in h.world.dms.get(who.key, [])
+        if p.author is None and p.body.startswith(starting)
+    ]
+    assert found, f"no DM to {who.name} starting {starting!r}"
+    return found[-1]
+
+
+async def reply_to(h: Harness, who: Member, ref: str, text: str) -> str:
+    """`who` replies to the bot's DM `ref` (a Slack DM thread, a Teams quote); the answer."""
+    own = h.world.dm_from(person=who.key, author=who.name, text=text, at=h.clock.now())
+    event_id = f"reply-{own}"
+    await h.send(DirectMessage(id=event_id, actor=who.actor, text=text, ref=own, replying_to=ref))
+    return h.answer_to(event_id)
+
+
+async def test_a_reply_to_a_prompt_answers_it_whatever_was_asked_since(
+    sqlite_engine: Database,
+) -> None:
+    h = await opened(sqlite_engine)
+    await h.run_until((await h.session(1)).at_fraction(0.6))  # Ben is asked to commit
+    assert h.inbox(BEN)[-1].startswith("Commitment · Growth Circle")
+
+    answer = await reply_to(h, BEN, bot_dm(h, BEN, "🔥 You're in the hot seat"), "How do I say no?")
+    assert "Posted in Growth Circle" in answer
+    answer = await reply_to(h, BEN, bot_dm(h, BEN, "Check-in · Growth Circle"), "Busy week.")
+    assert "check-in is in the Growth Circle thread" in answer
+    assert h.thread(1)[-2:] == [
+        "🔥 Hot seat: Ben\n> How do I say no?\nReply in this thread with questions, ideas or experience.",
+        "Ben checked in\n> Busy week.",
+    ]
+    # A plain DM answers the question asked last: the commitment.
+    assert "Got it. Your commitment:" in await h.dm(BEN, "Write the launch retro.")
+    assert await commitments_of(h, BEN) == [
+        ("Write the launch retro.", CommitmentStatus.OPEN, None)
+    ]
+
+
+async def test_a_reply_that_cannot_be_recorded_is_handed_back_with_the_reason(
+    sqlite_engine: Database,
+) -> None:
+    h = await opened(sqlite_engine)
+    await h.dm(BEN, "Busy week.")
+    await h.dm(BEN, "How do I say no?")
+    await h.dm(CHEN, "Quiet week.")
+    cases = [
+        (CHEN, "Ben is in the hot seat", "Offer two options.", "go in the Growth Circle thread"),
+        (
+            CHEN,
+            "Check-in · Growth Circle",
+            "Another week.",
+            "Your check-in for Growth Circle is already in",
+        ),
+    ]
+    for who, prompt, text, reason in cases:
+        before = await snapshot(h)
+        answer = await reply_to(h, who, bot_dm(h, who, prompt), text)
+        assert reason in answer, answer
+        assert echoed(last_answer(h, who)) == [text]
+        assert await snapshot(h) == before
+
+    # After close, a reply to one of the session's prompts says it has closed.
+    earlier = bot_dm(h, DARA, "Check-in · Growth Circle")
+    await next_session(h)
+    before = await snapshot(h)
+    answer = await reply_to(h, DARA, earlier, "Late, sorry: a quiet week.")
+    assert "Session 1 of Growth Circle has closed" in answer
+    assert echoed(last_answer(h, DARA)) == ["Late, sorry: a quiet week."]
+    assert await snapshot(h) == before
+
+
 # --- which circle -------------------------------------------------------------------------
 
 
@@ -396,6 +473,16 @@ async def test_a_trailing_in_circle_name_sends_the_answer_to_that_circle(
     assert "check-in is in the Growth Circle thread" in answer
     assert await checkin_text(h, CHEN) == "A good week"
     assert await ask_text(h, CHEN) == "What should I do about churn?"
+
+
+async def test_a_reply_to_a_circles_welcome_is_for_that_circle(engine: Database) -> None:
+    h = await two_circles(engine)  # Chen owes a check-in in both
+
+    answer = await reply_to(h, CHEN, bot_dm(h, CHEN, "👋 Welcome to Side Project"), "Busy week.")
+
+    assert "check-in is in the Side Project thread" in answer
+    assert await checkin_text(h, CHEN, "Side Project") == "Busy week."
+    assert await checkin_text(h, CHEN) is None
 
 
 # --- nothing owed -------------------------------------------------------------------------

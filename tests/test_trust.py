@@ -22,7 +22,7 @@ from adapters.local.demo import run_demo
 from adapters.local.world import Arrival
 from bot.events import ProfileUpdated
 from bot.kinds import Kind
-from bot.messages import Block, Choice, Choices
+from bot.messages import Block, Choice, Choices, TextInput
 from storage.db import Database
 from tests.harness import ANA, BEN, CHEN, DARA, ELI, Harness, Member
 
@@ -347,6 +347,21 @@ async def test_after_hotseat_moves_the_hot_seat_a_plain_reply_answers_it_not_the
     assert checkin_posts(h, 1, CHEN) == ["Chen checked in\n> Quiet week."]
 
 
+async def test_a_hot_seat_handed_over_before_the_opening_prompts_arrive_is_asked_once(
+    sqlite_engine: Database,
+) -> None:
+    # Chen's opening prompts wait for the morning in Tokyo; the hot seat reaches her first.
+    h = Harness(sqlite_engine)
+    await weekly(h, office_hours=(CHEN,))
+    await h.run_until(OPENS + timedelta(hours=5))
+    assert texts(h, CHEN, "Check-in · Growth Circle") == []
+    await h.command(ANA, f"hotseat {CHEN.mention}")
+
+    await h.run_until(datetime(2026, 11, 24, 1, 0, tzinfo=UTC))  # 10:00 in Tokyo
+    assert len(texts(h, CHEN, "Check-in · Growth Circle")) == 1
+    assert len(texts(h, CHEN, "You're in the hot seat")) == 1
+
+
 # --- 5. agreeing to the ground rules ------------------------------------------------------
 
 
@@ -451,6 +466,33 @@ async def test_the_agree_button_of_an_ended_circle_says_so_and_changes_nothing(
     assert "ended" in answer
     assert len(h.world.arrivals) == delivered + 1  # the answer, and nothing else
     assert "already agreed" not in await h.click(DARA, choice.action, choice.value)
+
+
+async def test_a_form_or_review_button_of_an_ended_circle_hands_back_and_changes_nothing(
+    sqlite_engine: Database,
+) -> None:
+    h = Harness(sqlite_engine)
+    await weekly(h, tail=" for 2 sessions")
+    await h.run_until(OPENS)
+    await h.dm(DARA, "commit Draft the proposal")
+    await h.run_until(opens(2))
+    review = button(h, DARA, "Done", "Review · Growth Circle")
+    form = next(
+        b
+        for p in h.world.dms[DARA.key]
+        if p.body.startswith("Check-in · Growth Circle, session 2")
+        for b in p.blocks
+        if isinstance(b, TextInput)
+    )
+    await h.run_until(closes(2) + timedelta(hours=1))
+    assert "Growth Circle has ended. No more prompts will be sent." in [p.body for p in h.channel()]
+    delivered = len(h.world.arrivals)
+
+    answer = await h.submit(DARA, form.action, form.value, "A late check-in.")
+    assert "Growth Circle has ended" in answer and "A late check-in." in answer
+    answer = await h.click(DARA, review.action, review.value)
+    assert "Growth Circle has ended" in answer and "Marked" not in answer
+    assert len(h.world.arrivals) == delivered + 2  # the two answers, and nothing else
 
 
 # --- 8. the demo, line by line --------------------------------------------------------------
