@@ -1,4 +1,5 @@
-"""Plain DM replies (SPEC §6): a command if it parses as one, else the oldest answer owed.
+"""Plain DM replies (SPEC §6): a command if it parses as one, else the prompt it replies to,
+or the one asked last; what answers nothing is handed back.
 
 Also the limits on member text (SPEC §7): over 3,000 characters is refused with
 the text given back, and nothing changes; and hostile text is carried as the
@@ -140,7 +141,7 @@ async def ask_text(h: Harness, who: Member) -> str | None:
     return ask.text if ask else None
 
 
-# --- the oldest prompt owed ----------------------------------------------------------
+# --- the prompt asked last, prompts asked together in order ---------------------------------
 
 
 async def test_a_plain_dm_answers_the_check_in_then_the_hot_seat_then_the_commitment(
