@@ -246,6 +246,28 @@ async def test_a_whole_session_and_the_next_review_through_the_api(engine: Datab
         assert any("Feedback went well." in words(p) and "✅" in words(p) for p in second)
 
 
+async def test_a_dm_can_reply_to_one_of_the_bots_dms(sqlite_engine: Database) -> None:
+    """As in a Slack DM thread or a Teams quote: the reply answers that DM's prompt."""
+    async with playground(sqlite_engine) as visitor:
+        await visitor.click("ben", "I agree")
+        await visitor.post("clock", member="ana", step="open")
+        for _ in range(6):  # to 09:00 in New York, when Ben's prompts arrive
+            await visitor.post("clock", member="ben", step="hour")
+        state = await visitor.state("ben")
+        [hot_seat] = [
+            p["ref"]
+            for p in state["dms"]
+            if "You're in the hot seat" in words(p) and not p["author"]
+        ]
+
+        text = "How do I say no to my own manager?"
+        state = (await visitor.post("dm", member="ben", text=text, replying_to=hot_seat))["state"]
+        [mine] = [p for p in state["dms"] if p["text"] == text]
+        assert mine["replying_to"] == hot_seat
+        posted = words(kickoffs(state)[0]["replies"][-1])
+        assert posted.startswith("🔥 Hot seat: Ben") and text in posted  # not his check-in
+
+
 async def test_commands_in_the_channel_are_answered_to_the_caller_only(
     sqlite_engine: Database,
 ) -> None:
@@ -323,6 +345,11 @@ async def test_a_too_long_answer_reaches_the_core_and_is_refused_kindly(
         ("dm", {"member": "ana", "text": "   "}, '"text" must be a non-empty string'),
         ("dm", {"member": "ana", "text": 42}, '"text" must be a non-empty string'),
         ("dm", {"member": "ana", "text": "x" * (TEXT_LIMIT + 1)}, "at most 4,000"),
+        (
+            "dm",
+            {"member": "ana", "text": "hi", "replying_to": "local-999"},
+            "no message 'local-999' to reply to",
+        ),
         ("command", {"member": "ana", "text": "status", "where": "space"}, '"where" must be'),
         ("reply", {"member": "ana", "thread": "local-999", "text": "hi"}, "no thread"),
         (

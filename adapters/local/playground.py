@@ -358,11 +358,24 @@ class Playground:
         return user
 
     async def dm(self, body: dict[str, Any]) -> str:
-        """A plain message in the DM with the bot: an answer, or a command (SPEC §6)."""
+        """A plain message in the DM with the bot: an answer, or a command (SPEC §6); with
+        `replying_to`, a reply to one of the bot's DMs (a Slack DM thread, a Teams quote)."""
         user, text = _member(body), _text(body)
         who = BY_USER[user]
-        ref = self.world.dm_from(person=who.key, author=who.name, text=text, at=self.clock.now())
-        await self._send(DirectMessage(id=self._id(), actor=who.actor, text=text, ref=ref))
+        replying_to = body.get("replying_to")
+        if replying_to is not None and not any(
+            post.ref == replying_to and post.author is None
+            for post in self.world.dms.get(who.key, [])
+        ):
+            raise BadRequest(f"Circles sent {who.name} no message {replying_to!r} to reply to.")
+        ref = self.world.dm_from(
+            person=who.key, author=who.name, text=text, at=self.clock.now(), replying_to=replying_to
+        )
+        await self._send(
+            DirectMessage(
+                id=self._id(), actor=who.actor, text=text, ref=ref, replying_to=replying_to
+            )
+        )
         return user
 
     async def reply(self, body: dict[str, Any]) -> str:
@@ -641,6 +654,7 @@ class Playground:
                 else None
             ),
             "text": post.text,
+            "replying_to": post.replying_to,
             "edited": post.edited,
             "blocks": self._blocks_json(post.blocks, user, post.ref),
             "replies": [self._post_json(reply, user, tz, kinds) for reply in post.replies],

@@ -24,6 +24,7 @@ class Post:
     blocks: tuple[Block, ...]
     author: str | None = None  # None: the bot
     text: str | None = None  # what a person typed
+    replying_to: str | None = None  # the bot's DM a person's DM replies to
     edited: bool = False
     replies: list[Post] = field(default_factory=list)
 
@@ -97,9 +98,19 @@ class LocalWorld:
             self.channels.setdefault(conversation, []).append(post)
         return post.ref
 
-    def dm_from(self, *, person: PersonKey, author: str, text: str, at: datetime) -> str:
-        """A person writes in their DM with the bot; returns the message id."""
-        post = Post(ref=self.new_ref(), at=at, blocks=(), author=author, text=text)
+    def dm_from(
+        self,
+        *,
+        person: PersonKey,
+        author: str,
+        text: str,
+        at: datetime,
+        replying_to: str | None = None,
+    ) -> str:
+        """A person writes in their DM with the bot (in reply to one of its DMs); returns the id."""
+        post = Post(
+            ref=self.new_ref(), at=at, blocks=(), author=author, text=text, replying_to=replying_to
+        )
         self._by_ref[post.ref] = post
         self.dms.setdefault(person, []).append(post)
         return post.ref

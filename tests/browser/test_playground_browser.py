@@ -262,6 +262,31 @@ async def test_a_whole_session_played_in_the_browser(browser: Browser, url: str)
         shutil.copyfile(phone_shot, DOCS / "playground-phone.png")
 
 
+async def test_a_reply_to_one_of_the_bots_dms_answers_that_prompt(
+    browser: Browser, url: str
+) -> None:
+    from playwright.async_api import expect
+
+    page, problems = await open_page(browser, url, DESKTOP)
+    dms = page.locator("#dm-feed")
+    await act_as(page, "Ben")
+    await dms.get_by_role("button", name="I agree").click()
+    await expect(dms).to_contain_text("Thank you for agreeing")
+    await step(page, "open")
+    for _ in range(6):  # 09:00 in New York: Ben's check-in and hot-seat prompts arrive
+        await step(page, "hour")
+    hot_seat = dms.locator(".dm.bot").filter(has_text="You're in the hot seat").last
+    await hot_seat.get_by_title("Reply to this message").click()
+    await expect(page.locator("#dm-replying")).to_contain_text("hot seat")
+
+    await send_dm(page, "How do I say no to my own manager?")
+    replies = page.locator("#channel-feed .kickoff").first.locator(".replies")
+    await expect(replies).to_contain_text("Hot seat: Ben")  # not his check-in
+    await expect(page.locator("#dm-replying")).to_be_hidden()
+    await expect(dms.locator(".dm.mine").last).to_contain_text("↩ in reply to")
+    assert problems == []
+
+
 async def test_member_text_is_shown_exactly_and_never_runs(browser: Browser, url: str) -> None:
     from playwright.async_api import expect
 

@@ -15,6 +15,7 @@ const ui = {
   collapsed: new Set(), // thread roots closed by the visitor
   known: null, // refs already drawn, to mark what is new
   fresh: new Set(),
+  replyingTo: null, // the bot DM the next DM replies to (a Slack DM thread, a Teams quote)
 };
 
 // --- DOM helpers ------------------------------------------------------------------------
@@ -476,12 +477,15 @@ function drawDms(state, previous) {
   const items = state.dms.map((post) => {
     const mine = Boolean(post.author);
     const classes = ["dm", mine ? "mine" : "bot", ui.fresh.has(post.ref) ? "fresh" : ""];
+    const replied = post.replying_to ? el("span", { class: "replied" }, `↩ ${replyLabel(state, post.replying_to)}`) : null;
+    const reply = el("button", { type: "button", class: "link reply-to", title: "Reply to this message", onclick: () => replyTo(post) }, "↩ Reply");
     return el(
       "li",
       { class: classes.filter(Boolean).join(" "), dataset: { ref: post.ref } },
-      mine ? el("div", { class: "bubble" }, el("span", { class: "typed" }, post.text), el("time", {}, post.time)) : [postHead(post), postBody(post)],
+      mine ? el("div", { class: "bubble" }, replied, el("span", { class: "typed" }, post.text), el("time", {}, post.time)) : [postHead(post), postBody(post), reply],
     );
   });
+  if (ui.replyingTo && !state.dms.some((post) => post.ref === ui.replyingTo)) replyTo(null);
   if (!items.length) {
     const me = state.members.find((member) => member.id === state.member);
     items.push(
@@ -496,6 +500,21 @@ function drawDms(state, previous) {
   badge.hidden = !freshDms || document.body.classList.contains("show-dms");
   badge.textContent = freshDms ? String(freshDms) : "";
   document.body.dataset.unreadOthers = String(unread);
+}
+
+// The first line of a bot DM, to say which one a reply answers.
+function replyLabel(state, ref) {
+  const post = state.dms.find((candidate) => candidate.ref === ref);
+  const heading = post && post.blocks.find((block) => block.type === "heading" || block.type === "paragraph");
+  const text = heading ? (heading.text || (heading.spans || []).map((run) => run.text).join("")) : "";
+  return text ? `in reply to “${text.split("\n")[0].slice(0, 60)}”` : "in reply";
+}
+
+function replyTo(post) {
+  ui.replyingTo = post ? post.ref : null;
+  $("dm-replying").hidden = !post;
+  $("dm-replying-text").textContent = post ? `Replying to ${replyLabel(ui.state, post.ref).replace(/^in reply to /, "")}` : "";
+  if (post) $("dm-input").focus();
 }
 
 function drawActivity(happened) {
@@ -585,8 +604,11 @@ function wire() {
     if (!text.trim()) return;
     dm.value = "";
     grow(dm);
-    if (!(await call("dm", { text }))) dm.value = text;
+    const reply = ui.replyingTo ? { replying_to: ui.replyingTo } : {};
+    if (await call("dm", { text, ...reply })) replyTo(null);
+    else dm.value = text;
   };
+  $("dm-replying-cancel").addEventListener("click", () => replyTo(null));
   $("dm-form").addEventListener("submit", (event) => {
     event.preventDefault();
     sendDm();
