@@ -462,14 +462,13 @@ def _candidate_query(t: FromClause) -> Select[Any]:
 
 
 # Repeated literally, so that each lane's query uses its partial index.
-_LANE: dict[str, TextClause] = {
-    TIMELY: text(f"{tables.WAITING} AND {tables.TIMELY}"),
-    ANSWERS: text(f"{tables.WAITING} AND {tables.ANSWER}"),
-}
+_LANE: dict[str, TextClause] = {TIMELY: text(tables.TIMELY), ANSWERS: text(tables.ANSWER)}
 
 
 def _pending(lane: str, *, after: bool) -> Select[Any]:
-    query = _candidate_query(OUTBOX).where(_LANE[lane], OUTBOX.c.next_attempt_at <= _NOW)
+    query = _candidate_query(OUTBOX).where(
+        OUTBOX.c.status == PENDING, _LANE[lane], OUTBOX.c.next_attempt_at <= _NOW
+    )
     if after:
         query = query.where(
             tuple_(OUTBOX.c.next_attempt_at, OUTBOX.c.id)

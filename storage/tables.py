@@ -187,15 +187,16 @@ class CommitmentRow(SQLModel, table=True):
 # The outbox's two lanes (see `storage.delivery`): answers to what someone just did
 # (`answer:…` keys) queue apart from the circles' timely messages, each lane along
 # its own partial index. The predicates are SQL text because a query uses a partial
-# index only when its WHERE repeats the predicate's terms literally.
-WAITING = "status = 'pending'"
+# index only when its WHERE repeats the predicate literally.
 ANSWER = "key LIKE 'answer:%'"
 TIMELY = "key NOT LIKE 'answer:%'"
 
 
 def _lane_index(name: str, lane: str) -> Index:
-    where = text(f"{WAITING} AND {lane}")
-    return Index(name, "next_attempt_at", "id", sqlite_where=where, postgresql_where=where)
+    where = text(lane)
+    return Index(
+        name, "status", "next_attempt_at", "id", sqlite_where=where, postgresql_where=where
+    )
 
 
 class OutboxRow(SQLModel, table=True):

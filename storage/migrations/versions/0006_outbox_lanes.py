@@ -6,7 +6,8 @@ Revises: 0005
 A delivery worker walks the circles' timely messages (kickoffs, prompts,
 notices) before answers to what someone just did (`answer:…` keys), so a
 backlog of answers never holds back a session's kickoff. Each lane is a
-partial index over the pending rows, in the order a worker walks them.
+partial index, in the order a worker walks them (it replaces `ix_outbox_due`
+for that walk; the due index still finds the next row to fall due).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-WAITING = "status = 'pending'"
 LANES = {
     "ix_outbox_timely": "key NOT LIKE 'answer:%'",
     "ix_outbox_answers": "key LIKE 'answer:%'",
@@ -28,11 +28,11 @@ LANES = {
 
 def upgrade() -> None:
     for name, lane in LANES.items():
-        where = sa.text(f"{WAITING} AND {lane}")
+        where = sa.text(lane)
         op.create_index(
             name,
             "outbox",
-            ["next_attempt_at", "id"],
+            ["status", "next_attempt_at", "id"],
             unique=False,
             sqlite_where=where,
             postgresql_where=where,
