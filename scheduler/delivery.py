@@ -248,6 +248,11 @@ class DeliveryWorker:
     lane, and `concurrency` the sends in flight at once. Every send has a
     deadline, `send_timeout`; a round waits at most `patience` (real time)
     for its sends, and those still running finish on their own.
+
+    The policies before these (for the bench's baseline): `patience=None`
+    waits for every send of a round; `lanes=(None,)` takes answers and
+    timely messages as one queue, oldest first; `look_every=timedelta(0)`
+    looks at the whole queue on every idle tick.
     """
 
     def __init__(
@@ -260,7 +265,9 @@ class DeliveryWorker:
         policy: RetryPolicy | None = None,
         lease: timedelta = timedelta(seconds=60),
         send_timeout: timedelta = timedelta(seconds=20),
-        patience: timedelta = timedelta(seconds=1),
+        patience: timedelta | None = timedelta(seconds=0.5),
+        lanes: Sequence[str | None] = LANES,
+        look_every: timedelta = LOOK_EVERY,
         batch: int = 100,
         scan: int = 500,
         concurrency: int = 16,
@@ -277,14 +284,16 @@ class DeliveryWorker:
         self._lease = lease
         self._platform = platform
         self._send_timeout = send_timeout.total_seconds()
-        self._patience = patience.total_seconds()
+        self._patience = patience.total_seconds() if patience is not None else None
+        self._lanes = lanes
+        self._look_every = look_every
         self._batch = batch
         self._scan = scan
         self._sending = asyncio.Semaphore(concurrency)
         self._rng = rng or random.Random()
         self._name = f"{name}-{uuid.uuid4().hex[:8]}"[:48]
         self._claims = itertools.count(1)
-        self._explore_after: dict[str, Cursor | None] = {}
+        self._explore_after: dict[str | None, Cursor | None] = {}
         self._sends: set[asyncio.Task[None]] = set()
         self._newest: int | None = None  # the newest row id seen when the queue was last looked at
         self._looked_at = clock.now()
@@ -368,7 +377,7 @@ class DeliveryWorker:
     async def _changed(self, wake: datetime | None) -> bool:
         """Whether to look at the queue again now: something may have become sendable."""
         now = self._clock.now()
-        if (wake is not None and now >= wake) or now >= self._looked_at + LOOK_EVERY:
+        if (wake is not None and now >= wake) or now >= self._looked_at + self._look_every:
             return True
         return await self._store.newest() != self._newest
 
@@ -383,7 +392,7 @@ class DeliveryWorker:
         bots: set[str] = set()
         admitted: list[_Admitted] = []
         refused_until: datetime | None = None
-        for lane in LANES:  # timely messages first, then answers
+        for lane in self._lanes:  # timely messages first, then answers
             room = self._batch - len(admitted)
             if room <= 0:
                 break
@@ -412,7 +421,7 @@ class DeliveryWorker:
         return launched, True, refused_until
 
     async def _look(
-        self, lane: str, now: datetime, *, room: int, bots: set[str]
+        self, lane: str | None, now: datetime, *, room: int, bots: set[str]
     ) -> tuple[list[_Admitted], datetime | None]:
         """Candidates of one lane, oldest first, and those the limits allow now."""
         first = await self._store.candidates(

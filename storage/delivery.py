@@ -147,7 +147,7 @@ class OutboxStore:
         self,
         now: datetime,
         *,
-        lane: str = TIMELY,
+        lane: str | None = TIMELY,
         after: Cursor | None = None,
         limit: int = 500,
         platform: str | None = None,
@@ -158,7 +158,9 @@ class OutboxStore:
         id), so the walk never touches rows held for later nor the other lane,
         and stops after `limit` finds. `after` continues from a candidate's
         `cursor`. Rows whose lease ran out are few and looked up apart, and come
-        first in the timely lane. With `platform`, only rows addressed on that
+        first in the timely lane. Lane None walks both as one queue, oldest first
+        (the policy before lanes, kept for the bench's baseline). With `platform`,
+        only rows addressed on that
         platform (`<platform>|…` people, `<platform>:…` conversations, the
         adapters' address convention).
         """
@@ -171,7 +173,7 @@ class OutboxStore:
         rows: list[Row[Any]] = []
         async with self._engine.connect() as conn:
             if after is None:
-                if lane == TIMELY:
+                if lane in (TIMELY, None):
                     rows += await conn.execute(_EXPIRED, values)
                 rows += await conn.execute(_PENDING[lane, False], values)
             else:
@@ -465,10 +467,12 @@ def _candidate_query(t: FromClause) -> Select[Any]:
 _LANE: dict[str, TextClause] = {TIMELY: text(tables.TIMELY), ANSWERS: text(tables.ANSWER)}
 
 
-def _pending(lane: str, *, after: bool) -> Select[Any]:
+def _pending(lane: str | None, *, after: bool) -> Select[Any]:
     query = _candidate_query(OUTBOX).where(
-        OUTBOX.c.status == PENDING, _LANE[lane], OUTBOX.c.next_attempt_at <= _NOW
+        OUTBOX.c.status == PENDING, OUTBOX.c.next_attempt_at <= _NOW
     )
+    if lane is not None:
+        query = query.where(_LANE[lane])
     if after:
         query = query.where(
             tuple_(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
@@ -514,7 +518,9 @@ def _claim(*, postgres: bool) -> Update:
     )
 
 
-_PENDING = {(lane, after): _pending(lane, after=after) for lane in LANES for after in (False, True)}
+_PENDING = {
+    (lane, after): _pending(lane, after=after) for lane in (*LANES, None) for after in (False, True)
+}
 _DUE = (
     select(OUTBOX, *_refs(OUTBOX))
     .where(OUTBOX.c.status == PENDING, OUTBOX.c.next_attempt_at <= _NOW, _ready(OUTBOX, _NOW))
