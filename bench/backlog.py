@@ -138,11 +138,11 @@ async def hung(engine: Database, policy: dict[str, Any], args: Namespace) -> dic
     running = asyncio.create_task(delivery.run_forever(stop))
     await asyncio.sleep(0.3)
     circles = range(1, 21)
+    keys = [kickoff(c).key for c in circles]
+    platform.awaited = set(keys)
     written = clock.now()
     await queue(engine, [kickoff(c) for c in circles], written)
     delivery.poke()
-    keys = [kickoff(c).key for c in circles]
-    platform.awaited = set(keys)
     await asyncio.wait_for(platform.arrived.wait(), timeout=4 * args.deadline)
     stop.set()
     platform.released.set()

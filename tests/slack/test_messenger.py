@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
+import shutil
+import signal
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,11 +23,12 @@ from bot.people import PersonKey
 from scheduler.delivery import DeliveryWorker
 from scheduler.messenger import Permanent, Transient
 from storage import codec
-from storage.db import Database
+from storage.db import Database, create_engine
 from storage.delivery import OUTBOX, Delivery, OutboxStore
 from storage.uow import SqlUnitOfWork
 from tests.slack.driver import HOME, START, Workspace, workspace
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
+from tests.test_leader import until
 
 BEN = PersonKey("slack", "T0ACME", "U0BEN")
 CHANNEL = f"slack:T0ACME:{HOME}"
@@ -192,6 +198,7 @@ async def test_a_bot_removed_from_the_channel_is_shown_to_the_organiser(lite: Wo
 # --- a Slack that takes a message and never answers ----------------------------------------
 
 OTHERS = ("C0OTHER1", "C0OTHER2")
+ROOT = Path(__file__).resolve().parents[2]
 SECOND = timedelta(seconds=1)
 
 
@@ -303,3 +310,45 @@ async def test_a_thread_reply_a_dead_worker_left_unrecorded_is_adopted_not_repea
     await first.settle()
     assert first.tally.lost_claims == 1
     assert (await outbox(lite))["reply"]["platform_ref"] == replies[0].ts
+
+
+async def test_a_worker_killed_mid_send_leaves_a_post_the_next_worker_adopts(
+    fake: FakeSlack, sqlite_template: Path, tmp_path: Path
+) -> None:
+    """A real process posts the kickoff, Slack never answers, the process is SIGKILLed;
+    once its lease has run out another worker finds the kickoff and posts nothing again."""
+    path = tmp_path / "circles.db"
+    shutil.copyfile(sqlite_template, path)
+    url = f"sqlite+aiosqlite:///{path}"
+    engine = create_engine(url)
+    async with workspace(engine, fake) as ws:
+        await queue(ws, post("kickoff", ToConversation(CHANNEL)), post("next", ToPerson(BEN)))
+        fake.hang(HOME)
+        doomed = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.delivery_process",
+            url,
+            fake.api_url,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        try:
+            await until(lambda: len(fake.top(HOME)) == 1, within=30, why="Slack got no post")
+        finally:
+            doomed.send_signal(signal.SIGKILL)
+            await doomed.wait()
+        [kickoff] = fake.top(HOME)
+        assert (await outbox(ws))["kickoff"]["status"] == "sending"
+
+        fake.hanging.clear()
+        ws.clock.set(datetime.now(UTC) + timedelta(seconds=61))  # the dead worker's lease is over
+        while (wake := await slack_worker(ws).run_once()) is not None:
+            ws.clock.set(max(wake, ws.clock.now()))
+
+        assert fake.top(HOME) == [kickoff]  # posted once
+        assert (await outbox(ws))["kickoff"]["platform_ref"] == kickoff.ts
+        assert [c.args["channel"] for c in fake.calls_to("chat.postMessage")].count(HOME) == 1
+        assert len(fake.dms("U0BEN")) == 1
+    await engine.dispose()
