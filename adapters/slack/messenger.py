@@ -146,9 +146,16 @@ class SlackMessenger:
             sorted_error = _sorted(error, to_person=user is not None)
             if isinstance(sorted_error, Permanent):
                 self._progress.pop(delivery.id, None)
+            else:  # Slack refused this call: what an earlier one did is still unknown
+                sorted_error.maybe_delivered = delivery.maybe_delivered
             raise sorted_error from None
         except (TimeoutError, aiohttp.ClientError, SlackRequestError, OSError) as error:
-            raise Transient(f"Slack could not be reached ({type(error).__name__})") from None
+            # Unless it never connected, the request may have reached Slack.
+            unsent = isinstance(error, aiohttp.ClientConnectorError)
+            raise Transient(
+                f"Slack could not be reached ({type(error).__name__})",
+                maybe_delivered=delivery.maybe_delivered or not unsent,
+            ) from None
         self._progress.pop(delivery.id, None)
         log.debug("slack message delivered", extra={"delivery": delivery.id, "parts": len(parts)})
         return ref

@@ -8,6 +8,7 @@ import random
 import shutil
 import signal
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -193,6 +194,24 @@ async def test_a_bot_removed_from_the_channel_is_shown_to_the_organiser(lite: Wo
         "Not delivered to the channel: Circles is not a member of the circle's channel any more"
         in status.text
     )
+
+
+async def test_a_message_maybe_posted_is_looked_for_first_and_a_throttled_look_keeps_it_unknown(
+    lite: Workspace,
+) -> None:
+    maybe = replace(delivery(ToConversation(CHANNEL)), maybe_delivered=True)
+    lite.fake.fail("conversations.history", status=429, retry_after=30)
+    with pytest.raises(Transient) as throttled:
+        await lite.adapter.messenger.send(maybe)
+    assert (throttled.value.retry_after, throttled.value.maybe_delivered) == (30.0, True)
+    assert lite.fake.calls_to("chat.postMessage") == []
+    ref = await lite.adapter.messenger.send(maybe)  # not found: posted, with its key
+    [posted] = lite.fake.top(HOME)
+    assert ref == posted.ts
+    assert posted.metadata == {
+        "event_type": "circles_outbox",
+        "event_payload": {"key": maybe.key, "part": 0},
+    }
 
 
 # --- a Slack that takes a message and never answers ----------------------------------------
