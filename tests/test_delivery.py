@@ -587,7 +587,7 @@ async def test_a_send_with_no_answer_keeps_its_conversation_waiting_and_is_retri
     platform = Silent(clock)
     await queue(engine, to_person("first", "ana"), to_person("second", "ana"))
     await queue(engine, to_person("other", "ben"))
-    worker = make_worker(engine, platform, clock, send_timeout=SECOND / 10, patience=SECOND / 100)
+    worker = make_worker(engine, platform, clock, send_timeout=SECOND, patience=SECOND / 2)
     await worker.run_once()
     assert platform.posted_to("dm:ben") == ["other"]  # not held up by Ana's
     await worker.settle()
