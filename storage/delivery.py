@@ -54,6 +54,7 @@ from sqlalchemy import (
     case,
     exists,
     func,
+    literal_column,
     or_,
     select,
     text,
@@ -393,14 +394,11 @@ def _ready(t: FromClause, now: ColumnElement[datetime]) -> ColumnElement[bool]:
     older, root, original = aliased(OUTBOX), aliased(OUTBOX), aliased(OUTBOX)
     on_its_way = exists().where(
         older.c.target == c.target,
+        # One range of `ix_outbox_queue` per status; an OR of the two would lead
+        # PostgreSQL to a bitmap scan per row, hundreds of times slower.
+        older.c.status.in_([literal_column(f"'{SENDING}'"), literal_column(f"'{PENDING}'")]),
         older.c.id < c.id,
-        or_(
-            older.c.status == SENDING,
-            and_(
-                older.c.status == PENDING,
-                or_(older.c.next_attempt_at <= now, older.c.attempts > 0),
-            ),
-        ),
+        or_(older.c.status == SENDING, older.c.next_attempt_at <= now, older.c.attempts > 0),
     )
     return and_(
         or_(
