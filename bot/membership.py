@@ -138,8 +138,13 @@ async def _add_member(ctx: Ctx, circle: Circle, person: Person, *, inviter: Pers
                 invited_by=invited_by,
             )
         )
-    inviting = inviter.name if inviter else None
-    await ctx.send_to(person, compose.welcome(person=person, circle=circle, inviter=inviting))
+    welcome = compose.welcome(
+        person=person, circle=circle, inviter=inviter.name if inviter else None
+    )
+    if inviter is None:
+        await ctx.reply(welcome)  # they joined just now, so they are awake to read it
+    else:
+        await ctx.send_to(person, welcome)
     open_session = await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.OPEN)
     if open_session is not None and open_session.id is not None:
         await lifecycle.send_due(ctx, open_session.id)
