@@ -152,7 +152,7 @@ async def owed_items(ctx: Ctx, session: Session, person: Person) -> list[str]:
         if not prompt.required or not prompt.pending:
             continue
         words = (
-            "agreeing to the ground rules (so your check-in can be shared)"
+            f"agreeing to the ground rules (so {OWED_WORDS[prompt.kind]} can be shared)"
             if prompt.state is PromptState.HELD
             else OWED_WORDS[prompt.kind]
         )

@@ -759,6 +759,59 @@ async def test_a_session_away_breaks_the_row_of_missed_sessions(engine: Database
     assert h.arrived(DARA, "escalation") == [closes(4)]
 
 
+async def test_check_ins_held_for_the_rules_are_taking_part_not_missed_sessions(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await scheduled_circle(h, agree=False)
+    for member in (BEN, CHEN):
+        await h.dm(member, "agree")
+    await run_sessions(h, range(1, 3), checking_in=FOUR)  # Dara's check-ins wait for her
+
+    assert posts_by(h, 1, DARA) == [] and posts_by(h, 2, DARA) == []
+    assert escalations(h, DARA) == []
+    assert with_text(h.inbox(ANA), "Dara has missed two") == []
+    [note] = with_text(h.inbox(BEN), "Private note · Growth Circle, session 2")
+    assert "Everyone took part." in note
+    assert "Checked in, but not shared until they agree to the ground rules: Dara." in note
+
+
+async def test_the_note_says_kindly_whom_the_rotation_passes_by_and_the_summary_skips_them(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await scheduled_circle(h, (ANA, BEN, DARA, CHEN))  # Dara's turn to facilitate is session 3
+    await run_sessions(h, range(1, 3), checking_in=(ANA, BEN, CHEN))
+
+    [note] = with_text(h.inbox(BEN), "Private note · Growth Circle, session 2")
+    assert "Did not take part: Dara." in note
+    assert "Dara missed the last two sessions, so the rotation gives them a rest" in note
+    assert "facilitator Dara" not in summary(h, 2) and "hot seat Dara" not in summary(h, 2)
+    assert "· facilitator Chen" in summary(h, 2)
+    # Back in session 3, she is in the rotation again from session 4.
+    await run_sessions(h, range(3, 4), checking_in=(ANA, BEN, CHEN, DARA))
+    assert "rotation" not in with_text(h.inbox(CHEN), "Private note · Growth Circle, session 3")[0]
+
+
+async def test_a_hot_seat_handed_over_in_her_evening_waits_for_her_morning(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await scheduled_circle(h)
+    await h.command(CHEN, "hours 09:00-18:00 mon-fri", conversation=None)
+    tuesday_eight_in_tokyo = datetime(2026, 11, 23, 23, 0, tzinfo=UTC)
+    await h.run_until(tuesday_eight_in_tokyo + timedelta(hours=2))  # her opening prompts came
+    assert checkin_prompts(h, CHEN)
+
+    evening_in_tokyo = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # 19:00 there
+    await h.run_until(evening_in_tokyo)
+    await h.command(ANA, f"hotseat {CHEN.mention}")
+    assert "Growth Circle" in await h.dm(CHEN, "mine")  # what she asks is answered at once
+    await h.run_until(closes(1))
+
+    assert h.arrived(CHEN, "hot_seat_prompt") == [datetime(2026, 11, 25, 0, 0, tzinfo=UTC)]
+
+
 async def health_of(h: Harness) -> str:
     status = await h.command(ANA, "status")
     [line] = [line for line in status.splitlines() if line.startswith("Health: ")]
