@@ -194,7 +194,11 @@ async def _withdraw_ask(ctx: Ctx, person: Person, source: str) -> bool:
     session = await ctx.uow.sessions.get(ask.session_id)
     if ask.withdrawn or not session.is_open:
         return True
+    prompt = await prompt_of(ctx, session, person, PromptKind.HOT_SEAT)
     await _reopen(ctx, session, person, PromptKind.HOT_SEAT)
+    if prompt is not None and prompt.state is PromptState.HELD:
+        await ctx.uow.asks.delete(ask)  # held for the ground rules: never posted, simply gone
+        return True
     ask.text, ask.version = WITHDRAWN, ask.version + 1
     await ctx.uow.asks.save(ask)
     circle = await ctx.uow.circles.get(session.circle_id)

@@ -365,6 +365,24 @@ async def test_a_check_in_before_agreeing_to_the_rules_is_held_then_posted_on_ag
     assert posts_by(h, 1, CHEN) == ["Chen checked in\n> Moving from engineering into product."]
 
 
+async def test_a_challenge_held_for_the_rules_and_taken_back_is_never_posted(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await open_first(h, agree=False)
+    await h.dm(BEN, "Busy week.")  # his check-in, held
+    assert "as soon as you agree" in await h.dm(BEN, "How do I say no to stakeholders?")
+    await h.delete_dm(BEN, h.last_ref)
+
+    await h.dm(BEN, "agree")
+    assert posts_by(h, 1, BEN) == ["Ben checked in\n> Busy week."]
+    assert not [b for b in h.thread(1) if "stakeholders" in b or "Hot seat" in b]
+    assert with_text(h.inbox(ANA), "is in the hot seat") == []
+    # The challenge is owed again, and posted at once now that he has agreed.
+    assert "Posted in Growth Circle" in await h.dm(BEN, "How do I say no kindly?")
+    assert [b for b in h.thread(1) if b.startswith("🔥 Hot seat: Ben\n> How do I say no kindly?")]
+
+
 # --- the hot seat -------------------------------------------------------------------------
 
 CHALLENGE = (
