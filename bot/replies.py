@@ -25,6 +25,7 @@ from bot.lookups import (
     prompt_of,
 )
 from bot.messages import Paragraph
+from bot.nudges import Stage
 from bot.people import Person
 from bot.prompts import Prompt, PromptKind, PromptState, dm_answer_target
 from bot.sessions import Session, SessionStatus
@@ -154,19 +155,25 @@ async def _record(
 
 
 async def _waiting(ctx: Ctx, person: Person) -> dict[int, list[Prompt]]:
-    """Per circle, the prompts a DM could answer: those owed, and the opening prompts still
-    on their way (held for working hours), which count as asked when the session opened."""
+    """Per circle, the prompts a DM could answer: those owed, and, while the member's
+    opening prompts are still on their way (held for working hours), what they will ask.
+    Those count as asked when the session opened, so a DM then goes in the SPEC's order."""
     waiting = await owed_prompt_circles(ctx, person)
     if person.is_away(ctx.now):
         return waiting
     for circle, session in await _open_sessions(ctx, person):
         assert circle.id is not None and session.id is not None and person.id is not None
+        record = await ctx.uow.attendance.first(session_id=session.id, person_id=person.id)
+        if record is not None and Stage.OPENING in record.handled:
+            continue
         opening = [PromptKind.CHECKIN]
         if circle.hot_seat is HotSeat.PRESENTER and session.presenter_id == person.id:
             opening.append(PromptKind.HOT_SEAT)
+        ahead = []
         for kind in opening:
-            if await prompt_of(ctx, session, person, kind) is None:
-                waiting.setdefault(circle.id, []).append(
+            prompt = await prompt_of(ctx, session, person, kind)
+            if prompt is None or prompt.owed:
+                ahead.append(
                     Prompt(
                         session_id=session.id,
                         person_id=person.id,
@@ -175,6 +182,10 @@ async def _waiting(ctx: Ctx, person: Person) -> dict[int, list[Prompt]]:
                         created_at=session.opens_at,
                     )
                 )
+        kinds = {p.kind for p in ahead}
+        others = [p for p in waiting.get(circle.id, []) if p.kind not in kinds]
+        if others or ahead:
+            waiting[circle.id] = others + ahead
     return waiting
 
 

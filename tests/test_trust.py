@@ -167,13 +167,13 @@ async def test_a_hot_seat_reply_given_before_the_notice_arrives_settles_it(
 # --- 2. every DM, from every path, inside working hours -----------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_welcome_dms_wait_for_working_hours_and_name_the_known_zone(
     sqlite_engine: Database,
 ) -> None:
     # Monday 08:00 UTC: 03:00 in New York, 19:00 in Sydney.
     h = Harness(sqlite_engine)
     await weekly(h, office_hours=FOUR)
+    await h.run_until(datetime(2026, 11, 24, 0, 0, tzinfo=UTC))
 
     assert received(h, BEN, "Welcome to Growth Circle") == [
         datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
@@ -185,7 +185,6 @@ async def test_welcome_dms_wait_for_working_hours_and_name_the_known_zone(
     assert "09:00-18:00 mon-fri in America/New_York" in welcome
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_a_zone_learnt_just_after_the_invitation_is_the_one_the_welcome_uses(
     sqlite_engine: Database,
 ) -> None:
@@ -202,7 +201,6 @@ async def test_a_zone_learnt_just_after_the_invitation_is_the_one_the_welcome_us
     assert in_office_hours(at, BEN.tz), at
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_a_hot_seat_handed_over_by_command_reaches_the_presenter_in_her_working_hours(
     sqlite_engine: Database,
 ) -> None:
@@ -217,7 +215,6 @@ async def test_a_hot_seat_handed_over_by_command_reaches_the_presenter_in_her_wo
     assert received(h, CHEN, "You're in the hot seat") == [datetime(2026, 11, 24, 0, 0, tzinfo=UTC)]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_the_escalation_and_the_private_note_wait_for_working_hours(
     sqlite_engine: Database,
 ) -> None:
@@ -240,7 +237,6 @@ async def test_the_escalation_and_the_private_note_wait_for_working_hours(
     }
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_every_kind_of_dm_from_every_path_lands_in_working_hours(
     sqlite_engine: Database,
 ) -> None:
@@ -284,7 +280,6 @@ async def test_every_kind_of_dm_from_every_path_lands_in_working_hours(
 # --- 3. rotation and the private note -----------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_rotation_skips_a_member_who_missed_two_sessions_and_nobody_is_told_about_himself(
     sqlite_engine: Database,
 ) -> None:
@@ -304,7 +299,6 @@ async def test_rotation_skips_a_member_who_missed_two_sessions_and_nobody_is_tol
             assert member.name not in note.splitlines()[1], note
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_a_presenter_whose_check_in_waits_for_his_agreement_is_not_called_absent(
     sqlite_engine: Database,
 ) -> None:
@@ -347,25 +341,27 @@ async def test_after_hotseat_moves_the_hot_seat_a_plain_reply_answers_it_not_the
     assert checkin_posts(h, 1, CHEN) == ["Chen checked in\n> Quiet week."]
 
 
-async def test_a_hot_seat_handed_over_before_the_opening_prompts_arrive_is_asked_once(
+async def test_before_her_prompts_arrive_a_new_presenters_dms_go_in_the_specs_order(
     sqlite_engine: Database,
 ) -> None:
-    # Chen's opening prompts wait for the morning in Tokyo; the hot seat reaches her first.
+    # Chen's opening prompts wait for the morning in Tokyo, and the hot seat is handed to
+    # her meanwhile: nothing has asked her anything yet, so check-in first, then hot seat.
     h = Harness(sqlite_engine)
     await weekly(h, office_hours=(CHEN,))
-    await h.run_until(OPENS + timedelta(hours=5))
-    assert texts(h, CHEN, "Check-in · Growth Circle") == []
+    await h.run_until(OPENS + timedelta(hours=5))  # 23:00 in Tokyo
     await h.command(ANA, f"hotseat {CHEN.mention}")
 
+    assert "check-in is in the Growth Circle" in await h.dm(CHEN, "Rewrote the deck.")
+    assert "Posted in Growth Circle" in await h.dm(CHEN, "How do I turn down requests?")
     await h.run_until(datetime(2026, 11, 24, 1, 0, tzinfo=UTC))  # 10:00 in Tokyo
-    assert len(texts(h, CHEN, "Check-in · Growth Circle")) == 1
-    assert len(texts(h, CHEN, "You're in the hot seat")) == 1
+    # Both are answered, so neither prompt is sent.
+    assert texts(h, CHEN, "Check-in · Growth Circle") == []
+    assert texts(h, CHEN, "You're in the hot seat") == []
 
 
 # --- 5. agreeing to the ground rules ------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_a_check_in_held_for_agreement_is_reminded_to_agree(
     sqlite_engine: Database,
 ) -> None:
@@ -381,7 +377,6 @@ async def test_a_check_in_held_for_agreement_is_reminded_to_agree(
     assert len(reminders) == 1, [a.post.body for a in dms(h, CHEN)]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_the_hot_seat_of_a_presenter_who_has_not_agreed_waits_for_his_agreement(
     sqlite_engine: Database,
 ) -> None:
@@ -399,7 +394,6 @@ async def test_the_hot_seat_of_a_presenter_who_has_not_agreed_waits_for_his_agre
     assert "stakeholders" in hot_seat_posts(h, 1)[0]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_changed_ground_rules_are_sent_to_every_member_to_agree_again(
     sqlite_engine: Database,
 ) -> None:
@@ -527,14 +521,12 @@ def test_in_the_mentoring_circle_demo_nobody_replies_to_the_hot_seat_twice() -> 
         assert not [line for line in chunk if "Still open for you: a reply to the hot seat" in line]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 @pytest.mark.parametrize("kind", DEMO_KINDS)
 def test_demo_welcomes_name_each_members_own_zone(kind: str) -> None:
     lines = demo_transcript(kind)
     assert not [line for line in lines if "I only message you" in line and " in UTC." in line]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 @pytest.mark.parametrize("kind", [k for k in DEMO_KINDS if k != "micro-group"])
 def test_demo_review_promises_name_the_time_the_review_reaches_the_member(kind: str) -> None:
     promised: dict[str, list[tuple[str, str]]] = {}
