@@ -350,8 +350,14 @@ ROWS: tuple[Spec[Any], ...] = (
     _on_circle(
         grammar.Resume, "start sessions again after a pause", (ORGANISERS,), steering.resume
     ),
-    _on_circle(
-        grammar.End, "end the circle; no more sessions or prompts", (ORGANISERS,), steering.end
+    Spec(
+        keyword="end",
+        usage="end [confirm]",
+        summary="end the circle; no more sessions or prompts (asks to confirm)",
+        who=(ORGANISERS,),
+        acts=Acts.ON_CIRCLE,
+        read=grammar.read_end,
+        run=lambda ctx, c: steering.end(ctx, c.person, c.circle, confirmed=c.command.confirmed),
     ),
     Spec(
         keyword="remove",

@@ -134,6 +134,7 @@ class Resume(Command):
 @dataclass(frozen=True, kw_only=True)
 class End(Command):
     keyword = "end"
+    confirmed: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -489,6 +490,14 @@ def read_forget(args: Args) -> ForgetMe:
     confirmed = len(tokens) > 1 and tokens[1].lower() == "confirm"
     args.nothing_more(tokens[2:] if confirmed else tokens[1:])
     return ForgetMe(confirmed=confirmed, circle=args.circle)
+
+
+def read_end(args: Args) -> End:
+    """`end`, then `end confirm`: ending stops every session and prompt, and can't be undone."""
+    tokens = list(args.tokens)
+    confirmed = bool(tokens) and tokens[0].lower() == "confirm"
+    args.nothing_more(tokens[1:] if confirmed else tokens)
+    return End(confirmed=confirmed, circle=args.circle)
 
 
 def read_schedule(args: Args) -> ScheduleCommand:

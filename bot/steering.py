@@ -226,9 +226,21 @@ async def resume(ctx: Ctx, person: Person, circle: Circle) -> None:
     ctx.say(Paragraph((f"Resumed {circle.name}.{later}",)))
 
 
-async def end(ctx: Ctx, person: Person, circle: Circle) -> None:
+async def end(ctx: Ctx, person: Person, circle: Circle, *, confirmed: bool) -> None:
+    """Ending can't be undone, so the first `end` only says what it does (as `forget me`)."""
     await require_organiser(ctx, circle, person, "end the circle")
     require_live(circle)
+    if not confirmed:
+        ctx.say(
+            Paragraph(
+                (
+                    f"Ending {circle.name} closes its open session, cancels every session to"
+                    " come and stops all prompts. It can't be undone.",
+                )
+            ),
+            Context((f"To end it, type `{ctx.prefix}end confirm`.",)),
+        )
+        return
     current = await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.OPEN)
     if current is not None and current.id is not None:
         current.final = True

@@ -93,6 +93,7 @@ CIRCLE_COMMANDS: list[tuple[str, Command]] = [
     ("pause", Pause()),
     ("resume", Resume()),
     ("end", End()),
+    ("end confirm", End(confirmed=True)),
     ("rotate", Rotate()),
     ("facilitator <@U1>", SetFacilitator(person=ANA)),
     ("hotseat <@U2|Ben Okafor>", SetPresenter(person=BEN)),

@@ -324,6 +324,9 @@ async def test_invite_names_what_is_not_a_mention(engine: Database) -> None:
 # --- join, leave, remove ----------------------------------------------------------------
 
 
+JOIN_HERE = "Type `/circle join` in the circle's own channel, or ask its organiser to invite you."
+
+
 async def test_join_adds_the_caller_with_a_welcome(engine: Database) -> None:
     h = Harness(engine)
     await h.command(ANA, "create Growth Circle")
@@ -335,9 +338,9 @@ async def test_join_adds_the_caller_with_a_welcome(engine: Database) -> None:
     assert "You've been added." in welcome
     assert f"> {RULE_1}" in welcome
     assert "Members: Ana (organiser), Eli" in lines(await status(h, ELI))
-    # From a DM, by the circle's name.
-    assert await h.command(DARA, "join in growth circle", conversation=None) == answer
-    assert "Members: Ana (organiser), Eli, Dara" in lines(await status(h, ELI))
+    # Not from a DM, even by the circle's name: being in its channel is what lets one in.
+    assert await refused(h, DARA, "join in growth circle", conversation=None) == JOIN_HERE
+    assert "Members: Ana (organiser), Eli" in lines(await status(h, ELI))
 
 
 async def test_join_refusals_say_why(engine: Database) -> None:
@@ -345,9 +348,8 @@ async def test_join_refusals_say_why(engine: Database) -> None:
     await circle(h, scheduled=False)
 
     assert await refused(h, BEN, "join") == "You're already a member of Growth Circle."
-    assert await refused(h, ELI, "join", conversation=ELSEWHERE) == (
-        "This channel is not a circle's home. Type `join` in the circle's own channel."
-    )
+    assert await refused(h, ELI, "join", conversation=ELSEWHERE) == JOIN_HERE
+    assert await refused(h, ELI, "join in No Such Circle", conversation=None) == JOIN_HERE
 
 
 async def test_join_only_while_forming_or_active(engine: Database) -> None:
@@ -358,7 +360,7 @@ async def test_join_only_while_forming_or_active(engine: Database) -> None:
     assert await refused(h, ELI, "join") == (
         "Growth Circle is paused, so it isn't taking new members."
     )
-    await h.command(ANA, "end")
+    await h.command(ANA, "end confirm")
     assert "isn't taking new members" in await refused(h, ELI, "join")
     assert h.inbox(ELI) == []
 
@@ -630,11 +632,15 @@ async def test_end_ends_the_circle(engine: Database) -> None:
     await circle(h)
 
     assert "Only the circle's organiser can end the circle" in await refused(h, BEN, "end")
-    assert await h.command(ANA, "end") == "Ended Growth Circle. No more prompts will be sent."
+    assert "can't be undone" in await h.command(ANA, "end")
+    assert "Status: ended" not in lines(await status(h))  # asked, not yet ended
+    assert await h.command(ANA, "end confirm") == (
+        "Ended Growth Circle. No more prompts will be sent."
+    )
 
     assert h.channel()[-1].body == "Growth Circle has ended. No more prompts will be sent."
     assert "Status: ended" in lines(await status(h))
-    for text in ("end", "open", WEEKLY, f"invite {ELI.mention}"):
+    for text in ("end", "end confirm", "open", WEEKLY, f"invite {ELI.mention}"):
         assert await refused(h, ANA, text) == "Growth Circle has ended."
     inboxes = [len(h.inbox(m)) for m in (ANA, BEN, CHEN, DARA)]
     await h.run(later(days=14))
@@ -647,7 +653,7 @@ async def test_end_during_a_session_closes_it_as_the_last(engine: Database) -> N
     await circle(h)
     await h.command(ANA, "open")
 
-    await h.command(ANA, "end")
+    await h.command(ANA, "end confirm")
 
     summary = h.thread(1)[-1]
     assert lines(summary)[0] == "Summary · Growth Circle, session 1"

@@ -201,7 +201,12 @@ class Demo:
         if parts[0] == "session" and parts[2] == "kickoff" and not arrival.edit:
             self._thread_of_session[int(parts[1])] = arrival.post.ref
             self._number_of_session[int(parts[1])] = len(self._number_of_session) + 1
-        if parts[0] == "session" and parts[2] == "hot_seat" and arrival.person is None:
+        if (
+            parts[0] == "session"
+            and parts[2] == "hot_seat"
+            and arrival.person is None
+            and self.kind is Kind.MASTERMIND  # a presenter's hot seat is answered on the notice
+        ):
             self._answer_ask(arrival, author=int(parts[3]), session_id=int(parts[1]))
         if arrival.person is not None and "as soon as you agree" in arrival.post.body:
             self._agree_later(arrival, circle_id="1", now=True)
