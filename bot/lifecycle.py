@@ -23,11 +23,9 @@ from bot.context import Ctx
 from bot.hot_seat import Ask
 from bot.kinds import (
     CLOSING_CHECKIN_QUESTION,
-    PRESETS,
     Commitments,
     Facilitation,
     HotSeat,
-    guide_for,
 )
 from bot.lookups import (
     active_members,
@@ -159,7 +157,7 @@ async def open_session(ctx: Ctx, session_id: int) -> None:
     circle.transition("open")
     await ctx.uow.sessions.save(session)
     await ctx.uow.circles.save(circle)
-    prompt, authored = session_prompt(circle, session)
+    prompt, authored = compose.session_topic(circle, session)
     await ctx.send(
         compose.kickoff(
             circle=circle,
@@ -196,21 +194,8 @@ async def reslot(ctx: Ctx, circle: Circle, session: Session) -> bool:
     return True
 
 
-def session_prompt(circle: Circle, session: Session) -> tuple[str, bool]:
-    """The topic shown in the kickoff, and whether a member wrote it."""
-    if session.topic:
-        return session.topic, True
-    guide = guide_for(circle.kind, session.number)
-    if session.final:  # e.g. a peer learning group's report-back, which also closes the circle
-        opening = f"{guide.title}. {guide.prompt} " if guide else ""
-        return f"{opening}To close: {CLOSING_CHECKIN_QUESTION}", False
-    if guide:
-        return f"{guide.title}. {guide.prompt}", False
-    return "Bring what matters to you this week.", False
-
-
 def checkin_question(circle: Circle, session: Session) -> str:
-    return CLOSING_CHECKIN_QUESTION if session.final else PRESETS[circle.kind].checkin_question
+    return CLOSING_CHECKIN_QUESTION if session.final else circle.question
 
 
 # --- stages -----------------------------------------------------------------

@@ -25,6 +25,14 @@ SESSION_TRANSITIONS: dict[tuple[SessionStatus, str], SessionStatus] = {
 }
 
 
+@dataclass(frozen=True)
+class Link:
+    """A link a session's leader attached (`link <url> [title]`): member text, shown inert."""
+
+    url: str
+    title: str = ""
+
+
 @dataclass(kw_only=True)
 class Session:
     circle_id: int
@@ -38,6 +46,7 @@ class Session:
     presenter_pinned: bool = False
     topic: str | None = None
     final: bool = False  # the closing session of a circle with an end
+    links: tuple[Link, ...] = ()
     id: int | None = field(default=None, compare=False)
 
     def transition(self, event: str) -> None:

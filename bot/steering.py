@@ -6,6 +6,7 @@ leaves no trace. Answers go to the caller privately through `ctx.say`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -24,6 +25,7 @@ from bot.lookups import (
 )
 from bot.messages import (
     Authored,
+    Block,
     Context,
     Message,
     Paragraph,
@@ -35,7 +37,7 @@ from bot.people import Person, PersonKey
 from bot.permissions import require_live, require_organiser, require_steward
 from bot.prompts import PromptKind
 from bot.rotation import next_in_rotation
-from bot.sessions import Session, SessionStatus
+from bot.sessions import Link, Session, SessionStatus
 from bot.timefmt import day_and_time, local_date, when
 
 # --- who may --------------------------------------------------------------------
@@ -332,21 +334,12 @@ async def _hand_hot_seat(ctx: Ctx, circle: Circle, session: Session, presenter: 
 
 async def topic(ctx: Ctx, person: Person, circle: Circle, text: str) -> None:
     await require_steward(ctx, circle, person, "set the topic")
-    session = await current_or_next(ctx, circle)
-    if session is None:
-        raise UserError(
-            f"{circle.name} has no session scheduled. `{ctx.prefix}schedule` or `{ctx.prefix}open` one first."
-        )
+    session = await _open_or_next(ctx, circle)
     session.topic = text
     await ctx.uow.sessions.save(session)
-    if session.is_open and session.id is not None:
-        await ctx.send(
-            Message(
-                key=keys.topic(session.id, ctx.now),
-                target=ToConversation(circle.home, thread=keys.kickoff(session.id)),
-                blocks=(Paragraph((Strong("Topic: "), Authored(text))),),
-            )
-        )
+    await _in_thread(
+        ctx, circle, session, keys.topic, (Paragraph((Strong("Topic: "), Authored(text))),)
+    )
     ctx.say(Paragraph((f"Topic set for session {session.number} of {circle.name}.",)))
 
 
@@ -354,18 +347,71 @@ async def focus(ctx: Ctx, person: Person, circle: Circle, text: str) -> None:
     """A peer learning group works on one shared challenge (SPEC §3): every kickoff and
     check-in prompt names it, so a member answering by DM has it in front of them."""
     await require_steward(ctx, circle, person, "set the focus")
-    if circle.kind is not Kind.PEER_LEARNING_GROUP:
-        raise UserError(
-            f"{circle.name} is a {circle.kind.value.replace('-', ' ')}; a shared focus is for"
-            " peer learning groups. Use `topic` to set what the next session is about."
-        )
     require_live(circle)
-    circle.focus = check_length(ctx, text)
+    circle.focus = focus_text(ctx, circle, text)
     await ctx.uow.circles.save(circle)
     ctx.say(
         Paragraph(("Focus of ", Strong(circle.name), " set: “", Authored(circle.focus), "”")),
         Context(("It shows in each kickoff and check-in prompt from now on, and in `status`.",)),
     )
+
+
+MAX_LINKS = 10
+
+
+async def link(ctx: Ctx, person: Person, circle: Circle, url: str, text: str) -> None:
+    """A link for the next (or the open) session, e.g. a micro-group leader's reading: shown
+    in the kickoff and the check-in prompt, and in the thread if the session is open. Its
+    address and title are member text, so no platform makes either a ping or a hidden link."""
+    await require_steward(ctx, circle, person, "add links")
+    session = await _open_or_next(ctx, circle)
+    if len(session.links) >= MAX_LINKS:
+        raise UserError(f"Session {session.number} has {MAX_LINKS} links already; that is plenty.")
+    title = text.removeprefix(url).strip()
+    added = Link(url=url, title=check_length(ctx, title) if title else "")
+    session.links = (*session.links, added)
+    await ctx.uow.sessions.save(session)
+    await _in_thread(ctx, circle, session, keys.link, compose.links((added,)))
+    ctx.say(Paragraph((f"Link added to session {session.number} of {circle.name}.",)))
+
+
+async def _open_or_next(ctx: Ctx, circle: Circle) -> Session:
+    """The session a topic or a link is for: the open one, else the next."""
+    session = await current_or_next(ctx, circle)
+    if session is None:
+        raise UserError(
+            f"{circle.name} has no session scheduled. `{ctx.prefix}schedule` or `{ctx.prefix}open` one first."
+        )
+    return session
+
+
+async def _in_thread(
+    ctx: Ctx,
+    circle: Circle,
+    session: Session,
+    key: Callable[[int, datetime], str],
+    blocks: tuple[Block, ...],
+) -> None:
+    """What was added to an open session is said in its thread too; a later one shows it
+    in its kickoff."""
+    if session.is_open and session.id is not None:
+        await ctx.send(
+            Message(
+                key=key(session.id, ctx.now),
+                target=ToConversation(circle.home, thread=keys.kickoff(session.id)),
+                blocks=blocks,
+            )
+        )
+
+
+def focus_text(ctx: Ctx, circle: Circle, text: str) -> str:
+    """A shared focus, checked: only a peer learning group has one."""
+    if circle.kind is not Kind.PEER_LEARNING_GROUP:
+        raise UserError(
+            f"{circle.name} is a {circle.kind.value.replace('-', ' ')}; a shared focus is for"
+            " peer learning groups. Use `topic` to set what the next session is about."
+        )
+    return check_length(ctx, text)
 
 
 async def rules(ctx: Ctx, person: Person, circle: Circle, text: str | None) -> None:

@@ -28,7 +28,7 @@ from bot.hot_seat import Ask, Response
 from bot.nudges import Attendance, Stage
 from bot.people import Person, PersonKey
 from bot.prompts import Prompt
-from bot.sessions import Session
+from bot.sessions import Link, Session
 from storage import tables
 
 E = TypeVar("E")
@@ -148,7 +148,14 @@ CIRCLES = Codec(
 )
 
 MEMBERSHIPS = Codec(Membership, tables.MembershipRow)
-SESSIONS = Codec(Session, tables.SessionRow)
+SESSIONS = Codec(
+    Session,
+    tables.SessionRow,
+    encode=lambda s: {"links": "\n".join(f"{k.url} {k.title}".rstrip() for k in s.links)},
+    decode=lambda r: {
+        "links": tuple(Link(*line.split(" ", 1)) for line in r["links"].splitlines())
+    },
+)
 ATTENDANCE = Codec(
     Attendance,
     tables.AttendanceRow,

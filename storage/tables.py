@@ -62,6 +62,8 @@ class CircleRow(SQLModel, table=True):
     created_at: datetime = _when()
     rules: str = Field(sa_column=Column(Text, nullable=False))
     focus: str = Field(sa_column=Column(Text, nullable=False))
+    min_size: int = 2
+    checkin_question: str = Field(default="", sa_column=Column(Text, nullable=False))
     rhythm: str | None = Field(default=None, max_length=80)
     anchor: date | None = None
     end_after: int | None = None
@@ -99,6 +101,7 @@ class SessionRow(SQLModel, table=True):
     presenter_pinned: bool = False
     topic: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     final: bool = False
+    links: str = Field(default="", sa_column=Column(Text, nullable=False))
 
 
 class AttendanceRow(SQLModel, table=True):

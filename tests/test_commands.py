@@ -115,6 +115,10 @@ TEXT_COMMANDS: list[tuple[str, Command]] = [
     ("help schedule", Help(topic="schedule")),
     ("create Product Leads", Create(name="Product Leads", kind=None)),
     ("create Product Leads kind mastermind", Create(name="Product Leads", kind=Kind.MASTERMIND)),
+    (
+        "create Growth Circle kind peer-learning-group focus Saying  no, kindly",
+        Create(name="Growth Circle", kind=Kind.PEER_LEARNING_GROUP, focus="Saying  no, kindly"),
+    ),
     ("topic What makes feedback useful?", Topic(text="What makes feedback useful?")),
     ("rules", Rules(text=None)),
     ("rules Be kind. Keep it here.", Rules(text="Be kind. Keep it here.")),
@@ -588,6 +592,7 @@ def test_bad_hours_name_the_token(text: str, token: str, problem: str | None) ->
         ("create Leads/Ops", "create", "/"),
         ("create Leads <3", "create", "<"),
         ("create Leads kind bookclub", "create", "bookclub"),
+        ("create Leads kind mastermind weekly", "create", "weekly"),
         ("create " + "x" * 81, "create", "x" * 81),
         ("invite @ana", "invite", "@ana"),
         ("invite <@U1> ana", "invite", "ana"),
@@ -625,6 +630,8 @@ def test_usage_errors_name_the_bad_token(text: str, keyword: str, token: str) ->
     [
         ("create", "create"),
         ("create kind mastermind", "create"),
+        ("create Leads kind", "create"),
+        ("create Leads kind peer-learning-group focus", "create"),
         ("invite", "invite"),
         ("invite in Design", "invite"),
         ("remove", "remove"),
@@ -707,7 +714,8 @@ def test_every_keyword_has_a_usage_line_and_a_summary() -> None:
     assert set(USAGE) == set(SUMMARY) == KEYWORDS
     for keyword, usage in USAGE.items():
         assert not usage.startswith(("/", "circle"))
-        assert usage.split()[0] in KEYWORDS | {"not"}, keyword
+        words = usage.split()
+        assert {words[0], " ".join(words[:2])} & (KEYWORDS | {"not"}), keyword
         assert SUMMARY[keyword]
     assert USAGE["schedule"] == (
         "schedule <rhythm> at HH:MM [tz <Area/City>] [window <N>d|<N>h]"

@@ -126,7 +126,7 @@ async def test_help_shows_what_the_bot_does_and_the_callers_commands(engine: Dat
     stranger = await unchanged(h, lambda: h.command(ELI, "help", conversation=None))
     assert stranger.startswith("I run peer learning circles")
     assert "For everyone" in lines(stranger)
-    assert "`/circle create <name> [kind <kind>]` — " in stranger
+    assert "`/circle create <name> [kind <kind>] [focus <text>]` — " in stranger
     assert "For members" not in lines(stranger)
     assert "For organisers" not in lines(stranger)
     assert "`/circle schedule" not in stranger
@@ -194,7 +194,7 @@ async def test_create_refusals_say_what_was_wrong(engine: Database) -> None:
     assert "`/circle create <name>`" in dm
     kind = await refused(h, ANA, "create Growth kind bestie")
     assert "“bestie” is not a kind of circle; use one of mastermind, micro-group" in kind
-    assert "Usage: `create <name> [kind <kind>]`" in kind
+    assert "Usage: `create <name> [kind <kind>] [focus <text>]`" in kind
     name = await refused(h, ANA, "create Growth!")
     assert name.startswith("“!” can't be part of a circle name")
 
@@ -278,7 +278,7 @@ async def test_only_the_organiser_or_the_facilitator_may_invite(engine: Database
     assert h.inbox(ELI) == []
 
     await h.command(ANA, f"facilitator {BEN.mention}")
-    assert await h.command(BEN, f"invite {ELI.mention}") == "Added Eli; each gets a welcome DM."
+    assert await h.command(BEN, f"invite {ELI.mention}") == "Added Eli, who gets a welcome DM."
     assert "Welcome to Growth Circle" in h.inbox(ELI)[0]
 
 
@@ -289,7 +289,7 @@ async def test_inviting_someone_who_is_already_a_member(engine: Database) -> Non
 
     answer = await h.command(ANA, f"invite {BEN.mention} {ELI.mention}")
 
-    assert answer == "Added Eli; each gets a welcome DM. Already members: Ben."
+    assert answer == "Added Eli, who gets a welcome DM. Already members: Ben."
     assert len(h.inbox(BEN)) == welcomes
     assert await refused(h, ANA, f"invite {CHEN.mention}") == "Already members: Chen."
 
@@ -298,11 +298,11 @@ async def test_invite_and_join_respect_the_size_limit(engine: Database) -> None:
     h = Harness(engine)
     await h.command(ANA, "create Pair kind mentoring-pair")
 
-    answer = await refused(h, ANA, f"invite {BEN.mention} {CHEN.mention}")
+    answer = await refused(h, ANA, f"invite {BEN.mention} {CHEN.mention} {DARA.mention}")
 
-    assert answer == "Pair has 1 of at most 2 members, so I can't add 2 more."
-    assert h.inbox(BEN) == h.inbox(CHEN) == []
-    assert await h.command(ANA, f"invite {BEN.mention}") == "Added Ben; each gets a welcome DM."
+    assert answer == "Pair has 1 of at most 2 members, so I can't add 3 more."
+    assert h.inbox(BEN) == h.inbox(CHEN) == h.inbox(DARA) == []
+    assert await h.command(ANA, f"invite {BEN.mention}") == "Added Ben, who gets a welcome DM."
     assert await refused(h, CHEN, "join") == "Pair is full (2 of 2). Ask its organiser."
     assert h.inbox(CHEN) == []
 
