@@ -90,6 +90,11 @@ def links(attached: Sequence[Link]) -> tuple[Block, ...]:
     return (Paragraph(tuple(lines)),)
 
 
+def _facilitator_word(circle: Circle) -> str:
+    """A leader leads every session and picks its topic; a facilitator takes a turn."""
+    return "leader" if circle.facilitation is Facilitation.LEADER else "facilitator"
+
+
 def kickoff(
     *, circle: Circle, session: Session, cast: Cast, prompt: str, authored: bool
 ) -> Message:
@@ -100,7 +105,7 @@ def kickoff(
         ("Closes", (when(session.closes_at, circle.tz),)),
     ]
     if cast.facilitator:
-        fields.append(("Facilitator", (Name(cast.facilitator),)))
+        fields.append((_facilitator_word(circle).capitalize(), (Name(cast.facilitator),)))
     if circle.hot_seat is HotSeat.PRESENTER:
         fields.append(("Hot seat", _name_or(cast.presenter)))
     title = "Closing session" if session.final else f"Session {session.number}"
@@ -203,7 +208,8 @@ def checkin_prompt(
     discussion prompt: the topic and its links first, then the question about it."""
     assert session.id is not None and person.id is not None
     about: list[Block] = []
-    if session.topic or circle.facilitation is Facilitation.LEADER:
+    led = circle.facilitation is Facilitation.LEADER and not session.final  # closing: its own
+    if session.topic or led:
         prompt, authored = session_topic(circle, session)
         about = [Paragraph(_topic_line(prompt, authored=authored)), *links(session.links)]
     if circle.focus:
@@ -473,13 +479,19 @@ def summary(*, circle: Circle, session: Session, recap: Recap) -> Message:
         )
     if session.final:
         blocks.append(
-            Paragraph(("This was the circle's closing session. Thank you all for showing up. 💛",))
+            Paragraph(
+                (
+                    "This was the circle's closing session. Thank you "
+                    + ("both" if circle.max_size <= 2 else "all")
+                    + " for showing up. 💛",
+                )
+            )
         )
     elif recap.next_session and recap.next_cast:
         nxt = recap.next_session
         line: Rich = (Strong("Next: "), f"session {nxt.number}, {when(nxt.opens_at, circle.tz)}")
         if recap.next_cast.facilitator:
-            line = (*line, " · facilitator ", Name(recap.next_cast.facilitator))
+            line = (*line, f" · {_facilitator_word(circle)} ", Name(recap.next_cast.facilitator))
         if recap.next_cast.presenter:
             line = (*line, " · hot seat ", Name(recap.next_cast.presenter))
         blocks.append(Paragraph(line))
@@ -581,6 +593,12 @@ def welcome(*, person: Person, circle: Circle, inviter: str | None) -> Message:
             *rules_blocks(circle),
         ),
     )
+
+
+def size(circle: Circle) -> str:
+    """The members a circle is for: `4-8 members`, or `2 members` for a pair."""
+    bounds = {circle.min_size, circle.max_size}
+    return "-".join(str(n) for n in sorted(bounds)) + " members"
 
 
 def how_it_works(circle: Circle) -> str:

@@ -71,7 +71,7 @@ async def create(
         Paragraph(
             (
                 f"Next: `{ctx.prefix}invite @someone …`, then `{ctx.prefix}schedule {preset.rhythm}`"
-                f" ({circle.min_size}-{circle.max_size} members work best).",
+                f" ({compose.size(circle)} work best).",
             )
         ),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
+from bot import compose
 from bot.circles import Circle
 from bot.context import Ctx
 from bot.errors import NotAllowed
@@ -119,7 +120,7 @@ def settings(circle: Circle) -> list[tuple[str, Rich]]:
     """What `set …` changes (SPEC §3), as this circle has it. A circle whose kind has no
     commitments does not talk about them, unless an organiser turned them off."""
     shown: list[tuple[str, Rich]] = [
-        ("Size", (f"{circle.min_size}-{circle.max_size} members",)),
+        ("Size", (compose.size(circle),)),
         ("Facilitation", (FACILITATION_WORDS[circle.facilitation],)),
         ("Hot seat mode", (HOT_SEAT_WORDS[circle.hot_seat],)),
     ]

@@ -9,7 +9,7 @@ session in progress to close, since its prompts and posts are already out.
 
 from __future__ import annotations
 
-from bot import lifecycle
+from bot import compose, lifecycle
 from bot.answers import check_length
 from bot.circles import Circle
 from bot.context import Ctx
@@ -59,7 +59,7 @@ async def size(ctx: Ctx, person: Person, circle: Circle, low: int, high: int) ->
             f"{circle.name} has {count} members already, so its size can't be at most {high}."
         )
     circle.min_size, circle.max_size = low, high
-    await _saved(ctx, circle, "Size", (f"{low}-{high} members",))
+    await _saved(ctx, circle, "Size", (compose.size(circle),))
 
 
 async def question(ctx: Ctx, person: Person, circle: Circle, text: str) -> None:

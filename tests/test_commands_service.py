@@ -662,6 +662,87 @@ async def test_end_during_a_session_closes_it_as_the_last(engine: Database) -> N
     assert "Open now" not in await status(h)
 
 
+# --- set, link, create … focus --------------------------------------------------------------
+
+
+async def test_only_an_organiser_changes_a_setting_and_a_bad_one_changes_nothing(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await circle(h)
+
+    assert "Only the circle's organiser can change its settings" in await refused(
+        h, BEN, "set commitments off"
+    )
+    assert await refused(h, ANA, "set size 2-3") == (
+        "Growth Circle has 4 members already, so its size can't be at most 3."
+    )
+    await h.command(ANA, "open")
+    assert "Change the hot-seat mode once it has closed" in await refused(
+        h, ANA, "set hotseat asks"
+    )
+    assert "Commitments: required" in lines(await status(h))
+
+
+async def test_a_question_set_by_an_organiser_goes_back_to_the_kinds_with_default(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await circle(h)
+    kinds = next(line for line in lines(await status(h)) if line.startswith("Check-in question"))
+
+    await h.command(ANA, "set question What did you try, <!here>?")
+    assert "Check-in question: What did you try, <!here>?" in lines(await status(h))
+    await h.command(ANA, "set question default")
+    assert kinds in lines(await status(h))
+
+
+async def test_a_facilitation_change_recasts_the_next_session(engine: Database) -> None:
+    h = Harness(engine)
+    await circle(h)
+    await h.command(ANA, f"facilitator {CHEN.mention}")
+
+    answer = await h.command(ANA, "set facilitation none")
+
+    assert answer.startswith("Facilitation of Growth Circle: none (self-managed)")
+    assert not any(line.startswith("Next facilitator") for line in lines(await status(h)))
+
+
+async def test_a_link_added_to_an_open_session_is_posted_in_its_thread(engine: Database) -> None:
+    h = Harness(engine)
+    await circle(h, kind="micro-group")
+    await h.command(ANA, "open")
+
+    answer = await h.command(ANA, "link https://example.org/guide A guide for <!channel>")
+
+    assert answer == "Link added to session 1 of Growth Circle."
+    assert h.thread(1)[-1] == "Links\n• A guide for <!channel> https://example.org/guide"
+    assert "Only the circle's organiser or this session's facilitator can add links" in (
+        await refused(h, BEN, "link https://example.org/mine")
+    )
+
+
+async def test_a_focus_at_create_is_for_peer_learning_groups_only(engine: Database) -> None:
+    h = Harness(engine)
+
+    answer = await refused(h, ANA, "create Growth Circle focus Saying no")
+
+    assert "a shared focus is for peer learning groups" in answer
+
+
+async def test_the_organiser_of_a_full_pair_steps_back_only_before_its_first_session(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await h.command(ANA, "create Pair kind mentoring-pair")
+    await h.command(ANA, f"invite {BEN.mention}")
+    await h.command(ANA, "open")
+
+    assert await refused(h, ANA, f"invite {CHEN.mention}") == (
+        "Pair has 2 of at most 2 members, so I can't add 1 more."
+    )
+
+
 # --- rotate, facilitator, hotseat, topic ------------------------------------------------------
 
 

@@ -271,5 +271,5 @@ async def test_an_organiser_can_set_hot_seat_mode_size_and_facilitation(
     assert shown("facilitat", "leader"), lines
     kickoff = h.kickoff(1).body.splitlines()
     assert not any(line.startswith("Hot seat:") for line in kickoff)
-    assert "Facilitator: Ana" in kickoff
+    assert "Leader: Ana" in kickoff
     assert latest(h, CHEN, "Your ask · Growth Circle")
