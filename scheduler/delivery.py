@@ -10,18 +10,29 @@ What it guarantees (SPEC §9):
 
 - A row is sent by one worker: claims are `FOR UPDATE SKIP LOCKED` on
   PostgreSQL (see `storage.delivery`), with a lease that a crashed worker
-  lets run out, after which the row is claimed again. (A worker that dies
-  after the platform accepted a message but before recording it causes the
-  one duplicate no chat API lets us avoid; `send_timeout` is kept well under
-  the lease so a slow send is never taken over while still in flight.)
+  lets run out, after which the row is claimed again, marked as maybe
+  delivered. A send that misses its deadline (`send_timeout`, well under the
+  lease) is treated the same way: its outcome is unknown. A messenger that
+  can look for what it posted (Slack, by the outbox key in the message's
+  metadata) adopts it instead of posting twice; one that cannot (Teams)
+  sends it again, the one duplicate its API gives no way to avoid.
+- Conversations proceed independently: each send is a task of its own, so a
+  send that hangs holds up its own conversation only, never a round (a round
+  waits at most `patience` for its sends before looking again).
 - Messages to one conversation, and so within a thread, go out in the order
   they were written; a thread reply waits for its root, and fails with a
   clear reason if the root failed.
+- Timely messages (kickoffs, prompts) are taken before answers to what
+  someone just did, each lane oldest first; a bot with no budget left never
+  holds back another bot's messages.
 - Rate limits per conversation and per bot are respected (`Pacer`);
   `Retry-After` is honoured; transient failures are retried with capped
   exponential backoff and full jitter and given up only after `max_attempts`
   over `give_up_after`; permanent failures are recorded with the platform's
   reason for organisers.
+- An idle worker costs next to nothing, even over a backlog it cannot send
+  yet: between the moments it knows something may go, it only asks whether
+  new rows were written.
 """
 
 from __future__ import annotations
@@ -33,12 +44,12 @@ import logging
 import random
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.ports import Clock
 from scheduler.messenger import Messenger, Permanent, RateLimits, Transient
-from storage.delivery import Candidate, Claimed, Cursor, Delivery, OutboxStore
+from storage.delivery import LANES, Candidate, Claimed, Cursor, Delivery, OutboxStore
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +58,9 @@ MAX_ROUNDS = 1000  # per run_once: a bound, should a row ever look claimable but
 # failure; another replica's failures, or replies written later, are found within this).
 SWEEP_EVERY = timedelta(seconds=30)
 PRUNE_EVERY = timedelta(seconds=10)  # forgetting idle conversations' windows
+# An idle worker looks at the whole queue at least this often, for what other replicas'
+# outcomes changed (between times, only new rows or its own wake-up make it look).
+LOOK_EVERY = timedelta(seconds=30)
 
 
 # --- rate limits ---------------------------------------------------------------------
@@ -230,8 +244,15 @@ class DeliveryWorker:
     `platform` keeps a worker to rows addressed on its platform when several
     messengers share one outbox (one worker for Slack, one for Teams); None
     takes every row. `share` is this replica's part of each bot budget.
-    `batch` bounds the sends of one round, `scan` the rows it looks at, and
-    `concurrency` the sends in flight at once.
+    `batch` bounds the sends of one round, `scan` the rows it looks at per
+    lane, and `concurrency` the sends in flight at once. Every send has a
+    deadline, `send_timeout`; a round waits at most `patience` (real time)
+    for its sends, and those still running finish on their own.
+
+    The policies before these (for the bench's baseline): `patience=None`
+    waits for every send of a round; `lanes=(None,)` takes answers and
+    timely messages as one queue, oldest first; `look_every=timedelta(0)`
+    looks at the whole queue on every idle tick.
     """
 
     def __init__(
@@ -244,6 +265,9 @@ class DeliveryWorker:
         policy: RetryPolicy | None = None,
         lease: timedelta = timedelta(seconds=60),
         send_timeout: timedelta = timedelta(seconds=20),
+        patience: timedelta | None = timedelta(seconds=0.5),
+        lanes: Sequence[str | None] = LANES,
+        look_every: timedelta = LOOK_EVERY,
         batch: int = 100,
         scan: int = 500,
         concurrency: int = 16,
@@ -260,13 +284,19 @@ class DeliveryWorker:
         self._lease = lease
         self._platform = platform
         self._send_timeout = send_timeout.total_seconds()
+        self._patience = patience.total_seconds() if patience is not None else None
+        self._lanes = lanes
+        self._look_every = look_every
         self._batch = batch
         self._scan = scan
         self._sending = asyncio.Semaphore(concurrency)
         self._rng = rng or random.Random()
         self._name = f"{name}-{uuid.uuid4().hex[:8]}"[:48]
         self._claims = itertools.count(1)
-        self._explore_after: Cursor | None = None
+        self._explore_after: dict[str | None, Cursor | None] = {}
+        self._sends: set[asyncio.Task[None]] = set()
+        self._newest: int | None = None  # the newest row id seen when the queue was last looked at
+        self._looked_at = clock.now()
         self._swept_at: datetime | None = None
         self._pruned_at = clock.now()
         self._failed = False
@@ -283,11 +313,15 @@ class DeliveryWorker:
         """Send everything due and allowed now; returns when to run again (None: nothing waits)."""
         async with self._lock:
             refused_until: datetime | None = None
+            self._newest = await self._store.newest()
+            self._looked_at = self._clock.now()
             for _ in range(MAX_ROUNDS):
                 now = self._clock.now()
                 if self._swept_at is None or self._failed or now >= self._swept_at + SWEEP_EVERY:
                     await self._fail_orphans(now)
-                again, refused_until = await self._round(now)
+                launched, again, refused_until = await self._round(now)
+                if launched:
+                    await asyncio.wait(launched, timeout=self._patience)
                 if not again:
                     break
             if now >= self._pruned_at + PRUNE_EVERY:
@@ -300,56 +334,73 @@ class DeliveryWorker:
     async def run_forever(
         self, stop: asyncio.Event, *, idle: timedelta = timedelta(seconds=1)
     ) -> None:
-        """Deliver until `stop` is set; look again at least every `idle` for other writers' rows."""
+        """Deliver until `stop` is set, then let the sends in flight finish.
+
+        Runs again when poked (rows written here, a send finished), when the
+        moment `run_once` named comes, or when another writer's rows appear
+        (checked every `idle`, one indexed look-up).
+        """
+        wake: datetime | None = None
         while not stop.is_set():
             try:
                 wake = await self.run_once()
             except Exception:
                 log.exception("delivery round failed")
                 wake = None
-            if stop.is_set():
-                break
-            pause = idle.total_seconds()
-            if wake is not None:
-                pause = min(pause, max((wake - self._clock.now()).total_seconds(), 0.0))
-            if pause > 0:
-                await self._nap(stop, pause)
+            while not stop.is_set():
+                pause = idle.total_seconds()
+                if wake is not None:
+                    pause = min(pause, max((wake - self._clock.now()).total_seconds(), 0.0))
+                if pause > 0 and await self._nap(stop, pause):
+                    break
+                if pause <= 0 or await self._changed(wake):
+                    break
+        await self.settle()
 
-    async def _nap(self, stop: asyncio.Event, seconds: float) -> None:
+    async def settle(self) -> None:
+        """Until every send in flight has finished (each has its deadline)."""
+        while self._sends:
+            await asyncio.wait(list(self._sends))
+
+    async def _nap(self, stop: asyncio.Event, seconds: float) -> bool:
+        """Sleeps up to `seconds`; whether it was poked (or stopped) meanwhile."""
         waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._poked.wait())}
         try:
             await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()
+        poked = self._poked.is_set() or stop.is_set()
         self._poked.clear()
+        return poked
+
+    async def _changed(self, wake: datetime | None) -> bool:
+        """Whether to look at the queue again now: something may have become sendable."""
+        now = self._clock.now()
+        if (wake is not None and now >= wake) or now >= self._looked_at + self._look_every:
+            return True
+        return await self._store.newest() != self._newest
 
     # --- one round: look, admit, claim, send ---------------------------------------------
 
-    async def _round(self, now: datetime) -> tuple[bool, datetime | None]:
-        """One look at the queue and the sends it allows; returns whether to look again
-        at once, and the earliest moment something refused now may go."""
+    async def _round(self, now: datetime) -> tuple[list[asyncio.Task[None]], bool, datetime | None]:
+        """One look at the queue, and the sends it allows started; returns them, whether
+        to look again once they are done, and the earliest moment something refused now
+        may go."""
         self.tally.rounds += 1
+        self._poked.clear()  # this look sees every row and outcome recorded so far
         bots: set[str] = set()
-        first = await self._store.candidates(now, limit=self._scan, platform=self._platform)
-        admitted, refused_until = self._admit(first, now, room=self._batch, bots=bots)
-        if len(first) == self._scan and len(admitted) < self._batch:
-            # The oldest rows may all belong to bots with no budget left; look a little
-            # further along each round, so another bot's messages never starve.
-            after = first[-1].cursor
-            if self._explore_after is not None and self._explore_after > after:
-                after = self._explore_after
-            page = max(1, self._scan // 5)
-            further = await self._store.candidates(
-                now, after=after, limit=page, platform=self._platform
-            )
-            self._explore_after = further[-1].cursor if len(further) == page else None
+        admitted: list[_Admitted] = []
+        refused_until: datetime | None = None
+        for lane in self._lanes:  # timely messages first, then answers
             room = self._batch - len(admitted)
-            more, later = self._admit(further, now, room=room, bots=bots)
+            if room <= 0:
+                break
+            more, later = await self._look(lane, now, room=room, bots=bots)
             admitted += more
             refused_until = _earliest(refused_until, later)
         if not admitted:
-            return False, refused_until
+            return [], False, refused_until
         token = f"{self._name}:{next(self._claims)}"
         claimed = await self._store.claim(
             [a.candidate.delivery.id for a in admitted], now=now, lease=self._lease, token=token
@@ -359,17 +410,53 @@ class DeliveryWorker:
             if a.candidate.delivery.id not in got:
                 self.pacer.give_back(a.conversation, a.bot, now)
         keys = {a.candidate.delivery.id: a for a in admitted}
-        await asyncio.gather(
-            *(self._deliver(c, keys[c.delivery.id], now=now, token=token) for c in claimed)
-        )
+        launched = [self._start(c, keys[c.delivery.id], now=now, token=token) for c in claimed]
         # Sends make room for what they held back (a thread's next reply, a
         # conversation's next message), so look again, unless every bot seen has
         # spent its budget: then nothing more can go before it refills.
         if self.pacer.bots is not None:
             refills = [self.pacer.bots.free_at(bot, now) for bot in bots]
             if all(at > now for at in refills):
-                return False, _earliest(refused_until, min(refills))
-        return True, refused_until
+                return launched, False, _earliest(refused_until, min(refills))
+        return launched, True, refused_until
+
+    async def _look(
+        self, lane: str | None, now: datetime, *, room: int, bots: set[str]
+    ) -> tuple[list[_Admitted], datetime | None]:
+        """Candidates of one lane, oldest first, and those the limits allow now."""
+        first = await self._store.candidates(
+            now, lane=lane, limit=self._scan, platform=self._platform
+        )
+        admitted, refused_until = self._admit(first, now, room=room, bots=bots)
+        if len(first) == self._scan and len(admitted) < room:
+            # The oldest rows may all belong to bots with no budget left; look a little
+            # further along each round, so another bot's messages never starve.
+            after = first[-1].cursor
+            explored = self._explore_after.get(lane)
+            if explored is not None and explored > after:
+                after = explored
+            page = max(1, self._scan // 5)
+            further = await self._store.candidates(
+                now, lane=lane, after=after, limit=page, platform=self._platform
+            )
+            self._explore_after[lane] = further[-1].cursor if len(further) == page else None
+            more, later = self._admit(further, now, room=room - len(admitted), bots=bots)
+            admitted += more
+            refused_until = _earliest(refused_until, later)
+        return admitted, refused_until
+
+    def _start(
+        self, claimed: Claimed, admitted: _Admitted, *, now: datetime, token: str
+    ) -> asyncio.Task[None]:
+        """A send of its own: it holds up nothing but its conversation."""
+        task = asyncio.create_task(self._deliver(claimed, admitted, now=now, token=token))
+        self._sends.add(task)
+        task.add_done_callback(self._sent)
+        return task
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sends.discard(task)
+        self._poked.set()  # its conversation's next message may go now
 
     def _admit(
         self, candidates: Sequence[Candidate], now: datetime, *, room: int, bots: set[str]
@@ -400,7 +487,9 @@ class DeliveryWorker:
     async def _deliver(
         self, claimed: Claimed, admitted: _Admitted, *, now: datetime, token: str
     ) -> None:
-        delivery = claimed.delivery
+        delivery = replace(
+            claimed.delivery, maybe_delivered=admitted.candidate.delivery.maybe_delivered
+        )
         async with self._sending:
             try:
                 async with asyncio.timeout(self._send_timeout):
@@ -410,7 +499,9 @@ class DeliveryWorker:
             except Transient as error:
                 await self._retry(claimed, admitted, error, token=token)
             except TimeoutError:
-                await self._retry(claimed, admitted, Transient("timed out"), token=token)
+                # The platform may have posted it and only the answer is missing.
+                timed_out = Transient("timed out", maybe_delivered=True)
+                await self._retry(claimed, admitted, timed_out, token=token)
             except Exception as error:  # a messenger bug must not lose the message
                 log.exception("delivery %s: unexpected error from the messenger", delivery.id)
                 reason = f"unexpected error: {type(error).__name__}"
@@ -444,7 +535,12 @@ class DeliveryWorker:
             when = now + self._policy.backoff(failures, self._rng)
         log.info("delivery %s: retry %d at %s (%s)", delivery.id, failures, when, error.reason)
         recorded = await self._store.retry_at(
-            delivery.id, when=when, reason=error.reason, claim=token, failing_since=failing_since
+            delivery.id,
+            when=when,
+            reason=error.reason,
+            claim=token,
+            failing_since=failing_since,
+            maybe_delivered=error.maybe_delivered,
         )
         if recorded:
             self.tally.retried += 1

@@ -30,14 +30,22 @@ class Transient(SendError):
     `retry_after` is the platform's `Retry-After` in seconds: nothing more goes
     to that conversation before it. `bot_wide` says the platform throttled the
     whole bot (workspace), not just this conversation: every send waits.
+    `maybe_delivered` says the platform may have posted it anyway (no answer
+    came back): the retry looks before posting again, where it can.
     """
 
     def __init__(
-        self, reason: str, *, retry_after: float | None = None, bot_wide: bool = False
+        self,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        bot_wide: bool = False,
+        maybe_delivered: bool = False,
     ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
         self.bot_wide = bot_wide
+        self.maybe_delivered = maybe_delivered
 
 
 def retry_after(value: object, *, now: datetime | None = None) -> float | None:
@@ -89,5 +97,9 @@ class Messenger(Protocol):
         ...
 
     async def send(self, delivery: Delivery) -> str | None:
-        """Post or edit; returns the platform's id of the message."""
+        """Post or edit; returns the platform's id of the message.
+
+        When `delivery.maybe_delivered`, an earlier attempt may have posted it:
+        a messenger that can find it returns its id rather than posting again.
+        """
         ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -187,6 +187,21 @@ class CommitmentRow(SQLModel, table=True):
     source: str | None = Field(default=None, max_length=128)
 
 
+# The outbox's two lanes (see `storage.delivery`): answers to what someone just did
+# (`answer:…` keys) queue apart from the circles' timely messages, each lane along
+# its own partial index. The predicates are SQL text because a query uses a partial
+# index only when its WHERE repeats the predicate literally.
+ANSWER = "key LIKE 'answer:%'"
+TIMELY = "key NOT LIKE 'answer:%'"
+
+
+def _lane_index(name: str, lane: str) -> Index:
+    where = text(lane)
+    return Index(
+        name, "status", "next_attempt_at", "id", sqlite_where=where, postgresql_where=where
+    )
+
+
 class OutboxRow(SQLModel, table=True):
     """A message to deliver. `key` is unique: a job that fires twice writes it once.
 
@@ -199,6 +214,8 @@ class OutboxRow(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at", "id"),
+        _lane_index("ix_outbox_timely", TIMELY),
+        _lane_index("ix_outbox_answers", ANSWER),
         Index("ix_outbox_ref", "target", "platform_ref"),
         Index("ix_outbox_queue", "target", "status", "id"),
     )

@@ -546,6 +546,62 @@ async def test_each_bot_has_its_own_budget_and_none_starves(
     assert max(r.at for r in platform.posted()) == START + 19 * SECOND
 
 
+async def test_a_new_kickoff_and_its_prompts_go_out_before_a_backlog_of_answers(
+    engine: Database, platform: FakePlatform, clock: FakeClock
+) -> None:
+    """200 answers queued for one workspace (40 s of its budget): a session opening
+    meanwhile is not held behind them."""
+    await queue(engine, *(to_person(f"answer:{n}", f"user{n}") for n in range(200)))
+    worker = make_worker(engine, platform, clock, scan=50)
+    await worker.run_once()
+    clock.advance(SECOND)
+    opening = [
+        to_channel("session:9:kickoff", "acme:#new-circle"),
+        to_person("session:9:checkin:1", "zoe"),
+        to_person("session:9:hot_seat_prompt:1", "zoe"),
+    ]
+    await queue(engine, *opening, now=clock.now())
+    await drain(worker, clock)
+
+    assert platform.attempts("session:9:kickoff") == [START + SECOND]
+    assert platform.attempts("session:9:checkin:1") == [START + SECOND]
+    assert platform.attempts("session:9:hot_seat_prompt:1") == [START + 2 * SECOND]  # Zoe's DM: 1/s
+    assert len(platform.posted()) == 203
+    assert max(r.at for r in platform.posted()) == START + 40 * SECOND  # the budget, fully used
+
+
+async def test_a_send_with_no_answer_keeps_its_conversation_waiting_and_is_retried_as_maybe_sent(
+    engine: Database, clock: FakeClock
+) -> None:
+    seen: list[Delivery] = []
+
+    class Silent(FakePlatform):
+        """Takes the first message to Ana, then never answers."""
+
+        async def send(self, delivery: Delivery) -> str | None:
+            seen.append(delivery)
+            if len(seen) == 1:
+                await asyncio.Event().wait()
+            return await super().send(delivery)
+
+    platform = Silent(clock)
+    await queue(engine, to_person("first", "ana"), to_person("second", "ana"))
+    await queue(engine, to_person("other", "ben"))
+    worker = make_worker(engine, platform, clock, send_timeout=SECOND, patience=SECOND / 2)
+    await worker.run_once()
+    assert platform.posted_to("dm:ben") == ["other"]  # not held up by Ana's
+    await worker.settle()
+    await drain(worker, clock)
+
+    assert [(d.key, d.maybe_delivered) for d in seen] == [
+        ("first", False),
+        ("other", False),
+        ("first", True),
+        ("second", False),
+    ]
+    assert platform.posted_to("dm:ana") == ["first", "second"]
+
+
 def test_a_sliding_window_allows_n_in_any_window() -> None:
     window = SlidingWindows(Window(3, 1.0))
     at = START

@@ -667,11 +667,12 @@ async def test_due_holds_a_thread_reply_until_its_root_has_a_platform_ref(
 ) -> None:
     store = OutboxStore(uow.engine)
     async with uow() as work:
-        await work.outbox.add(note("reply", to="C1", thread="root"), now=NOW)
+        await work.outbox.add(note("stray", to="C2", thread="nowhere"), now=NOW)
         await work.commit()
-    assert await store.due(NOW) == []  # the root is not even written yet
+    assert await store.due(NOW) == []  # its root is not even written
     async with uow() as work:
         await work.outbox.add(note("root", to="C1"), now=NOW)
+        await work.outbox.add(note("reply", to="C1", thread="root"), now=NOW)
         await work.commit()
     assert [d.key for d in await store.due(NOW)] == ["root"]
     [root] = await store.due(NOW)
@@ -696,9 +697,9 @@ async def test_due_holds_an_edit_until_its_original_is_sent(uow: SqlUnitOfWorkFa
     [original] = await store.due(NOW + timedelta(minutes=1))
     await store.mark_failed(original.id, reason="channel_not_found", now=NOW)
     assert await store.due(NOW + timedelta(minutes=1)) == []  # never sent: nothing to edit
-    async with uow() as work:
-        await work.outbox.add(note("other", to="C1", text="v0"), now=NOW)
-        await work.outbox.add(note("other:v1", to="C1", replaces="other", text="v1"), now=NOW)
+    async with uow() as work:  # (C1 waits until a worker fails the orphaned edit)
+        await work.outbox.add(note("other", to="C2", text="v0"), now=NOW)
+        await work.outbox.add(note("other:v1", to="C2", replaces="other", text="v1"), now=NOW)
         await work.commit()
     [other] = await store.due(NOW)
     await store.mark_sent(other.id, ref="ts-9", now=NOW)
@@ -715,7 +716,8 @@ async def test_due_returns_rows_in_write_order_once_their_time_has_come(
         # Written in this order; each wants to go earlier than the one before.
         for i in range(5):
             await work.outbox.add(
-                note(f"m{i}", to="C1", at=NOW - timedelta(minutes=i)), now=NOW - timedelta(hours=1)
+                note(f"m{i}", to=f"C{i}", at=NOW - timedelta(minutes=i)),
+                now=NOW - timedelta(hours=1),
             )
         await work.outbox.add(note("later", at=NOW + timedelta(hours=2)), now=NOW)
         await work.commit()

@@ -255,7 +255,9 @@ class SlackAdapter:
         app.cleanup_ctx.append(self._lifespan)
 
     async def _lifespan(self, _app: web.Application) -> AsyncIterator[None]:
-        self._session = aiohttp.ClientSession()
+        # slack_sdk ignores its own timeout when handed a session: the session's own
+        # limit is the one that holds, so every Web API call has a deadline.
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         if isinstance(self.workspaces, SingleWorkspace):
             await self.workspaces.start()
         socket: AsyncSocketModeHandler | None = None

@@ -8,6 +8,15 @@ with them; the DM channel id Slack answers with is remembered, because
 one is a `chat.update`. A `Document` is uploaded as a file when the bot has
 the `files:write` scope, otherwise shown as code blocks.
 
+Every post carries its outbox key in Slack's message metadata
+(`circles_outbox`), so delivery is exactly once: a row whose earlier attempt
+may have been posted (its worker died mid-send, or Slack never answered) is
+first looked for in the conversation's recent history (or its thread's
+replies), and a message found there is adopted instead of posted again.
+This reads history, so it needs the `channels:history`, `groups:history` and
+`im:history` scopes; without them (or for a person's first DM, whose channel
+is not known yet) it posts again, as before.
+
 Failures are sorted for the worker: 429 is `Transient` with Slack's
 `Retry-After`; 5xx, timeouts and dropped connections are `Transient`; an
 `ok: false` that retrying cannot fix (the bot left the channel, the user is
@@ -17,6 +26,7 @@ on. Tokens and message texts are never logged.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +47,8 @@ from .workspaces import Workspaces
 log = logging.getLogger(__name__)
 
 FILES_SCOPE = "files:write"
+OUTBOX_EVENT = "circles_outbox"  # the metadata event type that carries an outbox key
+LOOK_BACK = 100  # recent messages to look through for one maybe posted already
 
 # Slack allows about one message per second per channel, and "several hundred
 # per minute" per workspace; 5/s keeps a fan-out inside both.
@@ -134,9 +146,16 @@ class SlackMessenger:
             sorted_error = _sorted(error, to_person=user is not None)
             if isinstance(sorted_error, Permanent):
                 self._progress.pop(delivery.id, None)
+            else:  # Slack refused this call: what an earlier one did is still unknown
+                sorted_error.maybe_delivered = delivery.maybe_delivered
             raise sorted_error from None
         except (TimeoutError, aiohttp.ClientError, SlackRequestError, OSError) as error:
-            raise Transient(f"Slack could not be reached ({type(error).__name__})") from None
+            # Unless it never connected, the request may have reached Slack.
+            unsent = isinstance(error, aiohttp.ClientConnectorError)
+            raise Transient(
+                f"Slack could not be reached ({type(error).__name__})",
+                maybe_delivered=delivery.maybe_delivered or not unsent,
+            ) from None
         self._progress.pop(delivery.id, None)
         log.debug("slack message delivered", extra={"delivery": delivery.id, "parts": len(parts)})
         return ref
@@ -162,11 +181,16 @@ class SlackMessenger:
         posted = self._progress.setdefault(delivery.id, [])
         destination = channel or where or user
         assert destination is not None
+        if delivery.maybe_delivered and not posted and where is not None:
+            posted += await self._already_posted(client, delivery, where)
         for index, part in enumerate(parts):
             if index < len(posted):
                 continue
             response = await client.chat_postMessage(
-                channel=destination, thread_ts=delivery.thread_ref, **_payload(part)
+                channel=destination,
+                thread_ts=delivery.thread_ref,
+                metadata=_metadata(delivery, index),
+                **_payload(part),
             )
             posted.append(str(response["ts"]))
             answered = str(response.get("channel") or destination)
@@ -174,6 +198,47 @@ class SlackMessenger:
                 await self._people.remember_dm(team, user, answered)
             destination = answered
         return posted[0], destination
+
+    async def _already_posted(
+        self, client: AsyncWebClient, delivery: Delivery, channel: str
+    ) -> list[str]:
+        """The ts of the parts of `delivery` Slack already holds, in order (none: not posted).
+
+        An earlier attempt posted at most the parts before the one it was
+        sending, in order, and nothing of ours went to this conversation since
+        (its next message waits for this one): the recent messages are enough.
+        """
+        try:
+            if delivery.thread_ref is not None:
+                response = await client.conversations_replies(
+                    channel=channel,
+                    ts=delivery.thread_ref,
+                    include_all_metadata=True,
+                    limit=LOOK_BACK,
+                )
+            else:
+                response = await client.conversations_history(
+                    channel=channel, include_all_metadata=True, limit=LOOK_BACK
+                )
+        except SlackApiError as error:
+            failure = _sorted(error, to_person=False)
+            if isinstance(failure, Transient):
+                failure.maybe_delivered = True  # still unknown: look again next time
+                raise failure from None
+            log.warning("slack: cannot look for a message maybe posted, posting it (%s)", failure)
+            return []
+        found: dict[int, str] = {}
+        for message in response.get("messages") or ():
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == OUTBOX_EVENT and payload.get("key") == delivery.key:
+                found[int(payload.get("part", 0))] = str(message["ts"])
+        return list(itertools.takewhile(bool, (found.get(i, "") for i in range(len(found)))))
+
+
+def _metadata(delivery: Delivery, part: int) -> dict[str, Any]:
+    """What identifies a posted part as this outbox row's (Slack keeps it with the message)."""
+    return {"event_type": OUTBOX_EVENT, "event_payload": {"key": delivery.key, "part": part}}
 
 
 def _payload(part: Part) -> dict[str, Any]:

@@ -7,7 +7,10 @@ error handling run exactly as in production. It keeps channels and threads
 user id, validates Block Kit limits (50 blocks, 3,000 characters per
 section, 255-character action ids) the way Slack does (`invalid_blocks`),
 and can be told to fail: an `ok: false` error, a 429 with `Retry-After`, a
-5xx. It also serves the file-upload URL, `response_url`s, the OAuth token
+5xx. It keeps each message's metadata and answers `conversations.history`
+and `conversations.replies` with it, and can leave `chat.postMessage` to a
+channel hanging (the message posted, the answer never sent). It also serves
+the file-upload URL, `response_url`s, the OAuth token
 exchange and a Socket Mode websocket.
 """
 
@@ -54,6 +57,7 @@ class Posted:
     user: str | None = BOT_USER
     edits: int = 0
     replies: list[Posted] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None
 
     def buttons(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -120,6 +124,8 @@ class FakeSlack:
         self._ids = itertools.count(1)
         self._socket: web.WebSocketResponse | None = None
         self._socket_ready = asyncio.Event()
+        self.hanging: set[str] = set()  # channels whose chat.postMessage never answers
+        self._hung = asyncio.Event()  # set at close, to let hanging requests end
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
@@ -132,6 +138,7 @@ class FakeSlack:
         await self._server.start_server()
 
     async def close(self) -> None:
+        self.release()
         if self._socket is not None:
             await self._socket.close()
         await self._server.close()
@@ -153,6 +160,16 @@ class FakeSlack:
         """The bot is a member of `channel` (it was invited)."""
         self.member_of.add(channel)
         self.channels.setdefault(channel, [])
+
+    def hang(self, channel: str) -> None:
+        """`chat.postMessage` to `channel` posts the message, then never answers."""
+        self.hanging.add(channel)
+        self._hung.clear()
+
+    def release(self) -> None:
+        """Hanging requests answer at last, and no channel hangs any more."""
+        self.hanging.clear()
+        self._hung.set()
 
     def fail(
         self,
@@ -273,6 +290,7 @@ class FakeSlack:
             text=str(args.get("text", "")),
             blocks=blocks,
             thread_ts=thread,
+            metadata=_json(args.get("metadata")) or None,
         )
         self._by_ts[(where, posted.ts)] = posted
         self.channels[where].append(posted)
@@ -280,6 +298,8 @@ class FakeSlack:
             root = self._by_ts.get((where, thread))
             if root is not None:
                 root.replies.append(posted)
+        if where in self.hanging:
+            await self._hung.wait()  # posted, but the answer never comes back
         return web.json_response(
             {"ok": True, "channel": where, "ts": posted.ts, "message": {"text": posted.text}}
         )
@@ -300,6 +320,21 @@ class FakeSlack:
             posted.edits + 1,
         )
         return web.json_response({"ok": True, "channel": channel, "ts": ts})
+
+    # --- reading history, with metadata (exactly-once delivery looks here) -------------------
+
+    async def _conversations_history(self, args: dict[str, Any]) -> web.Response:
+        channel = str(args.get("channel", ""))
+        if channel not in self.channels:
+            return _error("channel_not_found")
+        newest_first = self.top(channel)[::-1][: int(args.get("limit") or 100)]
+        return _messages(newest_first, args)
+
+    async def _conversations_replies(self, args: dict[str, Any]) -> web.Response:
+        root = self._by_ts.get((str(args.get("channel", "")), str(args.get("ts", ""))))
+        if root is None:
+            return _error("thread_not_found")
+        return _messages([root, *root.replies][: int(args.get("limit") or 1000)], args)
 
     async def _users_info(self, args: dict[str, Any]) -> web.Response:
         user = self.users.get(str(args.get("user", "")))
@@ -387,6 +422,20 @@ class FakeSlack:
         self._acks[str(envelope["envelope_id"])] = future
         await self._socket.send_json(dict(envelope))
         return await asyncio.wait_for(future, timeout=10)
+
+
+def _messages(posted: list[Posted], args: dict[str, Any]) -> web.Response:
+    """Messages as Slack lists them; metadata only when asked for, as Slack does."""
+    with_metadata = str(args.get("include_all_metadata")).lower() in ("1", "true")
+    messages = []
+    for p in posted:
+        message: dict[str, Any] = {"type": "message", "ts": p.ts, "text": p.text, "user": p.user}
+        if p.thread_ts is not None:
+            message["thread_ts"] = p.thread_ts
+        if with_metadata and p.metadata:
+            message["metadata"] = p.metadata
+        messages.append(message)
+    return web.json_response({"ok": True, "messages": messages, "has_more": False})
 
 
 def _error(code: str, **extra: Any) -> web.Response:
