@@ -196,6 +196,7 @@ async def test_each_kinds_welcome_describes_that_kind(sqlite_engine: Database, k
     await h.command(ANA, f"invite {BEN.mention}")
     await h.command(ANA, "create Growth Circle Two kind mentoring-circle", conversation=OTHER)
     await h.command(ANA, f"invite {BEN.mention}", conversation=OTHER)
+    await h.run(timedelta(days=1))  # welcomes wait for Ben's working hours
 
     def how_it_works(circle: str) -> str:
         welcome = latest(h, BEN, f"👋 Welcome to {circle}\n")

@@ -1,7 +1,7 @@
 """circles: a size's lower bound and a check-in question of their own; sessions: links
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 
 An organiser changes a kind's defaults per circle with `set …` (SPEC §3): the
 size bounds and the check-in question join the settings a circle already kept
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
