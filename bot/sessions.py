@@ -38,10 +38,12 @@ class Session:
     presenter_pinned: bool = False
     topic: str | None = None
     final: bool = False  # the closing session of a circle with an end
+    sequence: int = 0  # calendars' SEQUENCE (SPEC §16): up whenever its times or status change
     id: int | None = field(default=None, compare=False)
 
     def transition(self, event: str) -> None:
         self.status = advance("session", SESSION_TRANSITIONS, self.status, event)
+        self.sequence += 1
 
     @property
     def is_open(self) -> bool:
