@@ -22,8 +22,8 @@ from icalendar import Calendar, Event
 
 from bot.calendars import Feed
 
-# What `secrets.token_urlsafe(32)` makes: anything else is not worth a query.
-SECRET = re.compile(r"[A-Za-z0-9_-]{43}")
+# What `bot.calendars` makes (32 random bytes in hex): anything else is not worth a query.
+SECRET = re.compile(r"[0-9a-f]{64}")
 REFRESH = timedelta(hours=1)  # how often we ask calendar apps to look again
 HEADERS = {
     "Cache-Control": "private, no-store",

@@ -91,7 +91,8 @@ async def reset(ctx: Ctx, person: Person) -> None:
 
 async def _issue(ctx: Ctx, person: Person, existing: CalendarFeed | None) -> None:
     assert person.id is not None
-    secret = secrets.token_urlsafe(32)
+    # 32 random bytes in hex: no `_` for Slack's mrkdwn to read as italics and break the link.
+    secret = secrets.token_hex(32)
     if existing is None:
         await ctx.uow.calendar_feeds.add(
             CalendarFeed(person_id=person.id, secret_hash=fingerprint(secret), created_at=ctx.now)

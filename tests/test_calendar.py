@@ -30,7 +30,7 @@ from tests.test_serve import Server, api
 from tests.test_sessions import FOUR, OPENS, WEEK, WINDOW, scheduled_circle
 
 PUBLIC = "https://circles.example.org"
-LINK = re.compile(r"https://circles\.example\.org/calendar/([A-Za-z0-9_-]{43})\.ics")
+LINK = re.compile(r"https://circles\.example\.org/calendar/([0-9a-f]{64})\.ics")
 
 
 @dataclass(frozen=True)
@@ -214,7 +214,7 @@ async def test_reset_replaces_the_link_and_the_old_one_is_not_found_at_once(
     assert new != old
     assert (await cal.fetch(old))[0].status == 404
     assert len(await cal.events(new)) == 1
-    for wrong in ("x" * 43, "short", new[:-1] + ("A" if new[-1] != "A" else "B")):
+    for wrong in ("0" * 64, "short", new.upper(), new[:-1] + ("a" if new[-1] != "a" else "b")):
         response, body = await cal.fetch(wrong)
         assert (response.status, body) == (404, b"") and "Cache-Control" in response.headers
     async with h.uow() as uow:
@@ -231,7 +231,7 @@ async def test_the_link_is_answered_privately_and_its_secret_is_never_logged(
     try:
         async with aiohttp.ClientSession() as http:
             state = await api(http, server, "command", member="ana", text="calendar")
-            found = re.search(rf"{server.base}/calendar/[A-Za-z0-9_-]{{43}}\.ics", str(state))
+            found = re.search(rf"{server.base}/calendar/[0-9a-f]{{64}}\.ics", str(state))
             assert found, "the answer names a working local link"
             async with http.get(found.group(0)) as response:
                 assert response.status == 200
