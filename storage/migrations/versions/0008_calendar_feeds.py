@@ -1,7 +1,7 @@
 """calendar feeds: a private address per person, and a sequence on sessions
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 
 Each person may have one calendar address; only the SHA-256 of its secret is
 stored. A session's `sequence` goes up whenever its times or status change, so
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
