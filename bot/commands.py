@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from bot import answers, grammar, help, membership, personal, reports, settings, steering
+from bot import answers, calendars, grammar, help, membership, personal, reports, settings, steering
 from bot.circles import Circle
 from bot.context import Ctx
 from bot.errors import UserError
@@ -79,6 +79,21 @@ def _on_circle(
         read=grammar.read_bare(command),
         run=lambda ctx, call: handler(ctx, call.person, call.circle),
         menus=menus,
+    )
+
+
+def _for_caller(
+    command: type[C], summary: str, handler: Callable[[Ctx, Person], Awaitable[None]]
+) -> Spec[C]:
+    """The row of a command for everyone that takes no arguments and acts on the caller."""
+    return Spec(
+        keyword=command.keyword,
+        usage=command.keyword,
+        summary=summary,
+        who=(EVERYONE,),
+        acts=Acts.ON_CALLER,
+        read=grammar.read_bare(command),
+        run=lambda ctx, call: handler(ctx, call.person),
     )
 
 
@@ -451,6 +466,17 @@ ROWS: tuple[Spec[Any], ...] = (
         acts=Acts.ON_CIRCLE,
         read=grammar.read_bare(grammar.Export),
         run=lambda ctx, c: reports.export(ctx, c.person, c.circle, admin=c.admin),
+    ),
+    # Calendar feeds (SPEC §16).
+    _for_caller(
+        grammar.CalendarLink,
+        "a private link to your circles' sessions for your calendar app",
+        calendars.show,
+    ),
+    _for_caller(
+        grammar.CalendarReset,
+        "replace your calendar link; the old one stops working",
+        calendars.reset,
     ),
 )
 

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from bot import (
     answers,
+    calendars,
     commands,
     help,
     home,
@@ -216,6 +217,11 @@ class Core:
         """A circle's figures as CSV, as `export` sends them (SPEC §10)."""
         async with self._uow() as uow:
             return await reports.export_csv(self._ctx(uow), circle)
+
+    async def calendar(self, secret: str) -> calendars.Feed | None:
+        """The calendar feed whose address carries `secret` (None: no such feed, or reset)."""
+        async with self._uow() as uow:
+            return await calendars.feed(self._ctx(uow), secret)
 
     def _ctx(self, uow: UnitOfWork) -> Ctx:
         return Ctx(uow=uow, now=self._clock.now(), calendar=self._calendar, config=self._config)

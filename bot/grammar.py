@@ -890,3 +890,16 @@ def _zone(name: str) -> str:
         *(z for c in difflib.get_close_matches(city, cities, n=3) for z in cities[c]),
     ]
     raise UnknownTimeZone(name, list(dict.fromkeys(suggestions))[:3])
+
+
+# --- calendar feeds (SPEC §16) ----------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CalendarLink(Command):
+    keyword = "calendar"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CalendarReset(Command):
+    keyword = "calendar reset"

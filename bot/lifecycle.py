@@ -59,10 +59,20 @@ STAGE_ORDER = (
 # --- planning ---------------------------------------------------------------
 
 
-async def plan_next(ctx: Ctx, circle: Circle, *, after: datetime) -> Session | None:
-    """The circle's next scheduled session, created from its rhythm if there is none yet."""
+async def plan_next(
+    ctx: Ctx, circle: Circle, *, after: datetime, moving: Session | None = None
+) -> Session | None:
+    """The circle's next scheduled session, created from its rhythm if there is none yet.
+
+    With `moving` (the scheduled session, on a new schedule), that session moves to
+    the slot instead of a new one being made: calendars see the same event move.
+    """
     assert circle.id is not None
-    existing = await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
+    existing = (
+        None
+        if moving
+        else await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
+    )
     if existing or circle.rhythm is None or circle.anchor is None or not circle.live:
         return existing
     previous = await last_held(ctx, circle)
@@ -85,6 +95,10 @@ async def plan_next(ctx: Ctx, circle: Circle, *, after: datetime) -> Session | N
         final=final,
     )
     await cast_session(ctx, circle, session, previous=previous)
+    if moving is not None:
+        session.id, session.sequence = moving.id, moving.sequence + 1
+        await ctx.uow.sessions.save(session)
+        return session
     return await ctx.uow.sessions.add(session)
 
 
@@ -190,6 +204,7 @@ async def reslot(ctx: Ctx, circle: Circle, session: Session) -> bool:
         circle.rhythm, tz=circle.tz, anchor=circle.anchor, after=ctx.now, count=1
     )[0]
     session.opens_at, session.closes_at = start, start + circle.window
+    session.sequence += 1
     await ctx.uow.sessions.save(session)
     return True
 

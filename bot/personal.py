@@ -173,8 +173,14 @@ async def forget_me(ctx: Ctx, person: Person, *, confirmed: bool) -> None:
             key = keys.summary_forgetting(session.id, person.id)
             await ctx.send(replace(summary, key=key, replaces=summary.key))
     await ctx.uow.outbox.forget(person.key)
+    feed = await ctx.uow.calendar_feeds.first(person_id=person.id)
+    if feed is not None:  # its link names them to whoever holds it: it stops working too
+        await ctx.uow.calendar_feeds.delete(feed)
     ctx.say(
         Paragraph(
-            ("Done. Your texts are erased everywhere, including the posts in circle threads.",)
+            (
+                "Done. Your texts are erased everywhere, including the posts in circle threads,"
+                " and your calendar link no longer works.",
+            )
         )
     )

@@ -47,10 +47,12 @@ class Session:
     topic: str | None = None
     final: bool = False  # the closing session of a circle with an end
     links: tuple[Link, ...] = ()
+    sequence: int = 0  # calendars' SEQUENCE (SPEC §16): up whenever its times or status change
     id: int | None = field(default=None, compare=False)
 
     def transition(self, event: str) -> None:
         self.status = advance("session", SESSION_TRANSITIONS, self.status, event)
+        self.sequence += 1
 
     @property
     def is_open(self) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot import compose, grammar, keys, lifecycle
+from bot import calendars, compose, grammar, keys, lifecycle
 from bot.answers import check_length
 from bot.circles import Circle, CircleStatus
 from bot.context import Ctx
@@ -73,12 +73,13 @@ async def schedule(
             pending.presenter_pinned,
             pending.topic,
         )
-        await ctx.uow.sessions.delete(pending)
     opened = await ctx.uow.sessions.first(
         circle_id=circle.id, status=SessionStatus.OPEN, order_by="number"
     )
     after = max(ctx.now, opened.opens_at) if opened else ctx.now
-    upcoming = await lifecycle.plan_next(ctx, circle, after=after)
+    upcoming = await lifecycle.plan_next(ctx, circle, after=after, moving=pending)
+    if upcoming is None and pending is not None:  # the new end comes first
+        await ctx.uow.sessions.delete(pending)
     if upcoming is not None and pins is not None:
         facilitator, f_pinned, presenter, p_pinned, topic = pins
         if f_pinned:
@@ -211,6 +212,7 @@ async def pause(ctx: Ctx, person: Person, circle: Circle) -> None:
     require_live(circle)
     circle.transition("pause")
     await ctx.uow.circles.save(circle)
+    await calendars.moved(ctx, circle)
     ctx.say(
         Paragraph((f"Paused {circle.name}: no sessions or prompts until `{ctx.prefix}resume`.",))
     )
@@ -222,6 +224,7 @@ async def resume(ctx: Ctx, person: Person, circle: Circle) -> None:
         raise UserError(f"{circle.name} is not paused.")
     circle.transition("resume")
     await ctx.uow.circles.save(circle)
+    await calendars.moved(ctx, circle)
     upcoming = await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
     if upcoming is not None and upcoming.opens_at < ctx.now:
         await lifecycle.reslot(ctx, circle, upcoming)

@@ -23,6 +23,7 @@ from bot import messages as m
 from bot.checkins import CheckIn
 from bot.circles import Circle, Membership
 from bot.commitments import Commitment
+from bot.feeds import CalendarFeed
 from bot.grammar import parse_hours, parse_rhythm
 from bot.hot_seat import Ask, Response
 from bot.nudges import Attendance, Stage
@@ -167,6 +168,7 @@ CHECKINS = Codec(CheckIn, tables.CheckInRow)
 ASKS = Codec(Ask, tables.AskRow)
 RESPONSES = Codec(Response, tables.ResponseRow)
 COMMITMENTS = Codec(Commitment, tables.CommitmentRow)
+CALENDAR_FEEDS = Codec(CalendarFeed, tables.CalendarFeedRow)
 
 
 # --- messages as JSON -----------------------------------------------------------------

@@ -103,6 +103,7 @@ class SessionRow(SQLModel, table=True):
     topic: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     final: bool = False
     links: str = Field(default="", sa_column=Column(Text, nullable=False))
+    sequence: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # calendars'
 
 
 class AttendanceRow(SQLModel, table=True):
@@ -247,6 +248,17 @@ class InboundRow(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True, max_length=200)
     received_at: datetime = _when(index=True)
+
+
+class CalendarFeedRow(SQLModel, table=True):
+    """A person's private calendar address: only the SHA-256 of its secret (SPEC §16)."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="people.id", unique=True)
+    secret_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _when()
 
 
 metadata = SQLModel.metadata

@@ -1193,7 +1193,10 @@ async def test_forget_me_asks_first_then_erases_the_texts_everywhere(engine: Dat
 
     done = await h.click(BEN, "forget", "confirm")
 
-    assert done == "Done. Your texts are erased everywhere, including the posts in circle threads."
+    assert done == (
+        "Done. Your texts are erased everywhere, including the posts in circle threads,"
+        " and your calendar link no longer works."
+    )
     assert "Ben checked in\n> [removed]" in h.thread(1)
     assert "Chen checked in\n> A quiet week." in h.thread(1)  # others' words stay
     summary = h.thread(1)[-1]
