@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -119,7 +120,7 @@ def serving(issuer: Issuer) -> Iterator[Issuer]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             keys = issuer.metadata_url.removesuffix("/openid") + "/keys"
-            self._answer(200, {"jwks_uri": keys} if self.path == "/openid" else issuer.keys)
+            self._answer(200, {"jwks_uri": keys} if self.path.endswith("/openid") else issuer.keys)
 
         def do_POST(self) -> None:
             if self.path != f"/{LOGIN_TENANT}/oauth2/v2.0/token":
@@ -146,7 +147,9 @@ def serving(issuer: Issuer) -> Iterator[Issuer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    issuer.metadata_url = f"http://127.0.0.1:{server.server_port}/openid"
+    # botbuilder caches keys by metadata URL for the whole process: a later issuer that
+    # gets a port an earlier one had must not be answered with the earlier one's keys.
+    issuer.metadata_url = f"http://127.0.0.1:{server.server_port}/{uuid.uuid4().hex}/openid"
     issuer.login_url = f"http://127.0.0.1:{server.server_port}/{LOGIN_TENANT}"
     try:
         yield issuer
