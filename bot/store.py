@@ -19,6 +19,7 @@ from bot.hot_seat import Ask, Response
 from bot.messages import Message
 from bot.nudges import Attendance
 from bot.people import Person, PersonKey
+from bot.programmes.model import Enrolment, Grouping, MatchRecord, Programme
 from bot.prompts import Prompt
 from bot.sessions import Session
 
@@ -53,6 +54,12 @@ class People(Repository[Person], Protocol):
 
 class Circles(Repository[Circle], Protocol):
     async def by_name(self, platform: str, workspace: str, name: str) -> Circle | None:
+        """Names are unique per workspace, case-insensitively."""
+        ...
+
+
+class Programmes(Repository[Programme], Protocol):
+    async def by_name(self, platform: str, workspace: str, name: str) -> Programme | None:
         """Names are unique per workspace, case-insensitively."""
         ...
 
@@ -105,6 +112,10 @@ class UnitOfWork(Protocol):
     asks: Repository[Ask]
     responses: Repository[Response]
     commitments: Repository[Commitment]
+    programmes: Programmes
+    enrolments: Repository[Enrolment]
+    groupings: Repository[Grouping]
+    match_records: Repository[MatchRecord]
     outbox: Outbox
     inbound: Inbound
 
