@@ -47,6 +47,8 @@ from bot.lookups import owed_prompt_circles
 from bot.messages import Authored, Block, Message, Paragraph, Quote, ToPerson
 from bot.people import Person, PersonKey
 from bot.ports import Calendar, Clock
+from bot.programmes import intake
+from bot.programmes.ports import SolverFor, Spaces
 from bot.prompts import PromptKind, dm_answer_target
 from bot.registry import Audience
 from bot.store import Conflict, UnitOfWork, UnitOfWorkFactory
@@ -68,8 +70,12 @@ class Core:
         clock: Clock,
         calendar: Calendar,
         config: Config | None = None,
+        solver_for: SolverFor | None = None,
+        spaces: Spaces | None = None,
     ) -> None:
         self._uow = uow
+        self._solver_for = solver_for
+        self._spaces = spaces
         self._clock = clock
         self._calendar = calendar
         self._config = config or Config()
@@ -99,6 +105,8 @@ class Core:
                 calendar=self._calendar,
                 config=self._config,
                 prefix=prefix,
+                solver_for=self._solver_for,
+                spaces=self._spaces,
             )
             try:
                 person = await self._person(ctx, event)
@@ -190,6 +198,11 @@ class Core:
         async with self._job() as ctx:
             await lifecycle.close_session(ctx, session_id)
 
+    async def remind_intakes(self) -> None:
+        """Remind invitees whose programme intake is unfinished (SPEC §13, at most two)."""
+        async with self._job() as ctx:
+            await intake.remind(ctx)
+
     async def erase_expired(self, *, days: int) -> int:
         """Erase the content of circles that ended more than `days` ago (SPEC §10)."""
         async with self._job() as ctx:
@@ -214,7 +227,14 @@ class Core:
             return await reports.export_csv(self._ctx(uow), circle)
 
     def _ctx(self, uow: UnitOfWork) -> Ctx:
-        return Ctx(uow=uow, now=self._clock.now(), calendar=self._calendar, config=self._config)
+        return Ctx(
+            uow=uow,
+            now=self._clock.now(),
+            calendar=self._calendar,
+            config=self._config,
+            solver_for=self._solver_for,
+            spaces=self._spaces,
+        )
 
     def _job(self) -> _JobCtx:
         return _JobCtx(self)
@@ -280,6 +300,8 @@ async def on_direct_message(ctx: Ctx, person: Person, text: str, *, ref: str) ->
         await commands.run(
             ctx, person, commands.parse_command(stripped), conversation=None, names={}
         )
+        return
+    if await intake.answer(ctx, person, stripped):  # a programme's intake question is waiting
         return
     owed = await owed_prompt_circles(ctx, person)
     if not owed:
@@ -361,6 +383,8 @@ async def on_choice(ctx: Ctx, person: Person, action: str, value: str) -> None:
         case "agree":
             circle = await _circle_by_id(ctx, value)
             await answers.agree(ctx, circle, person)
+        case "intake":
+            await intake.on_button(ctx, person, value)
         case "forget" if value == "confirm":
             await personal.forget_me(ctx, person, confirmed=True)
         case _:
