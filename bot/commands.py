@@ -464,6 +464,15 @@ ROWS: tuple[Spec[Any], ...] = (
         read=grammar.read_bare(grammar.IntakeCommand),
         run=intake.command,
     ),
+    Spec(
+        keyword="programme leave",
+        usage="programme leave [in <programme>]",
+        summary="step out of a programme before it launches",
+        who=(EVERYONE,),
+        acts=Acts.ON_CALLER,
+        read=grammar.read_bare(grammar.ProgrammeLeave),
+        run=intake.leave,
+    ),
 )
 
 

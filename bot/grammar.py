@@ -827,6 +827,11 @@ class ProgrammeClose(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ProgrammeLeave(Command):
+    keyword = "programme leave"
+
+
+@dataclass(frozen=True, kw_only=True)
 class IntakeCommand(Command):
     keyword = "intake"
 

@@ -353,3 +353,32 @@ async def test_programme_commands_name_the_bad_token(sqlite_engine: Database, te
     await enrol(h)
     answer = await h.command(MIA, text, conversation=None)
     assert "Usage:" in answer or "not a" in answer or "Say who goes where" in answer, answer
+
+
+async def test_a_line_that_reads_like_a_command_answers_a_free_text_question(
+    sqlite_engine: Database,
+) -> None:
+    h = Harness(sqlite_engine)
+    await enrol(h)
+    await h.command(ANA, "intake", conversation=None)
+    await h.dm(ANA, "delegation")
+    assert "3 of 8" in await h.dm(ANA, "Focus on strategy, not firefighting")
+    # … but a bare command is still a command: `intake` starts over.
+    assert "1 of 8" in await h.dm(ANA, "intake")
+
+
+async def test_a_participant_who_leaves_makes_the_proposal_stale(engine: Database) -> None:
+    h = Harness(engine)
+    await everyone_enrolled(h)
+    await h.command(MIA, "programme match", conversation=None)
+    assert "You've left New Leads" in await h.command(HAL, "programme leave", conversation=None)
+    await refused(
+        h,
+        MIA,
+        "programme launch",
+        "The proposal is out of date (Hal no longer taking part)",
+    )
+    rerun = await h.command(MIA, "programme match", conversation=None)
+    assert "Hal" not in rerun
+    assert "Launched" in await h.command(MIA, "programme launch", conversation=None)
+    await refused(h, GUS, "programme leave", "New Leads is already running")

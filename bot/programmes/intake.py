@@ -73,6 +73,7 @@ Read = Callable[[Ctx, Programme, Enrolment, str], Awaitable[None]]
 class Question:
     ask: Callable[[Programme], str]
     read: Read
+    free_text: bool = False  # any line answers it, even one that reads like a command
 
 
 def _areas_listed(programme: Programme) -> str:
@@ -173,6 +174,7 @@ QUESTIONS: tuple[Question, ...] = (
     Question(
         lambda p: "In one line of your own words, what do you want to get better at? (Or `skip`.)",
         _read_own_words,
+        free_text=True,
     ),
     Question(
         lambda p: (
@@ -180,7 +182,11 @@ QUESTIONS: tuple[Question, ...] = (
         ),
         _read_offers,
     ),
-    Question(lambda p: "What is your function or team, e.g. Engineering or Sales?", _read_function),
+    Question(
+        lambda p: "What is your function or team, e.g. Engineering or Sales?",
+        _read_function,
+        free_text=True,
+    ),
     Question(
         lambda p: (
             f"How much experience do you have in your role? One of {', '.join(EXPERIENCE_BANDS)}."
@@ -273,8 +279,13 @@ async def on_button(ctx: Ctx, person: Person, value: str) -> None:
     await start(ctx, person, programme)
 
 
-async def answer(ctx: Ctx, person: Person, text: str) -> bool:
-    """Take a plain DM as the answer to the intake question being asked; False if none is."""
+async def answer(ctx: Ctx, person: Person, text: str, *, free_text_only: bool = False) -> bool:
+    """Take a plain DM as the answer to the intake question being asked; False if none is.
+
+    With `free_text_only`, only a question any line answers takes it: the DM router
+    asks so before it reads a DM as a command ("Focus on strategy" is an answer there),
+    and without it once the DM is known not to be one.
+    """
     for enrolment in await ctx.uow.enrolments.find(person_id=person.id, order_by="-id"):
         if enrolment.step is None or not enrolment.active:
             continue
@@ -282,6 +293,8 @@ async def answer(ctx: Ctx, person: Person, text: str) -> bool:
         if programme.status not in (*_OPEN, ProgrammeStatus.MATCHED):
             continue
         step = enrolment.step
+        if free_text_only and not QUESTIONS[step].free_text:
+            return False
         try:
             await QUESTIONS[step].read(ctx, programme, enrolment, text.strip())
         except UserError as error:
@@ -303,6 +316,35 @@ async def answer(ctx: Ctx, person: Person, text: str) -> bool:
         await ctx.uow.enrolments.save(enrolment)
         return True
     return False
+
+
+async def leave(ctx: Ctx, call: Call[grammar.ProgrammeLeave]) -> None:
+    """`programme leave`: a participant steps out before the programme launches."""
+    person, named = call.person, call.command.circle
+    mine = [e for e in await ctx.uow.enrolments.find(person_id=person.id) if e.active]
+    programmes = {e.programme_id: await ctx.uow.programmes.get(e.programme_id) for e in mine}
+    chosen = [
+        e
+        for e in mine
+        if (named is None and programmes[e.programme_id].status is not ProgrammeStatus.ENDED)
+        or (named is not None and programmes[e.programme_id].name.lower() == named.strip().lower())
+    ]
+    if len(chosen) != 1:
+        listed = ", ".join(p.name for p in programmes.values())
+        raise UserError(
+            f"Say which programme: `programme leave in <programme>` ({listed})."
+            if chosen
+            else "You're not taking part in such a programme."
+        )
+    enrolment, programme = chosen[0], programmes[chosen[0].programme_id]
+    if programme.status in (ProgrammeStatus.RUNNING, ProgrammeStatus.ENDED):
+        raise UserError(
+            f"{programme.name} is already {programme.status.value}; to leave your circle, "
+            f"type `{ctx.prefix}leave` in it."
+        )
+    enrolment.left_at, enrolment.step = ctx.now, None
+    await ctx.uow.enrolments.save(enrolment)
+    ctx.say(Paragraph((f"You've left {programme.name}; you won't be matched.",)))
 
 
 async def remind(ctx: Ctx) -> None:
