@@ -296,8 +296,7 @@ def _error_blocks(ctx: Ctx, error: UserError) -> tuple[Block, ...]:
 async def on_direct_message(ctx: Ctx, person: Person, text: str, *, ref: str) -> None:
     """A plain DM is a command if it parses as one; otherwise it answers what is owed (SPEC §6)."""
     stripped = text.strip()
-    bare_command = stripped.lower() in commands.KEYWORDS  # `intake`, `mine`: never an answer
-    if not bare_command and await intake.answer(ctx, person, stripped, free_text_only=True):
+    if await intake.answer(ctx, person, stripped, free_text_only=True):
         return  # a programme's intake question that any line answers
     if commands.is_review_text(stripped) or _dm_command(stripped):
         await commands.run(

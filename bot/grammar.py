@@ -863,6 +863,7 @@ def read_programme_new(args: Args) -> ProgrammeNew:
     for area in areas:
         if len(area) > MAX_AREA:
             raise args.fail(f"“{area}” is longer than {MAX_AREA} characters.", area)
+        _check_name(args, area)
     if len({a.lower() for a in areas}) != len(areas):
         raise args.fail("An area is named twice; name each once.")
     if not 3 <= len(areas) <= 8:
@@ -886,10 +887,11 @@ def read_programme_new(args: Args) -> ProgrammeNew:
 
 
 def _check_name(args: Args, name: str) -> None:
+    """A programme's or an area's name: plain words, so it can never ping or format anything."""
     for char in name:
-        if not (char.isalnum() or char in " -_.'’&"):
+        if not (char.isalnum() or char in " -_.'’&/"):
             raise args.fail(
-                f"“{char}” can't be part of a name; use letters, digits, spaces and - _ . ' &.",
+                f"“{char}” can't be part of a name; use letters, digits, spaces and - _ . ' & /.",
                 char,
             )
     if len(name) > MAX_NAME - 4:  # room for each circle's " <n>"

@@ -324,6 +324,14 @@ async def test_bad_input_gets_a_clear_answer_and_changes_nothing(engine: Databas
     answer = await h.dm(FAY, "juggling")
     assert "“juggling” is not one of this programme's areas" in answer
     assert await _snapshot(h) == before
+    # Text that managers will read is plain words: it can never ping a channel.
+    await refused(h, MIA, "programme new Y areas a, b, <!channel>", "can't be part of a name")
+    await h.command(FAY, "intake", conversation=None)
+    for answer in ("feedback", "skip", "none"):
+        await h.dm(FAY, answer)
+    before = await _snapshot(h)
+    assert "a few plain words" in await h.dm(FAY, "<!channel> team")
+    assert await _snapshot(h) == before
     # A stale proposal is not launched: someone changed their intake after the match.
     await h.command(FAY, "intake", conversation=None)  # Fay's intake is in progress …
     await h.command(MIA, "programme match in New Leads", conversation=None)

@@ -31,6 +31,8 @@ REMIND_AFTER = timedelta(days=2)  # after the invitation, then after the first r
 MAX_OWN_WORDS = 300
 MAX_FUNCTION = 80
 _MENTION = re.compile(r"<@([^\s|>]+)(?:\|([^>]*))?>")
+_PLAIN = re.compile(r"[\w &/.,'’()-]+")
+ESCAPES = ("intake", "help", "mine", "programme leave")  # commands, even as a free-text answer
 _OPEN = (ProgrammeStatus.DRAFT, ProgrammeStatus.ENROLLING)
 
 
@@ -112,9 +114,11 @@ async def _read_offers(ctx: Ctx, programme: Programme, enrolment: Enrolment, tex
 
 
 async def _read_function(ctx: Ctx, programme: Programme, enrolment: Enrolment, text: str) -> None:
-    if len(text) > MAX_FUNCTION or "\n" in text:
+    # Shown to managers in explanations: plain words only, so it can never ping or format.
+    if not text or len(text) > MAX_FUNCTION or not _PLAIN.fullmatch(text):
         raise UserError(
-            f"Name your function or team in a few words (at most {MAX_FUNCTION} characters)."
+            f"Name your function or team in a few plain words (at most {MAX_FUNCTION} characters:"
+            " letters, digits, spaces and - & / . , ' ( ))."
         )
     enrolment.function = " ".join(text.split())
 
@@ -283,8 +287,9 @@ async def answer(ctx: Ctx, person: Person, text: str, *, free_text_only: bool = 
     """Take a plain DM as the answer to the intake question being asked; False if none is.
 
     With `free_text_only`, only a question any line answers takes it: the DM router
-    asks so before it reads a DM as a command ("Focus on strategy" is an answer there),
-    and without it once the DM is known not to be one.
+    asks so before it reads a DM as a command ("Focus on strategy", "skip" are answers
+    there, `intake` and `help` stay commands), and without it once the DM is known not
+    to be one.
     """
     for enrolment in await ctx.uow.enrolments.find(person_id=person.id, order_by="-id"):
         if enrolment.step is None or not enrolment.active:
@@ -293,7 +298,7 @@ async def answer(ctx: Ctx, person: Person, text: str, *, free_text_only: bool = 
         if programme.status not in (*_OPEN, ProgrammeStatus.MATCHED):
             continue
         step = enrolment.step
-        if free_text_only and not QUESTIONS[step].free_text:
+        if free_text_only and (not QUESTIONS[step].free_text or text.lower() in ESCAPES):
             return False
         try:
             await QUESTIONS[step].read(ctx, programme, enrolment, text.strip())
