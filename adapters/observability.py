@@ -1,9 +1,11 @@
 """Logs and metrics (SPEC §11).
 
 Logs are structlog events: readable lines for people (`console`), one JSON
-object per line for machines (`json`). Nothing logs message texts or tokens:
-log calls pass ids and counts only, and a processor drops any key that looks
-like a secret or a text in case one slips through. An exception is shown as
+object per line for machines (`json`). A stdlib `logging` call's `extra`
+fields become the event's fields. Nothing logs message texts or tokens:
+log calls pass ids, counts, status codes and error types only, and a
+processor drops any key that looks like a secret or a text in case one
+slips through. An exception is shown as
 its stack and the types of its chain, never its local variables and never
 its message (a database error's message can quote what a member wrote; a
 library's can carry a request body), except an operating-system error's,
@@ -120,7 +122,8 @@ def configure_logging(
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
+            # A stdlib call's `extra={...}` fields, before `_redact` sees them.
+            foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 *renderer,

@@ -25,6 +25,7 @@ from bot.permissions import require_member
 from bot.prompts import PromptKind, PromptState
 from bot.sessions import Session, SessionStatus
 from bot.timefmt import when
+from bot.working_hours import delivery_moment
 
 
 class TooLong(UserError):
@@ -142,6 +143,12 @@ async def agree(ctx: Ctx, circle: Circle, person: Person) -> None:
         await ctx.uow.prompts.save(prompt)
         await _post_checkin(ctx, circle, session, person, checkin)
         ctx.say(Paragraph(("Your check-in is now in the thread.",)))
+    held = await prompt_of(ctx, session, person, PromptKind.HOT_SEAT)
+    ask = await ctx.uow.asks.first(session_id=session.id, person_id=person.id)
+    if held is not None and held.state is PromptState.HELD and ask is not None:
+        held.transition("agree")
+        await ctx.uow.prompts.save(held)
+        await _post_ask(ctx, circle, session, person, ask, first=True)
 
 
 async def retract(ctx: Ctx, person: Person, source: str) -> None:
@@ -187,7 +194,11 @@ async def _withdraw_ask(ctx: Ctx, person: Person, source: str) -> bool:
     session = await ctx.uow.sessions.get(ask.session_id)
     if ask.withdrawn or not session.is_open:
         return True
+    prompt = await prompt_of(ctx, session, person, PromptKind.HOT_SEAT)
     await _reopen(ctx, session, person, PromptKind.HOT_SEAT)
+    if prompt is not None and prompt.state is PromptState.HELD:
+        await ctx.uow.asks.delete(ask)  # held for the ground rules: never posted, simply gone
+        return True
     ask.text, ask.version = WITHDRAWN, ask.version + 1
     await ctx.uow.asks.save(ask)
     circle = await ctx.uow.circles.get(session.circle_id)
@@ -208,16 +219,10 @@ async def _notices_follow(ctx: Ctx, circle: Circle, session: Session, ask: Ask) 
     ]
     presenter = await ctx.uow.people.get(ask.person_id)
     for person in await ctx.uow.people.among("id", told):
-        await ctx.send(
-            compose.hot_seat_notice(
-                person=person,
-                circle=circle,
-                session=session,
-                presenter=presenter,
-                ask=ask,
-                edit=True,
-            )
+        notice = compose.hot_seat_notice(
+            person=person, circle=circle, session=session, presenter=presenter, ask=ask, edit=True
         )
+        await ctx.send_to(person, notice)
 
 
 async def _withdraw_commitment(ctx: Ctx, person: Person, source: str) -> bool:
@@ -268,7 +273,7 @@ async def record_ask(
     """The presenter's challenge, or a mastermind member's ask (one per session, editable)."""
     text = check_length(ctx, text)
     session = await open_session_of(ctx, circle)
-    await require_member(ctx, circle, person)
+    member = await require_member(ctx, circle, person)
     if circle.hot_seat is HotSeat.NONE:
         raise UserError(f"{circle.name} has no hot seat; share it in your check-in instead.")
     if circle.hot_seat is HotSeat.PRESENTER and session.presenter_id != person.id:
@@ -277,7 +282,7 @@ async def record_ask(
         ctx, session, person, PromptKind.HOT_SEAT, required=circle.hot_seat is HotSeat.PRESENTER
     )
     ask = await ctx.uow.asks.first(session_id=session.id, person_id=person.id)
-    first = ask is None
+    first = ask is None or prompt.state is PromptState.HELD  # never posted yet
     if ask is None:
         assert session.id is not None and person.id is not None
         ask = await ctx.uow.asks.add(
@@ -290,10 +295,25 @@ async def record_ask(
             )
         )
     else:
-        ask.text, ask.version = text, ask.version + 1
+        ask.text, ask.version = text, ask.version + (0 if first else 1)
         await ctx.uow.asks.save(ask)
+    if member.agreed_at is None:  # like a check-in, it waits for the ground rules
+        prompt.transition("hold")
+        await ctx.uow.prompts.save(prompt)
+        ctx.say(
+            Paragraph(("Thanks! I'll post it as soon as you agree to the ground rules:",)),
+            *compose.rules_blocks(circle),
+        )
+        return
     prompt.transition("answer")
     await ctx.uow.prompts.save(prompt)
+    await _post_ask(ctx, circle, session, person, ask, first=first)
+
+
+async def _post_ask(
+    ctx: Ctx, circle: Circle, session: Session, person: Person, ask: Ask, *, first: bool
+) -> None:
+    """Post the ask (or its edit), and let the hot-seat notices go out or follow it."""
     await ctx.send(compose.ask_post(circle=circle, session=session, author=person, ask=ask))
     if not first:
         await _notices_follow(ctx, circle, session, ask)
@@ -379,11 +399,19 @@ async def record_commitment(
         prompt.transition("answer")
         await ctx.uow.prompts.save(prompt)
     upcoming = await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
-    later = (
-        f"I'll ask how it went when session {upcoming.number} opens, {when(upcoming.opens_at, person.tz)}."
-        if upcoming
-        else "I'll ask how it went next session."
-    )
+    later = "I'll ask how it went next session."
+    if upcoming:  # the moment the review will reach them, inside their working hours
+        asked = delivery_moment(
+            hours=person.hours,
+            tz=person.tz,
+            due=upcoming.opens_at,
+            closes_at=upcoming.closes_at,
+            opening=True,
+        )
+        assert asked is not None  # an opening prompt is never dropped
+        later = (
+            f"I'll ask how it went when session {upcoming.number} opens, {when(asked, person.tz)}."
+        )
     ctx.say(Paragraph(("Got it. Your commitment:",)), Quote((Authored(text),)), Paragraph((later,)))
 
 
@@ -431,7 +459,7 @@ async def review(
             if prompt.state is PromptState.OWED:
                 prompt.transition("answer")
                 await ctx.uow.prompts.save(prompt)
-            await ctx.send(
+            await ctx.reply(
                 compose.review_answered(
                     person=person, circle=circle, commitment=chosen, session=session
                 )

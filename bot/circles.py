@@ -115,6 +115,7 @@ class Membership:
     left_at: datetime | None = None
     agreed_at: datetime | None = None  # ground rules agreed
     missed: int = 0  # sessions missed in a row
+    invited_by: int | None = None  # the person who added them; the welcome names them
     id: int | None = field(default=None, compare=False)
 
     @property

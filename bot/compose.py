@@ -148,10 +148,16 @@ def review_choices(commitment: Commitment) -> Choices:
 
 
 def rules_blocks(circle: Circle) -> tuple[Block, ...]:
-    assert circle.id is not None
     return (
         Paragraph((Strong("Ground rules"),)),
         Quote((Authored(circle.rules),)),
+        *agree_blocks(circle),
+    )
+
+
+def agree_blocks(circle: Circle) -> tuple[Block, ...]:
+    assert circle.id is not None
+    return (
         Choices((Choice("I agree", "agree", str(circle.id), "primary"),)),
         Context(("Or reply `agree`. Your check-in is posted once you have agreed.",)),
     )
@@ -169,9 +175,16 @@ def checkin_prompt(
     ]
     if circle.focus:
         blocks.insert(2, Paragraph((Strong("Focus: "), Authored(circle.focus))))
-    if not agreed:
-        blocks[1:1] = [Paragraph(("Before your first check-in is shared, please read and agree:",))]
-        blocks[2:2] = list(rules_blocks(circle))
+    if not agreed:  # the rules themselves came with the welcome, or when they changed
+        blocks[1:1] = [
+            Paragraph(
+                (
+                    "Before your check-in is shared, please read and agree to the ground rules"
+                    " I sent you (`rules` shows them again):",
+                )
+            ),
+            *agree_blocks(circle),
+        ]
     return Message(
         key=keys.checkin_prompt(session.id, person.id),
         target=ToPerson(person.key),
@@ -330,16 +343,29 @@ def hot_seat_notice(
     )
 
 
-def reminder(*, person: Person, circle: Circle, session: Session) -> Message:
+def reminder(*, person: Person, circle: Circle, session: Session, held: bool = False) -> Message:
+    """Nudge 1: check in; or (`held`) agree to the ground rules, so the check-in is shared."""
     assert session.id is not None and person.id is not None
-    return Message(
-        key=keys.reminder(session.id, person.id),
-        target=ToPerson(person.key),
-        blocks=(
+    blocks: tuple[Block, ...] = (
+        (
+            Paragraph(
+                (
+                    f"A gentle reminder: your check-in for {circle.name} is waiting to be shared "
+                    "until you agree to the ground rules.",
+                )
+            ),
+            *rules_blocks(circle),
+            Context((f"The session closes {when(session.closes_at, person.tz)}.",)),
+        )
+        if held
+        else (
             Paragraph((f"A gentle reminder: your check-in for {circle.name} is still open.",)),
             TextInput("checkin", str(session.id), "Your check-in"),
             Context((f"Reply here before {when(session.closes_at, person.tz)}.",)),
-        ),
+        )
+    )
+    return Message(
+        key=keys.reminder(session.id, person.id), target=ToPerson(person.key), blocks=blocks
     )
 
 
@@ -437,8 +463,16 @@ def _responses(count: int) -> str:
 
 
 def facilitator_note(
-    *, facilitator: Person, circle: Circle, session: Session, absent: Sequence[str]
+    *,
+    facilitator: Person,
+    circle: Circle,
+    session: Session,
+    absent: Sequence[str],
+    waiting: Sequence[str] = (),
+    resting: Sequence[str] = (),
 ) -> Message:
+    """To whoever facilitated, about the others: who did not take part, whose check-in
+    waits for their agreement to the ground rules, whom the rotation now passes by."""
     assert session.id is not None
     if absent:
         body: Rich = (
@@ -448,13 +482,35 @@ def facilitator_note(
         )
     else:
         body = ("Everyone took part. Nicely run!",)
+    blocks: list[Block] = [
+        Paragraph((f"Private note · {circle.name}, session {session.number}",)),
+        Paragraph(body),
+    ]
+    if waiting:
+        blocks.append(
+            Paragraph(
+                (
+                    "Checked in, but not shared until they agree to the ground rules: ",
+                    *_names(waiting),
+                    ".",
+                )
+            )
+        )
+    if resting:
+        blocks.append(
+            Paragraph(
+                (
+                    *_names(resting),
+                    " missed the last two sessions, so the rotation gives them a rest from"
+                    " facilitating and the hot seat until they are back. They are warmly welcome"
+                    " any time.",
+                )
+            )
+        )
     return Message(
         key=keys.facilitator_note(session.id),
         target=ToPerson(facilitator.key),
-        blocks=(
-            Paragraph((f"Private note · {circle.name}, session {session.number}",)),
-            Paragraph(body),
-        ),
+        blocks=tuple(blocks),
     )
 
 
@@ -524,6 +580,20 @@ def welcome(*, person: Person, circle: Circle, inviter: str | None) -> Message:
             Paragraph(("You've been added", *by, ".")),
             Paragraph((how,)),
             Context((when_text,)),
+            *rules_blocks(circle),
+        ),
+    )
+
+
+def rules_to_agree(*, person: Person, circle: Circle, now: datetime) -> Message:
+    """Changed ground rules, for a member to read and agree to again."""
+    assert circle.id is not None and person.id is not None
+    return Message(
+        key=keys.rules_to_agree(circle.id, person.id, now),
+        target=ToPerson(person.key),
+        blocks=(
+            Heading(f"The ground rules of {circle.name} have changed"),
+            Paragraph(("Please read them again; your next check-in is shared once you agree.",)),
             *rules_blocks(circle),
         ),
     )

@@ -22,6 +22,7 @@ from bot import (
     home,
     keys,
     lifecycle,
+    membership,
     personal,
     reports,
     retention,
@@ -117,7 +118,7 @@ class Core:
                 if isinstance(error, UnknownCommand):
                     await _caller_help(ctx, event)
             if ctx.answer and not inline:
-                await ctx.send(
+                await ctx.reply(
                     Message(
                         key=keys.answer(event.id),
                         target=ToPerson(event.actor.key),
@@ -139,15 +140,17 @@ class Core:
             person = Person(key=actor.key, name=actor.name, tz=actor.tz or ctx.config.default_tz)
             person.admin = bool(actor.admin)
             return await ctx.uow.people.add(person)
-        changed = False
+        changed = moved = False
         if actor.name and actor.name != person.name:
             person.name, changed = actor.name, True
         if actor.tz and not person.tz_pinned and actor.tz != person.tz:
-            person.tz, changed = actor.tz, True
+            person.tz, changed, moved = actor.tz, True, True
         if actor.admin is not None and actor.admin != person.admin:
             person.admin, changed = actor.admin, True
         if changed:
             await ctx.uow.people.save(person)
+        if moved:
+            await membership.rewelcome(ctx, person)
         return person
 
     async def _dispatch(self, ctx: Ctx, person: Person, event: InboundEvent) -> None:

@@ -123,5 +123,9 @@ def rules(circle_id: int, now: datetime) -> str:
     return at(f"circle:{circle_id}:rules", now)
 
 
+def rules_to_agree(circle_id: int, person_id: int, now: datetime) -> str:
+    return at(f"circle:{circle_id}:rules:{person_id}", now)
+
+
 def circle_ended(circle_id: int) -> str:
     return f"circle:{circle_id}:ended"

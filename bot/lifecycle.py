@@ -44,7 +44,7 @@ from bot.messages import Message
 from bot.nudges import FRACTIONS, NUDGES, Attendance, Stage
 from bot.people import Person
 from bot.prompts import Prompt, PromptKind, PromptState
-from bot.rotation import next_in_rotation
+from bot.rotation import MISSED_IN_A_ROW, available, next_in_rotation, resting
 from bot.sessions import Session, SessionStatus
 from bot.timefmt import local_date
 from bot.working_hours import delivery_moment
@@ -112,13 +112,13 @@ async def cast_session(
     """Choose the facilitator and presenter by rotation, unless set by hand."""
     members = await active_members(ctx, circle)
     people = await people_of(ctx, members)
-    available = {m.person_id for m in members if not people[m.person_id].is_away(session.opens_at)}
+    choosable = available(members, people, at=session.opens_at)
     order = [m.person_id for m in sorted(members, key=lambda m: m.position)]
     if not session.facilitator_pinned:
         match circle.facilitation:
             case Facilitation.ROTATING:
                 last = previous.facilitator_id if previous else None
-                session.facilitator_id = next_in_rotation(order, previous=last, available=available)
+                session.facilitator_id = next_in_rotation(order, previous=last, available=choosable)
             case Facilitation.LEADER:
                 session.facilitator_id = next((m.person_id for m in members if m.organiser), None)
             case Facilitation.NONE:
@@ -127,11 +127,11 @@ async def cast_session(
         if circle.hot_seat is HotSeat.PRESENTER:
             # Presenters rotate one step ahead of facilitators, so one person rarely does both.
             last = previous.presenter_id if previous else session.facilitator_id
-            presenter = next_in_rotation(order, previous=last, available=available)
+            presenter = next_in_rotation(order, previous=last, available=choosable)
             if presenter is not None and presenter == session.facilitator_id:
                 # A skipped member made both rotations land on one person; step on, or
                 # they would move in lockstep from now on (never repeating the presenter).
-                ahead = next_in_rotation(order, previous=presenter, available=available)
+                ahead = next_in_rotation(order, previous=presenter, available=choosable)
                 presenter = ahead if ahead != last else presenter
             session.presenter_id = presenter
         else:
@@ -301,6 +301,7 @@ async def _deliver(
     ask: Ask | None,
 ) -> bool:
     """Send one stage to one member; False if there was nothing to send."""
+    closes_at = session.closes_at
     match stage:
         case Stage.OPENING:
             return await _opening(ctx, circle, session, member, person)
@@ -308,18 +309,17 @@ async def _deliver(
             assert ask is not None
             presenter = await ctx.uow.people.get(ask.person_id)
             await ensure_prompt(ctx, session, person, PromptKind.RESPONSE, required=True)
-            await ctx.send(
-                compose.hot_seat_notice(
-                    person=person, circle=circle, session=session, presenter=presenter, ask=ask
-                )
+            notice = compose.hot_seat_notice(
+                person=person, circle=circle, session=session, presenter=presenter, ask=ask
             )
-            return True
+            return await ctx.send_to(person, notice, closes_at=closes_at)
         case Stage.REMINDER:
             checkin = await prompt_of(ctx, session, person, PromptKind.CHECKIN)
-            if checkin is None or checkin.state is not PromptState.OWED:
+            if checkin is None or not checkin.pending:
                 return False
-            await ctx.send(compose.reminder(person=person, circle=circle, session=session))
-            return True
+            held = checkin.state is PromptState.HELD  # answered; the rules wait for agreement
+            reminder = compose.reminder(person=person, circle=circle, session=session, held=held)
+            return await ctx.send_to(person, reminder, closes_at=closes_at)
         case Stage.COMMITMENT:
             if (
                 session.final
@@ -337,42 +337,42 @@ async def _deliver(
             upcoming = await ctx.uow.sessions.first(
                 circle_id=circle.id, status=SessionStatus.SCHEDULED
             )
-            await ctx.send(
-                compose.commitment_prompt(
-                    person=person,
-                    circle=circle,
-                    session=session,
-                    next_opens=upcoming.opens_at if upcoming else None,
-                )
+            prompt = compose.commitment_prompt(
+                person=person,
+                circle=circle,
+                session=session,
+                next_opens=upcoming.opens_at if upcoming else None,
             )
-            return True
+            return await ctx.send_to(person, prompt, closes_at=closes_at)
         case Stage.LAST_CALL:
             owed = await owed_items(ctx, session, person)
             if not owed:
                 return False
-            await ctx.send(
-                compose.last_call(person=person, circle=circle, session=session, owed=owed)
-            )
-            return True
+            last_call = compose.last_call(person=person, circle=circle, session=session, owed=owed)
+            return await ctx.send_to(person, last_call, closes_at=closes_at)
 
 
 async def _opening(
     ctx: Ctx, circle: Circle, session: Session, member: Membership, person: Person
 ) -> bool:
     assert person.id is not None
+
+    async def send(message: Message) -> None:
+        await ctx.send_to(person, message, closes_at=session.closes_at, opening=True)
+
     if circle.review:
         for commitment in await open_commitments(ctx, person, circle):
             await ensure_prompt(
                 ctx, session, person, PromptKind.REVIEW, required=True, commitment=commitment
             )
-            await ctx.send(
+            await send(
                 compose.review_prompt(
                     person=person, circle=circle, commitment=commitment, session=session
                 )
             )
     checkin = await ensure_prompt(ctx, session, person, PromptKind.CHECKIN, required=True)
     if checkin.owed:
-        await ctx.send(
+        await send(
             compose.checkin_prompt(
                 person=person,
                 circle=circle,
@@ -389,7 +389,7 @@ async def _opening(
             ctx, session, person, PromptKind.HOT_SEAT, required=not asks_everyone
         )
         if hot_seat.owed:
-            await ctx.send(compose.hot_seat_prompt(person=person, circle=circle, session=session))
+            await send(compose.hot_seat_prompt(person=person, circle=circle, session=session))
     return True
 
 
@@ -437,7 +437,10 @@ async def close_session(ctx: Ctx, session_id: int) -> None:
     await ctx.uow.sessions.save(session)
     prompts = await ctx.uow.prompts.find(session_id=session_id)
     checked_in: set[int] = set()
+    waiting: set[int] = set()  # checked in, but the check-in waits for their agreement
     for prompt in prompts:
+        if prompt.kind is PromptKind.CHECKIN and prompt.state is PromptState.HELD:
+            waiting.add(prompt.person_id)
         prompt.transition("close")
         await ctx.uow.prompts.save(prompt)
         if prompt.kind is PromptKind.CHECKIN and prompt.state is PromptState.ANSWERED:
@@ -445,8 +448,11 @@ async def close_session(ctx: Ctx, session_id: int) -> None:
     reviewed = await _carry_reviews(ctx, session, prompts)
     attendance = await ctx.uow.attendance.find(session_id=session_id)
     expected = [a.person_id for a in attendance]
-    await _escalate(ctx, circle, session, expected, checked_in)
+    await _escalate(ctx, circle, session, expected, checked_in | waiting)
     upcoming = await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
+    if upcoming is not None:  # who missed this one may now be passed by in the rotation
+        await cast_session(ctx, circle, upcoming, previous=session)
+        await ctx.uow.sessions.save(upcoming)
     recap = compose.Recap(
         checked_in=len(checked_in & set(expected)),
         expected=len(expected),
@@ -464,15 +470,40 @@ async def close_session(ctx: Ctx, session_id: int) -> None:
     )
     await ctx.send(compose.summary(circle=circle, session=session, recap=recap))
     if session.facilitator_id is not None:
-        facilitator = await ctx.uow.people.get(session.facilitator_id)
-        absent = [(await ctx.uow.people.get(p)).name for p in expected if p not in checked_in]
-        await ctx.send(
-            compose.facilitator_note(
-                facilitator=facilitator, circle=circle, session=session, absent=absent
-            )
+        await _note_to_facilitator(
+            ctx, circle, session, expected=expected, checked_in=checked_in, waiting=waiting
         )
     if session.final:
         await end_circle(ctx, circle)
+
+
+async def _note_to_facilitator(
+    ctx: Ctx,
+    circle: Circle,
+    session: Session,
+    *,
+    expected: list[int],
+    checked_in: set[int],
+    waiting: set[int],
+) -> None:
+    """Who did not take part, who waits to agree to the rules, and whom the rotation
+    now passes by: about the others, never the facilitator themself."""
+    assert session.facilitator_id is not None
+    facilitator = await ctx.uow.people.get(session.facilitator_id)
+
+    async def names(ids: list[int]) -> list[str]:
+        return [(await ctx.uow.people.get(p)).name for p in ids if p != facilitator.id]
+
+    members = await active_members(ctx, circle) if not session.final else []
+    note = compose.facilitator_note(
+        facilitator=facilitator,
+        circle=circle,
+        session=session,
+        absent=await names([p for p in expected if p not in checked_in | waiting]),
+        waiting=await names([p for p in expected if p in waiting]),
+        resting=await names(resting(members)),
+    )
+    await ctx.send_to(facilitator, note)
 
 
 async def _carry_reviews(ctx: Ctx, session: Session, prompts: list[Prompt]) -> list[Commitment]:
@@ -499,6 +530,7 @@ async def _escalate(
     """Count missed sessions; at two in a row, ask the member kindly and tell the organiser.
 
     A session a member was away for breaks the row: it is neither a miss nor taken part in.
+    A check-in held until the member agrees to the ground rules is taking part.
     """
     assert circle.id is not None
     members = await active_members(ctx, circle)
@@ -512,18 +544,17 @@ async def _escalate(
             continue
         membership.missed = missed
         await ctx.uow.memberships.save(membership)
-        if membership.missed != 2:
+        if membership.missed != MISSED_IN_A_ROW:
             continue
         member = await ctx.uow.people.get(person_id)
-        await ctx.send(compose.escalation(person=member, circle=circle, session=session))
+        await ctx.send_to(member, compose.escalation(person=member, circle=circle, session=session))
         for organiser in organisers:
             if organiser.person_id != person_id:
                 who = await ctx.uow.people.get(organiser.person_id)
-                await ctx.send(
-                    compose.organiser_told(
-                        organiser=who, circle=circle, member=member, session=session
-                    )
+                told = compose.organiser_told(
+                    organiser=who, circle=circle, member=member, session=session
                 )
+                await ctx.send_to(who, told)
 
 
 async def _hot_seat_recap(ctx: Ctx, circle: Circle, session: Session) -> tuple[str, int] | None:

@@ -152,7 +152,7 @@ async def owed_items(ctx: Ctx, session: Session, person: Person) -> list[str]:
         if not prompt.required or not prompt.pending:
             continue
         words = (
-            "agreeing to the ground rules (so your check-in can be shared)"
+            f"agreeing to the ground rules (so {OWED_WORDS[prompt.kind]} can be shared)"
             if prompt.state is PromptState.HELD
             else OWED_WORDS[prompt.kind]
         )
@@ -162,11 +162,20 @@ async def owed_items(ctx: Ctx, session: Session, person: Person) -> list[str]:
 
 
 async def presenter_ask_of(ctx: Ctx, circle: Circle, session: Session) -> Ask | None:
-    """The presenter's challenge, unless there is none (or none any more: withdrawn)."""
+    """The presenter's challenge, unless there is none (or none any more: withdrawn), or it
+    waits for the presenter to agree to the ground rules."""
     if circle.hot_seat is not HotSeat.PRESENTER or session.presenter_id is None:
         return None
     ask = await ctx.uow.asks.first(session_id=session.id, person_id=session.presenter_id)
-    return ask if ask is not None and not ask.withdrawn else None
+    if ask is None or ask.withdrawn:
+        return None
+    held = await ctx.uow.prompts.first(
+        session_id=session.id,
+        person_id=session.presenter_id,
+        kind=PromptKind.HOT_SEAT,
+        state=PromptState.HELD,
+    )
+    return None if held else ask  # a challenge held for the ground rules is not posted yet
 
 
 async def posted_checkin(ctx: Ctx, session: Session, person: Person) -> CheckIn | None:

@@ -1,8 +1,10 @@
 """Who is in a circle (SPEC §6): creating one, inviting, joining, leaving, removing.
 
-A newcomer gets a welcome with the ground rules; someone who leaves (or is
-removed) has their owed prompts withdrawn and their parts handed on, so no
-session waits for a person who is gone.
+A newcomer gets a welcome with the ground rules, inside their working hours
+and naming their zone; if the platform tells us their zone or they set their
+hours before it has gone out, it is composed and timed again (`rewelcome`).
+Someone who leaves (or is removed) has their owed prompts withdrawn and
+their parts handed on, so no session waits for a person who is gone.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ async def invite(
             f"{circle.name} has {count} of at most {circle.max_size} members, so I can't add {len(newcomers)} more."
         )
     for newcomer in newcomers:
-        await _add_member(ctx, circle, newcomer, inviter=person.name)
+        await _add_member(ctx, circle, newcomer, inviter=person)
     lines = []
     if newcomers:
         lines.append(f"Added {', '.join(p.name for p in newcomers)}; each gets a welcome DM.")
@@ -115,14 +117,15 @@ async def person_for(
     return await ctx.uow.people.add(Person(key=key, name=name, tz=ctx.config.default_tz))
 
 
-async def _add_member(ctx: Ctx, circle: Circle, person: Person, *, inviter: str | None) -> None:
+async def _add_member(ctx: Ctx, circle: Circle, person: Person, *, inviter: Person | None) -> None:
     assert circle.id is not None and person.id is not None
+    invited_by = inviter.id if inviter else None
     members = await ctx.uow.memberships.find(circle_id=circle.id)
     previous = next((m for m in members if m.person_id == person.id), None)
     position = max((m.position for m in members), default=-1) + 1
     if previous is not None:  # rejoining keeps the earlier agreement to the rules
         previous.left_at, previous.position, previous.missed = None, position, 0
-        previous.role = Role.MEMBER
+        previous.role, previous.invited_by = Role.MEMBER, invited_by
         await ctx.uow.memberships.save(previous)
     else:
         await ctx.uow.memberships.add(
@@ -132,12 +135,33 @@ async def _add_member(ctx: Ctx, circle: Circle, person: Person, *, inviter: str 
                 role=Role.MEMBER,
                 joined_at=ctx.now,
                 position=position,
+                invited_by=invited_by,
             )
         )
-    await ctx.send(compose.welcome(person=person, circle=circle, inviter=inviter))
+    welcome = compose.welcome(
+        person=person, circle=circle, inviter=inviter.name if inviter else None
+    )
+    if inviter is None:
+        await ctx.reply(welcome)  # they joined just now, so they are awake to read it
+    else:
+        await ctx.send_to(person, welcome)
     open_session = await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.OPEN)
     if open_session is not None and open_session.id is not None:
         await lifecycle.send_due(ctx, open_session.id)
+
+
+async def rewelcome(ctx: Ctx, person: Person) -> None:
+    """A welcome not yet sent, composed and timed again after `person`'s zone or hours
+    changed: on Slack their zone is known only just after the invitation."""
+    for member in await ctx.uow.memberships.find(person_id=person.id, left_at=None):
+        circle = await ctx.uow.circles.get(member.circle_id)
+        inviter = await ctx.uow.people.get(member.invited_by) if member.invited_by else None
+        welcome = compose.welcome(
+            person=person, circle=circle, inviter=inviter.name if inviter else None
+        )
+        timed = ctx.timed(person, welcome)
+        assert timed is not None  # not tied to a session: held, never dropped
+        await ctx.uow.outbox.replace_unsent(timed, now=ctx.now)
 
 
 async def join(ctx: Ctx, person: Person, circle: Circle) -> None:

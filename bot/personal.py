@@ -12,6 +12,7 @@ from bot.lookups import (
     owed_everywhere,
     reviewable,
 )
+from bot.membership import rewelcome
 from bot.messages import (
     Authored,
     Choice,
@@ -94,6 +95,7 @@ async def back(ctx: Ctx, person: Person) -> None:
 async def hours(ctx: Ctx, person: Person, command: grammar.Hours) -> None:
     person.hours = command.hours
     await ctx.uow.people.save(person)
+    await rewelcome(ctx, person)
     ctx.say(
         Paragraph(
             (
@@ -106,6 +108,7 @@ async def hours(ctx: Ctx, person: Person, command: grammar.Hours) -> None:
 async def tz(ctx: Ctx, person: Person, command: grammar.Tz) -> None:
     person.tz, person.tz_pinned = command.zone, True
     await ctx.uow.people.save(person)
+    await rewelcome(ctx, person)
     ctx.say(Paragraph((f"Your time zone is now {command.zone}. Times I show you use it.",)))
 
 
@@ -145,15 +148,11 @@ async def forget_me(ctx: Ctx, person: Person, *, confirmed: bool) -> None:
             continue
         # "<name> is in the hot seat: …" went by DM to each member who was to respond.
         for owed in await ctx.uow.prompts.find(session_id=session.id, kind=PromptKind.RESPONSE):
+            told = await ctx.uow.people.get(owed.person_id)
             notice = compose.hot_seat_notice(
-                person=await ctx.uow.people.get(owed.person_id),
-                circle=circle,
-                session=session,
-                presenter=person,
-                ask=ask,
-                edit=True,
+                person=told, circle=circle, session=session, presenter=person, ask=ask, edit=True
             )
-            await ctx.send(notice)
+            await ctx.send_to(told, notice)
     summaries: set[int] = set()
     for commitment in await ctx.uow.commitments.find(person_id=person.id):
         commitment.text, commitment.reflection = REMOVED, None

@@ -31,10 +31,11 @@ from bot.messages import (
     Strong,
     ToConversation,
 )
+from bot.nudges import Stage
 from bot.people import Person, PersonKey
 from bot.permissions import require_live, require_organiser, require_steward
 from bot.prompts import PromptKind
-from bot.rotation import next_in_rotation
+from bot.rotation import available, next_in_rotation
 from bot.sessions import Session, SessionStatus
 from bot.timefmt import day_and_time, local_date, when
 
@@ -248,9 +249,10 @@ async def rotate(ctx: Ctx, person: Person, circle: Circle) -> None:
     members = await active_members(ctx, circle)
     people = await people_of(ctx, members)
     order = [m.person_id for m in members]
-    available = {p for p in order if not people[p].is_away(upcoming.opens_at)}
     upcoming.facilitator_id = next_in_rotation(
-        order, previous=upcoming.facilitator_id, available=available
+        order,
+        previous=upcoming.facilitator_id,
+        available=available(members, people, at=upcoming.opens_at),
     )
     upcoming.facilitator_pinned = True
     await ctx.uow.sessions.save(upcoming)
@@ -314,8 +316,16 @@ async def _hand_hot_seat(ctx: Ctx, circle: Circle, session: Session, presenter: 
     if prompt.state.value == "withdrawn":
         prompt.transition("reinstate")
         await ctx.uow.prompts.save(prompt)
+    record = await ctx.uow.attendance.first(session_id=session.id, person_id=presenter.id)
+    if record is None or Stage.OPENING not in record.handled:
+        return  # her opening prompts, still to come, ask for it
     message = compose.hot_seat_prompt(person=presenter, circle=circle, session=session)
-    await ctx.send(replace(message, key=keys.at(message.key, ctx.now)))
+    await ctx.send_to(
+        presenter,
+        replace(message, key=keys.at(message.key, ctx.now)),
+        closes_at=session.closes_at,
+        opening=True,
+    )
 
 
 async def topic(ctx: Ctx, person: Person, circle: Circle, text: str) -> None:
@@ -366,6 +376,17 @@ async def rules(ctx: Ctx, person: Person, circle: Circle, text: str | None) -> N
     circle.rules = text
     await ctx.uow.circles.save(circle)
     assert circle.id is not None
+    # Everyone else agrees again to what they are now asked to keep; whoever wrote them has.
+    members = await active_members(ctx, circle)
+    people = await people_of(ctx, members)
+    for member in members:
+        member.agreed_at = ctx.now if member.person_id == person.id else None
+        await ctx.uow.memberships.save(member)
+        if member.person_id != person.id:
+            reader = people[member.person_id]
+            await ctx.send_to(
+                reader, compose.rules_to_agree(person=reader, circle=circle, now=ctx.now)
+            )
     await ctx.send(
         Message(
             key=keys.rules(circle.id, ctx.now),
@@ -377,7 +398,14 @@ async def rules(ctx: Ctx, person: Person, circle: Circle, text: str | None) -> N
             ),
         )
     )
-    ctx.say(Paragraph(("Ground rules updated and posted in the channel.",)))
+    ctx.say(
+        Paragraph(
+            (
+                "Ground rules updated and posted in the channel; each member gets them by DM"
+                " to agree to again.",
+            )
+        )
+    )
 
 
 async def _upcoming(ctx: Ctx, circle: Circle) -> Session:

@@ -69,6 +69,11 @@ class Outbox(Protocol):
         """Queues `message`; False (and nothing written) if its key was queued before."""
         ...
 
+    async def replace_unsent(self, message: Message, *, now: datetime) -> bool:
+        """Puts `message` in place of the queued one with its key, words and time, if that
+        one is still waiting to be sent; False (and nothing written) otherwise."""
+        ...
+
     async def thread_key(self, conversation: str, ref: str) -> str | None:
         """The key of the delivered message whose platform id is `ref` in `conversation`."""
         ...

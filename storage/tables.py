@@ -81,6 +81,7 @@ class MembershipRow(SQLModel, table=True):
     left_at: datetime | None = _when(nullable=True)
     agreed_at: datetime | None = _when(nullable=True)
     missed: int = 0
+    invited_by: int | None = Field(default=None, foreign_key="people.id")
 
 
 class SessionRow(SQLModel, table=True):

@@ -211,6 +211,17 @@ class SqlOutbox:
         )
         return bool(ran.rowcount)
 
+    async def replace_unsent(self, message: Message, *, now: datetime) -> bool:
+        ran = await self._conn.execute(
+            update(self._table)
+            .where(self._table.c.key == message.key, self._table.c.status == "pending")
+            .values(
+                payload=codec.blocks_to_json(message.blocks),
+                next_attempt_at=codec.utc(message.deliver_at or now),
+            )
+        )
+        return bool(ran.rowcount)
+
     async def thread_key(self, conversation: str, ref: str) -> str | None:
         ran = await run(self._conn, _THREAD_KEY, target=conversation, ref=ref)
         return str(ran.rows[0]["key"]) if ran.rows else None

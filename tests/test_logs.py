@@ -14,7 +14,7 @@ import io
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import pytest
@@ -22,6 +22,7 @@ import structlog
 from sqlalchemy import text
 
 from adapters.observability import configure_logging
+from adapters.teams.config import TeamsConfig
 from scheduler.messenger import Transient
 from storage.db import Database
 from tests.slack.driver import HOME, Workspace, workspace
@@ -29,24 +30,46 @@ from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.test_requests import BEN, circle, open_session, signed_bytes
 from tests.teams.connector import FakeConnector
 from tests.teams.harness import ANA as TEAMS_ANA
-from tests.teams.harness import TeamsBot
+from tests.teams.harness import APP_ID, TeamsBot
 
 SECRET = "SECRET-7f3a"
 NOISY = ("aiohttp.access", "apscheduler", "alembic", "sqlalchemy.engine")
 
-Log = Callable[[], str]
+
+class Log:
+    """Logging as `circles serve` configures it (LOG_FORMAT); calling it gives all it wrote."""
+
+    def __init__(self, stream: io.StringIO, *, as_json: bool) -> None:
+        self._stream = stream
+        self.as_json = as_json
+
+    def __call__(self) -> str:
+        return self._stream.getvalue()
+
+    def fields(self, event: str) -> dict[str, str]:
+        """The fields of the last `event` logged, as text, whichever the format."""
+        for line in reversed(self().splitlines()):
+            if self.as_json:
+                found = json.loads(line)
+                if found.get("event") == event:
+                    return {key: str(value) for key, value in found.items()}
+            elif f" {event} " in f"{line} ":
+                pairs = (
+                    part.partition("=") for part in f"{line} ".split(f" {event} ", 1)[1].split()
+                )
+                return {key: value for key, _, value in pairs}
+        raise AssertionError(f"{event} was not logged")
 
 
 @pytest.fixture(params=["console", "json"])
 def log(request: pytest.FixtureRequest) -> Iterator[Log]:
-    """Logging as `circles serve` configures it (LOG_FORMAT); returns all it wrote so far."""
     root = logging.getLogger()
     saved = root.handlers[:], root.level, {n: logging.getLogger(n).level for n in NOISY}
     stream = io.StringIO()
     configure_logging(level="DEBUG", json=request.param == "json", stream=stream)
 
     try:
-        yield stream.getvalue
+        yield Log(stream, as_json=request.param == "json")
     finally:
         root.handlers[:], root.level = saved[0], saved[1]
         for name, level in saved[2].items():
@@ -171,3 +194,24 @@ async def test_no_teams_failure_puts_member_words_in_the_log(engine: Database, l
         assert SECRET not in written
     finally:
         await teams.close()
+
+
+async def test_a_log_calls_fields_are_in_the_log_but_not_secret_ones(
+    sqlite_engine: Database, log: Log
+) -> None:
+    locked = TeamsBot(sqlite_engine, FakeConnector(), config=TeamsConfig(app_id=APP_ID))
+    await locked.start()
+    try:
+        message = locked.activity("personal_message", TEAMS_ANA, text=f"{SECRET} hi")
+        assert await locked.post(message, authorization=f"Bearer {SECRET}") == 401
+    finally:
+        await locked.close()
+    refused = log.fields("teams.refused")
+    assert (refused["status"], refused["outcome"]) == ("401", "unauthorized")
+
+    fields = {"token": SECRET, "app_password": SECRET, "text": SECRET, "delivery": "42"}
+    logging.getLogger("circles.test").warning("careless", extra=fields)
+    careless = log.fields("careless")
+    assert careless["delivery"] == "42"
+    assert careless["token"] == careless["app_password"] == careless["text"] == "[redacted]"
+    assert SECRET not in log()

@@ -161,17 +161,23 @@ async def test_the_seed_is_a_circle_ready_to_start(engine: Database) -> None:
         ben = await visitor.state("ben")
         assert ben["clock"]["local_label"] == "Mon 23 Nov, 03:00"
         assert ben["clock"]["working"] is False
+        assert inbox(ben) == [], "03:00 in New York: his welcome waits for his morning"
+        assert ben["channel"]["posts"] == [], "Ana's private answers are hers alone"
+        for _ in range(6):
+            await visitor.post("clock", member="ben", step="hour")
+        ben = await visitor.state("ben")
+        assert ben["clock"]["local_label"] == "Mon 23 Nov, 09:00"
         assert any("Welcome to Growth Circle" in text for text in inbox(ben))
         assert "in America/New_York" in inbox(ben)[0]  # the profile's zone, not UTC
-        assert ben["channel"]["posts"] == [], "Ana's private answers are hers alone"
 
 
 async def test_a_whole_session_and_the_next_review_through_the_api(engine: Database) -> None:
     async with playground(engine) as visitor:
-        # Everyone agrees to the ground rules: buttons, or a plain `agree` by DM.
-        await visitor.click("ben", "I agree")
-        await visitor.post("dm", member="chen", text="agree")
-        await visitor.click("dara", "I agree")
+        # Everyone agrees to the ground rules: the welcome's button (it reaches Chen at
+        # 17:00 in Tokyo), or a plain `agree` by DM before theirs has arrived in the night.
+        await visitor.post("dm", member="ben", text="agree")
+        await visitor.click("chen", "I agree")
+        await visitor.post("dm", member="dara", text="agree")
         assert "Thank you for agreeing" in inbox(await visitor.state("chen"))[-1]
 
         moved = await visitor.post("clock", member="ana", step="open")
@@ -179,9 +185,10 @@ async def test_a_whole_session_and_the_next_review_through_the_api(engine: Datab
         assert state["clock"]["local_label"] == "Tue 24 Nov, 09:00"
         kickoff = kickoffs(state)[0]
         assert "Session 1 · Growth Circle" in words(kickoff)
-        assert {"to": "channel", "title": "Session 1 · Growth Circle"}.items() <= {
-            **moved["happened"][0]
-        }.items()
+        assert any(
+            {"to": "channel", "title": "Session 1 · Growth Circle"}.items() <= item.items()
+            for item in moved["happened"]
+        )
         ben_now = await visitor.state("ben")
         assert not any("hot seat" in t for t in inbox(ben_now)), "03:00 in New York: held"
 
@@ -275,7 +282,7 @@ async def test_commands_in_the_channel_are_answered_to_the_caller_only(
 async def test_member_text_travels_as_inert_authored_runs(sqlite_engine: Database) -> None:
     hostile = '<img src=x onerror="alert(1)"> <!channel> **bold** `code`'
     async with playground(sqlite_engine) as visitor:
-        await visitor.click("ben", "I agree")
+        await visitor.click("chen", "I agree")
         await visitor.post("clock", member="ana", step="open")
         await visitor.fill("ana", "checkin", hostile)
         post = kickoffs(await visitor.state("ben"))[0]["replies"][-1]
@@ -327,7 +334,7 @@ async def test_a_too_long_answer_reaches_the_core_and_is_refused_kindly(
         ("reply", {"member": "ana", "thread": "local-999", "text": "hi"}, "no thread"),
         (
             "choice",
-            {"member": "ben", "post": "local-2", "action": "forget", "value": "confirm"},
+            {"member": "chen", "post": "local-2", "action": "forget", "value": "confirm"},
             "no such button",
         ),
         (
@@ -349,10 +356,10 @@ async def test_bad_requests_get_400_and_change_nothing(
     sqlite_engine: Database, path: str, body: Json, message: str
 ) -> None:
     async with playground(sqlite_engine) as visitor:
-        await visitor.state("ben")  # reading marks Ben's DMs as read: done before the snapshot
-        before = {m: await visitor.state(m) for m in ("ana", "ben")}
+        await visitor.state("chen")  # reading marks Chen's DMs as read: done before the snapshot
+        before = {m: await visitor.state(m) for m in ("ana", "chen")}
         assert message in await visitor.refused(path, body)
-        assert {m: await visitor.state(m) for m in ("ana", "ben")} == before
+        assert {m: await visitor.state(m) for m in ("ana", "chen")} == before
 
 
 async def test_malformed_bodies_and_unknown_members_get_400(sqlite_engine: Database) -> None:
@@ -373,11 +380,11 @@ async def test_malformed_bodies_and_unknown_members_get_400(sqlite_engine: Datab
 
 async def test_reset_brings_back_the_start_or_a_blank_workspace(sqlite_engine: Database) -> None:
     async with playground(sqlite_engine) as visitor:
-        await visitor.click("ben", "I agree")
+        await visitor.click("chen", "I agree")
         await visitor.post("clock", member="ana", step="open")
         await visitor.post("clock", member="ana", step="day")
-        state = (await visitor.post("reset", member="ben"))["state"]
-        assert state["member"] == "ben"
+        state = (await visitor.post("reset", member="chen"))["state"]
+        assert state["member"] == "chen"
         assert state["clock"]["utc"] == START.isoformat()
         assert kickoffs(state) == []
         assert len(state["dms"]) == 1  # the welcome again, and nothing else

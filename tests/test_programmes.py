@@ -125,8 +125,14 @@ async def test_a_programme_from_creation_to_the_first_session_of_every_circle(
     h = Harness(engine)
     await enrol(h)
 
-    # Everyone invited, the channel's members too, gets a DM with the intake button.
+    # Everyone invited, the channel's members too, gets a DM with the intake button,
+    # inside their working hours.
+    await h.run(later(hours=24))
     for member in COHORT:
+        (arrived,) = h.arrived(member, "invite")
+        async with h.uow() as uow:
+            person = await uow.people.by_key(member.key)
+        assert person is not None and person.hours.contains(person.local(arrived))
         invitation = h.inbox(member)[-1]
         assert "Mia invited you to the programme New Leads" in invitation
         assert "[Fill in your intake]" in invitation
@@ -187,10 +193,10 @@ async def test_a_programme_from_creation_to_the_first_session_of_every_circle(
         assert circle.rhythm is not None and circle.end_after == 4
         members = set(h.world.members[circle.home].keys())
         assert len(members) in (3, 5)
-    for member in COHORT:
-        assert any("Welcome to New Leads" in body for body in h.inbox(member))
 
     await h.run(later(days=2, hours=12))  # past Tuesday 10:00 in every organiser's zone
+    for member in COHORT:  # welcomed as by hand, inside their working hours
+        assert any("Welcome to New Leads" in body for body in h.inbox(member))
     for circle in made:
         kickoffs = [p for p in h.world.channels[circle.home] if p.body.startswith("Session 1")]
         assert len(kickoffs) == 1, circle.name

@@ -20,7 +20,7 @@ from bot.kinds import CLOSING_CHECKIN_QUESTION
 from bot.messages import plain_text
 from bot.sessions import SessionStatus
 from storage.db import Database
-from tests.harness import ANA, BEN, CHANNEL, CHEN, DARA, ELI, Harness, Member, later
+from tests.harness import ANA, BEN, CHANNEL, CHEN, DARA, ELI, EVERYONE, Harness, Member, later
 
 # The circle lives in Europe/Berlin: sessions open Mondays 10:00 local (09:00 UTC in
 # winter) and stay open for two days.
@@ -363,6 +363,24 @@ async def test_a_check_in_before_agreeing_to_the_rules_is_held_then_posted_on_ag
 
     assert "Your check-in is now in the thread." in await h.dm(CHEN, "agree")
     assert posts_by(h, 1, CHEN) == ["Chen checked in\n> Moving from engineering into product."]
+
+
+async def test_a_challenge_held_for_the_rules_and_taken_back_is_never_posted(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await open_first(h, agree=False)
+    await h.dm(BEN, "Busy week.")  # his check-in, held
+    assert "as soon as you agree" in await h.dm(BEN, "How do I say no to stakeholders?")
+    await h.delete_dm(BEN, h.last_ref)
+
+    await h.dm(BEN, "agree")
+    assert posts_by(h, 1, BEN) == ["Ben checked in\n> Busy week."]
+    assert not [b for b in h.thread(1) if "stakeholders" in b or "Hot seat" in b]
+    assert with_text(h.inbox(ANA), "is in the hot seat") == []
+    # The challenge is owed again, and posted at once now that he has agreed.
+    assert "Posted in Growth Circle" in await h.dm(BEN, "How do I say no kindly?")
+    assert [b for b in h.thread(1) if b.startswith("🔥 Hot seat: Ben\n> How do I say no kindly?")]
 
 
 # --- the hot seat -------------------------------------------------------------------------
@@ -759,6 +777,59 @@ async def test_a_session_away_breaks_the_row_of_missed_sessions(engine: Database
     assert h.arrived(DARA, "escalation") == [closes(4)]
 
 
+async def test_check_ins_held_for_the_rules_are_taking_part_not_missed_sessions(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await scheduled_circle(h, agree=False)
+    for member in (BEN, CHEN):
+        await h.dm(member, "agree")
+    await run_sessions(h, range(1, 3), checking_in=FOUR)  # Dara's check-ins wait for her
+
+    assert posts_by(h, 1, DARA) == [] and posts_by(h, 2, DARA) == []
+    assert escalations(h, DARA) == []
+    assert with_text(h.inbox(ANA), "Dara has missed two") == []
+    [note] = with_text(h.inbox(BEN), "Private note · Growth Circle, session 2")
+    assert "Everyone took part." in note
+    assert "Checked in, but not shared until they agree to the ground rules: Dara." in note
+
+
+async def test_the_note_says_kindly_whom_the_rotation_passes_by_and_the_summary_skips_them(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await scheduled_circle(h, (ANA, BEN, DARA, CHEN))  # Dara's turn to facilitate is session 3
+    await run_sessions(h, range(1, 3), checking_in=(ANA, BEN, CHEN))
+
+    [note] = with_text(h.inbox(BEN), "Private note · Growth Circle, session 2")
+    assert "Did not take part: Dara." in note
+    assert "Dara missed the last two sessions, so the rotation gives them a rest" in note
+    assert "facilitator Dara" not in summary(h, 2) and "hot seat Dara" not in summary(h, 2)
+    assert "· facilitator Chen" in summary(h, 2)
+    # Back in session 3, she is in the rotation again from session 4.
+    await run_sessions(h, range(3, 4), checking_in=(ANA, BEN, CHEN, DARA))
+    assert "rotation" not in with_text(h.inbox(CHEN), "Private note · Growth Circle, session 3")[0]
+
+
+async def test_a_hot_seat_handed_over_in_her_evening_waits_for_her_morning(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await scheduled_circle(h)
+    await h.command(CHEN, "hours 09:00-18:00 mon-fri", conversation=None)
+    tuesday_eight_in_tokyo = datetime(2026, 11, 23, 23, 0, tzinfo=UTC)
+    await h.run_until(tuesday_eight_in_tokyo + timedelta(hours=2))  # her opening prompts came
+    assert checkin_prompts(h, CHEN)
+
+    evening_in_tokyo = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # 19:00 there
+    await h.run_until(evening_in_tokyo)
+    await h.command(ANA, f"hotseat {CHEN.mention}")
+    assert "Growth Circle" in await h.dm(CHEN, "mine")  # what she asks is answered at once
+    await h.run_until(closes(1))
+
+    assert h.arrived(CHEN, "hot_seat_prompt") == [datetime(2026, 11, 25, 0, 0, tzinfo=UTC)]
+
+
 async def health_of(h: Harness) -> str:
     status = await h.command(ANA, "status")
     [line] = [line for line in status.splitlines() if line.startswith("Health: ")]
@@ -797,8 +868,8 @@ async def test_facilitator_and_presenter_rotate_and_skip_a_member_who_is_away(
     engine: Database,
 ) -> None:
     h = Harness(engine)
-    await scheduled_circle(h, (ANA, BEN, CHEN, DARA, ELI))
-    await run_sessions(h, range(1, 3))
+    await scheduled_circle(h, EVERYONE)
+    await run_sessions(h, range(1, 3), checking_in=EVERYONE)  # none is passed by for absence
     assert [cast(h, 1), cast(h, 2)] == [("Ana", "Ben"), ("Ben", "Chen")]
     next_line = (
         "Next: session 3, Mon 7 Dec, 10:00 (Europe/Berlin) · facilitator Chen · hot seat Dara"
@@ -807,12 +878,12 @@ async def test_facilitator_and_presenter_rotate_and_skip_a_member_who_is_away(
 
     # Chen goes away for all of session 3 (Mon 7 Dec to Wed 9 Dec) before it opens.
     await h.command(CHEN, "away until 2026-12-10", conversation=None)
-    await run_sessions(h, range(3, 7))
+    await run_sessions(h, range(3, 7), checking_in=EVERYONE)
     facilitator, presenter = cast(h, 3)
     assert facilitator == "Dara"  # next after Ben, Chen skipped
     assert presenter not in ("Chen", "Dara")  # not the away member, nor the facilitator
     assert not any(", session 3" in b for b in checkin_prompts(h, CHEN))
-    assert "Checked in: 0 of 4" in summary(h, 3)  # Chen was not expected
+    assert "Checked in: 4 of 4" in summary(h, 3)  # Chen was not expected
     # Afterwards both go round again, Chen included, and one person never holds both parts.
     casts = [cast(h, n) for n in range(3, 7)]
     facilitators = [f for f, _ in casts]

@@ -168,13 +168,13 @@ async def test_a_hot_seat_reply_given_before_the_notice_arrives_settles_it(
 # --- 2. every DM, from every path, inside working hours -----------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_welcome_dms_wait_for_working_hours_and_name_the_known_zone(
     sqlite_engine: Database,
 ) -> None:
     # Monday 08:00 UTC: 03:00 in New York, 19:00 in Sydney.
     h = Harness(sqlite_engine)
     await weekly(h, office_hours=FOUR)
+    await h.run_until(datetime(2026, 11, 24, 0, 0, tzinfo=UTC))
 
     assert received(h, BEN, "Welcome to Growth Circle") == [
         datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
@@ -186,7 +186,6 @@ async def test_welcome_dms_wait_for_working_hours_and_name_the_known_zone(
     assert "09:00-18:00 mon-fri in America/New_York" in welcome
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_a_zone_learnt_just_after_the_invitation_is_the_one_the_welcome_uses(
     sqlite_engine: Database,
 ) -> None:
@@ -203,7 +202,6 @@ async def test_a_zone_learnt_just_after_the_invitation_is_the_one_the_welcome_us
     assert in_office_hours(at, BEN.tz), at
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_a_hot_seat_handed_over_by_command_reaches_the_presenter_in_her_working_hours(
     sqlite_engine: Database,
 ) -> None:
@@ -218,7 +216,6 @@ async def test_a_hot_seat_handed_over_by_command_reaches_the_presenter_in_her_wo
     assert received(h, CHEN, "You're in the hot seat") == [datetime(2026, 11, 24, 0, 0, tzinfo=UTC)]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_the_escalation_and_the_private_note_wait_for_working_hours(
     sqlite_engine: Database,
 ) -> None:
@@ -241,7 +238,6 @@ async def test_the_escalation_and_the_private_note_wait_for_working_hours(
     }
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_every_kind_of_dm_from_every_path_lands_in_working_hours(
     sqlite_engine: Database,
 ) -> None:
@@ -285,7 +281,6 @@ async def test_every_kind_of_dm_from_every_path_lands_in_working_hours(
 # --- 3. rotation and the private note -----------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_rotation_skips_a_member_who_missed_two_sessions_and_nobody_is_told_about_himself(
     sqlite_engine: Database,
 ) -> None:
@@ -305,7 +300,6 @@ async def test_rotation_skips_a_member_who_missed_two_sessions_and_nobody_is_tol
             assert member.name not in note.splitlines()[1], note
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_a_presenter_whose_check_in_waits_for_his_agreement_is_not_called_absent(
     sqlite_engine: Database,
 ) -> None:
@@ -352,7 +346,6 @@ async def test_after_hotseat_moves_the_hot_seat_a_plain_reply_answers_it_not_the
 # --- 5. agreeing to the ground rules ------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_a_check_in_held_for_agreement_is_reminded_to_agree(
     sqlite_engine: Database,
 ) -> None:
@@ -368,7 +361,6 @@ async def test_a_check_in_held_for_agreement_is_reminded_to_agree(
     assert len(reminders) == 1, [a.post.body for a in dms(h, CHEN)]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_the_hot_seat_of_a_presenter_who_has_not_agreed_waits_for_his_agreement(
     sqlite_engine: Database,
 ) -> None:
@@ -386,7 +378,6 @@ async def test_the_hot_seat_of_a_presenter_who_has_not_agreed_waits_for_his_agre
     assert "stakeholders" in hot_seat_posts(h, 1)[0]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 async def test_changed_ground_rules_are_sent_to_every_member_to_agree_again(
     sqlite_engine: Database,
 ) -> None:
@@ -490,14 +481,12 @@ def test_in_the_mentoring_circle_demo_nobody_replies_to_the_hot_seat_twice() -> 
         assert not [line for line in chunk if "Still open for you: a reply to the hot seat" in line]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 @pytest.mark.parametrize("kind", DEMO_KINDS)
 def test_demo_welcomes_name_each_members_own_zone(kind: str) -> None:
     lines = demo_transcript(kind)
     assert not [line for line in lines if "I only message you" in line and " in UTC." in line]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wB)")
 @pytest.mark.parametrize("kind", [k for k in DEMO_KINDS if k != "micro-group"])
 def test_demo_review_promises_name_the_time_the_review_reaches_the_member(kind: str) -> None:
     promised: dict[str, list[tuple[str, str]]] = {}

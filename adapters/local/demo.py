@@ -21,7 +21,15 @@ from adapters.local.simulation import Simulation
 from adapters.local.transcript import Transcript
 from adapters.local.world import Arrival, LocalWorld
 from bot.circles import CircleStatus
-from bot.events import Actor, ChoiceMade, CommandIssued, DirectMessage, InboundEvent, ThreadReply
+from bot.events import (
+    Actor,
+    ChoiceMade,
+    CommandIssued,
+    DirectMessage,
+    InboundEvent,
+    ProfileUpdated,
+    ThreadReply,
+)
 from bot.kinds import PRESETS, Kind
 from bot.people import PersonKey
 from bot.sessions import SessionStatus
@@ -339,6 +347,8 @@ async def _run(*, engine: Database, kind: Kind, sessions: int, out: TextIO) -> N
     await demo.command(ana, f"/circle create Growth Circle kind {kind.value}")
     invitees = " ".join(f"<@{p.user}>" for p in members[1:])
     await demo.command(ana, f"/circle invite {invitees}")
+    for invitee in members[1:]:  # as on Slack: their profiles (zones) are looked up just after
+        await sim.core.handle(ProfileUpdated(id=f"profile-{invitee.user}", actor=invitee.actor))
     weeks = {
         Kind.MENTORING_CIRCLE: "fortnightly",
         Kind.MENTORING_PAIR: "fortnightly",

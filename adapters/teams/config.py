@@ -16,6 +16,7 @@ class TeamsConfig:
     allow_unauthenticated: bool = False
     admins: frozenset[str] = frozenset()  # user ids or AAD object ids (CIRCLES_ADMINS)
     key_timeout: float = 5.0  # seconds to fetch Microsoft's signing keys before answering 503
+    token_timeout: float = 10.0  # seconds to get the bot's access token before retrying later
 
     @property
     def accepts_requests(self) -> bool:

@@ -23,6 +23,14 @@ check looks keys up in one process-wide cache, `JwtTokenExtractor.
 metadataCache`, by metadata URL; `BotFramework` puts `SigningKeys` there,
 which fetch with aiohttp within `TeamsConfig.key_timeout`, one fetch at a
 time per URL, and keep serving the keys they have if a refresh fails.
+
+Outbound, the same: botbuilder's credentials get the bot's access token
+through msal, blocking and without a timeout, whenever it needs renewing
+(about hourly). Each connector client here signs with an `AccessToken`
+instead, which asks the login endpoint botbuilder chose for this cloud
+with aiohttp within `TeamsConfig.token_timeout`, one request at a time,
+and keeps the token until shortly before it expires. Failing to get one is
+a `ConnectorError`, so the delivery is retried later.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,11 +49,14 @@ from botbuilder.integration.aiohttp import (
     ConfigurationBotFrameworkAuthentication,
 )
 from botbuilder.schema import Activity, ChannelAccount, ConversationParameters
+from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import (
+    AppCredentials,
     AuthenticationConstants,
     BotFrameworkAuthentication,
     ClaimsIdentity,
     ConnectorFactory,
+    MicrosoftAppCredentials,
 )
 from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 from jwt.algorithms import RSAAlgorithm
@@ -60,6 +71,9 @@ CONNECT_TIMEOUT = 10.0  # seconds; msrest's default is 100
 MAX_CLIENTS = 64  # service URLs: one per Teams region in practice
 KEYS_FRESH = 24 * 3600.0  # seconds before signing keys are fetched again (as botbuilder)
 UNKNOWN_KEY_REFETCH = 3600.0  # an unknown key id fetches again at most this often
+TOKEN_RENEW_BEFORE = 300.0  # seconds before its expiry an access token is renewed
+TOKEN_MARGIN = 60.0  # an access token this close to expiry is not sent any more
+TOKEN_RETRY = 30.0  # while the old token lasts, a failed renewal is tried again after this
 
 
 class Unauthorized(Exception):
@@ -104,6 +118,21 @@ class SigningKey:
     endorsements: list[str]
 
 
+class _OneAtATime:
+    """Runs `fetch` once for every caller that comes while it runs."""
+
+    def __init__(self, fetch: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._fetch = fetch
+        self._running: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        running = self._running
+        loop = asyncio.get_running_loop()
+        if running is None or running.done() or running.get_loop() is not loop:
+            running = self._running = loop.create_task(self._fetch())
+        await asyncio.shield(running)
+
+
 class SigningKeys:
     """The keys published at one OpenID metadata URL, fetched without blocking the loop."""
 
@@ -113,7 +142,7 @@ class SigningKeys:
         self._keys: list[dict[str, Any]] = []
         self._fetched_at: float | None = None  # time.monotonic() of the last good fetch
         self._tried_at: float | None = None
-        self._fetching: asyncio.Task[None] | None = None
+        self._fetching = _OneAtATime(self._fetch)
 
     async def get(self, key_id: str | None) -> SigningKey:
         """The key `key_id`; `Unavailable` if none could be fetched, `PermissionError` if unknown."""
@@ -138,15 +167,8 @@ class SigningKeys:
 
     async def _refresh(self, *, keep_old: bool) -> None:
         """One fetch at a time: concurrent requests wait for the same one."""
-        fetching = self._fetching
-        if (
-            fetching is None
-            or fetching.done()
-            or fetching.get_loop() is not asyncio.get_running_loop()
-        ):
-            fetching = self._fetching = asyncio.get_running_loop().create_task(self._fetch())
         try:
-            await asyncio.shield(fetching)
+            await self._fetching.run()
         except Exception as error:
             log.warning("teams.signing_keys_unavailable", extra={"error": type(error).__name__})
             if not keep_old:
@@ -166,6 +188,86 @@ class SigningKeys:
             raise ValueError("no keys")
         self._keys = [key for key in keys if isinstance(key, dict)]
         self._fetched_at = time.monotonic()
+
+
+class AccessToken:
+    """The bot's token for the Bot Connector, fetched without blocking the loop.
+
+    OAuth client credentials at `{authority}/oauth2/v2.0/token`, as msal asks
+    them, within `timeout`. While a token lasts, a failed renewal keeps it
+    in use; without one, `get` raises `ConnectorError` (None: unreachable;
+    401: the login refused the app's id or password; 429 or 5xx: busy).
+    """
+
+    def __init__(
+        self, authority: str, *, app_id: str, password: str, scope: str, timeout: float
+    ) -> None:
+        self.url = f"{authority.rstrip('/')}/oauth2/v2.0/token"
+        self.timeout = timeout
+        self._form = {
+            "grant_type": "client_credentials",
+            "client_id": app_id,
+            "client_secret": password,
+            "scope": scope if scope.endswith("/.default") else f"{scope}/.default",
+        }
+        self._token: str | None = None
+        self._renew_at = self._expires_at = 0.0  # time.monotonic()
+        self._fetching = _OneAtATime(self._fetch)
+
+    @property
+    def current(self) -> str:
+        """The token held now, without I/O (`get` is what makes sure there is a fresh one)."""
+        if self._token is None:
+            raise Unavailable("no access token yet")
+        return self._token
+
+    async def get(self) -> str:
+        if self._token is not None and time.monotonic() < self._renew_at:
+            return self._token
+        try:
+            await self._fetching.run()
+        except ConnectorError:
+            if self._token is None or time.monotonic() >= self._expires_at:
+                raise
+            self._renew_at = time.monotonic() + TOKEN_RETRY
+        return self.current
+
+    async def _fetch(self) -> None:
+        try:
+            limit = aiohttp.ClientTimeout(total=self.timeout)
+            async with (
+                aiohttp.ClientSession(timeout=limit) as http,
+                http.post(self.url, data=self._form) as response,
+            ):
+                answer = await response.json(content_type=None)
+                status, wait = response.status, response.headers.get("Retry-After")
+            token, lifetime = answer.get("access_token"), float(answer.get("expires_in", 0))
+        except Exception as error:  # unreachable, too slow, or not an OAuth answer
+            log.warning("teams.token_unavailable", extra={"error": type(error).__name__})
+            raise ConnectorError(None) from None
+        if status != 200 or not isinstance(token, str) or not token:
+            code = answer.get("error")
+            log.warning("teams.token_refused", extra={"status": status, "code": code})
+            raise ConnectorError(
+                status if status == 429 or status >= 500 else 401,
+                code=code if isinstance(code, str) else None,
+                retry_after=retry_after(wait),
+            )
+        now = time.monotonic()
+        self._token = token
+        self._renew_at = now + lifetime - TOKEN_RENEW_BEFORE
+        self._expires_at = now + lifetime - TOKEN_MARGIN
+
+
+class _Bearer(AppCredentials):  # type: ignore[misc]
+    """A connector client's credentials: `AccessToken`'s token, put on each request without I/O."""
+
+    def __init__(self, app_id: str, token: AccessToken) -> None:
+        super().__init__(app_id=app_id)
+        self.token = token
+
+    def get_access_token(self, force_refresh: bool = False) -> str:
+        return self.token.current
 
 
 class _KeyCache(dict[str, Any]):
@@ -210,8 +312,10 @@ class _Clients(ConnectorFactory):  # type: ignore[misc]
     own: the delivery worker retries with backoff and honours Retry-After.
     """
 
-    def __init__(self, authentication: Any, app_id: str) -> None:
+    def __init__(self, authentication: Any, app_id: str, *, token_timeout: float) -> None:
         self._auth = authentication
+        self._token_timeout = token_timeout
+        self._tokens: dict[tuple[str, str, str], AccessToken] = {}
         self._claims = ClaimsIdentity(
             {
                 AuthenticationConstants.AUDIENCE_CLAIM: app_id,
@@ -227,12 +331,34 @@ class _Clients(ConnectorFactory):  # type: ignore[misc]
             if len(self._clients) >= MAX_CLIENTS:  # unauthenticated requests may name any URL
                 await self._clients.pop(next(iter(self._clients))).__aexit__(None, None, None)
             factory = self._auth.create_connector_factory(self._claims)
-            client = await factory.create(service_url, None)
+            client = self._signing_without_blocking(await factory.create(service_url, None))
             client.config.retry_policy.retries = 0
             client.config.retry_policy.policy.status_forcelist = set()
             client.config.connection.timeout = CONNECT_TIMEOUT
             self._clients[service_url] = client
         return client
+
+    def _signing_without_blocking(self, client: Any) -> Any:
+        """The same client, but signing with an `AccessToken` where botbuilder would use msal."""
+        app = client.config.credentials
+        if not isinstance(app, MicrosoftAppCredentials) or not app.microsoft_app_id:
+            return client  # local testing: no token is sent
+        authority = (
+            app.oauth_endpoint
+            or AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX + app.tenant
+        )
+        key = (authority, app.microsoft_app_id, app.oauth_scope)
+        token = self._tokens.get(key)
+        if token is None:
+            token = self._tokens[key] = AccessToken(
+                authority,
+                app_id=app.microsoft_app_id,
+                password=app.microsoft_app_password or "",
+                scope=app.oauth_scope,
+                timeout=self._token_timeout,
+            )
+        client.config.credentials = _Bearer(app.microsoft_app_id, token)
+        return ConnectorClient(client.config.credentials, custom_configuration=client.config)
 
     async def close(self) -> None:
         clients, self._clients = self._clients, {}
@@ -285,7 +411,7 @@ class BotFramework:
         """`authentication` replaces botbuilder's own, e.g. to trust other signing keys in tests."""
         _fetch_keys_without_blocking(config.key_timeout)
         inner = authentication or ConfigurationBotFrameworkAuthentication(_Configuration(config))
-        self._clients = _Clients(inner, config.app_id or "")
+        self._clients = _Clients(inner, config.app_id or "", token_timeout=config.token_timeout)
         self._auth = _Reusing(inner, self._clients)
         self._adapter = CloudAdapter(self._auth)
 
@@ -338,14 +464,14 @@ class BotFramework:
             channel_data=channel_data,
             activity=Activity().deserialize(dict(activity)) if activity is not None else None,
         )
-        client = await self._clients.create(service_url)
+        client = await self._connector(service_url)
         response = await _call(client.conversations.create_conversation(parameters))
         return Created(conversation=str(response.id), activity=response.activity_id or None)
 
     async def send(
         self, service_url: str, conversation: str, activity: Json, *, reply_to: str | None = None
     ) -> str:
-        client = await self._clients.create(service_url)
+        client = await self._connector(service_url)
         message = Activity().deserialize(dict(activity))
         if reply_to is None:
             call = client.conversations.send_to_conversation(conversation, message)
@@ -358,20 +484,28 @@ class BotFramework:
     async def update(
         self, service_url: str, conversation: str, activity_id: str, activity: Json
     ) -> None:
-        client = await self._clients.create(service_url)
+        client = await self._connector(service_url)
         message = Activity().deserialize(dict(activity))
         message.id = activity_id
         await _call(client.conversations.update_activity(conversation, activity_id, message))
 
     async def member_name(self, service_url: str, conversation: str, user: str) -> str | None:
         """A member's display name, as the conversation's roster has it."""
-        client = await self._clients.create(service_url)
+        client = await self._connector(service_url)
         member = await _call(client.conversations.get_conversation_member(conversation, user))
         name = getattr(member, "name", None)
         return name if isinstance(name, str) and name.strip() else None
 
     async def close(self) -> None:
         await self._clients.close()
+
+    async def _connector(self, service_url: str) -> Any:
+        """The client for `service_url`, with a fresh token to sign with (`ConnectorError` if none)."""
+        client = await self._clients.create(service_url)
+        credentials = client.config.credentials
+        if isinstance(credentials, _Bearer):
+            await credentials.token.get()
+        return client
 
 
 async def _call(call: Awaitable[Any]) -> Any:

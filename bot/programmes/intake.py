@@ -24,7 +24,6 @@ from bot.messages import Authored, Choice, Choices, Message, Name, Paragraph, St
 from bot.people import Person
 from bot.programmes.model import EXPERIENCE_BANDS, Enrolment, Programme, ProgrammeStatus
 from bot.registry import Call
-from bot.working_hours import delivery_moment
 
 REMINDERS = 2
 REMIND_AFTER = timedelta(days=2)  # after the invitation, then after the first reminder
@@ -60,9 +59,13 @@ def invitation(programme: Programme, person: Person, *, inviter: str) -> Message
                     "you with the right people. It takes about three minutes.",
                 )
             ),
-            Choices((Choice("Fill in your intake", "intake", str(programme.id), "primary"),)),
+            _button(programme),
         ),
     )
+
+
+def _button(programme: Programme) -> Choices:
+    return Choices((Choice("Fill in your intake", "intake", str(programme.id), "primary"),))
 
 
 # --- the questions --------------------------------------------------------------------
@@ -369,7 +372,8 @@ async def remind(ctx: Ctx) -> None:
             enrolment.reminders += 1
             await ctx.uow.enrolments.save(enrolment)
             assert programme.id is not None
-            await ctx.send(
+            await ctx.send_to(
+                person,
                 Message(
                     key=f"programme:{programme.id}:intake-reminder:{person.id}:{enrolment.reminders}",
                     target=ToPerson(person.key),
@@ -381,12 +385,7 @@ async def remind(ctx: Ctx) -> None:
                                 " is still open. Matching starts once the intakes are in.",
                             )
                         ),
-                        Choices(
-                            (Choice("Fill in your intake", "intake", str(programme.id), "primary"),)
-                        ),
+                        _button(programme),
                     ),
-                    deliver_at=delivery_moment(
-                        hours=person.hours, tz=person.tz, due=ctx.now, closes_at=None
-                    ),
-                )
+                ),
             )

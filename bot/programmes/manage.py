@@ -131,7 +131,7 @@ async def invite(ctx: Ctx, call: Call[grammar.ProgrammeInvite]) -> None:
             await ctx.uow.enrolments.add(
                 Enrolment(programme_id=programme.id, person_id=person_id, invited_at=ctx.now)
             )
-        await ctx.send(intake.invitation(programme, invited, inviter=person.name))
+        await ctx.send_to(invited, intake.invitation(programme, invited, inviter=person.name))
         added.append(invited)
     if added:
         programme.transition("invite")
@@ -559,7 +559,7 @@ async def _launch_circle(
         await steering.schedule(ctx, organiser, circle, plan)
     finally:
         ctx.answer = answer
-    await ctx.send(welcome(person=organiser, circle=circle, inviter=manager.name))
+    await ctx.send_to(organiser, welcome(person=organiser, circle=circle, inviter=manager.name))
     return await ctx.uow.circles.get(circle.id or 0)
 
 

@@ -153,16 +153,18 @@ async def test_a_whole_session_played_in_the_browser(browser: Browser, url: str)
     await expect(page.locator("#circle-info")).to_contain_text("Growth Circle")
     await expect(channel).to_contain_text("You ran /circle invite @Ben @Chen @Dara")
 
-    # Everyone agrees to the ground rules: two by button, one by typing.
-    await expect(page.locator('.person[data-member="ben"] .badge')).to_have_text("1")
+    # Everyone agrees to the ground rules: Chen by her welcome's button (17:00 in Tokyo);
+    # Ben and Dara by typing, as their welcomes wait for their morning.
+    await expect(page.locator('.person[data-member="chen"] .badge')).to_have_text("1")
+    await expect(page.locator('.person[data-member="ben"] .badge')).not_to_be_visible()
+    await act_as(page, "Chen")
+    await dms.get_by_role("button", name="I agree").click()
+    await expect(dms).to_contain_text("Thank you for agreeing")
+    await expect(dms.get_by_role("button", name="✓ I agree")).to_be_visible()
     for name in ("Ben", "Dara"):
         await act_as(page, name)
-        await dms.get_by_role("button", name="I agree").click()
+        await send_dm(page, "agree")
         await expect(dms).to_contain_text("Thank you for agreeing")
-        await expect(dms.get_by_role("button", name="✓ I agree")).to_be_visible()
-    await act_as(page, "Chen")
-    await send_dm(page, "agree")
-    await expect(dms).to_contain_text("Thank you for agreeing")
 
     # Session 1 opens: the kickoff is a card with its thread open.
     await act_as(page, "Ana")

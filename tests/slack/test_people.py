@@ -47,6 +47,7 @@ async def test_unknown_users_are_invited_by_id_and_their_welcome_fails_clearly(
     await lite.command(ANA, "create Growth Circle")
     answer = await lite.command(ANA, f"invite <@{GONE}>")
     assert f"Added {GONE}" in answer.text
+    lite.clock.advance(timedelta(hours=1))  # 09:00 UTC, when their welcome is due
     await lite.settle()
     [failed] = lite.outcomes.permanent  # the welcome DM
     assert failed.reason.startswith("That person could not be reached in this Slack workspace")

@@ -44,14 +44,17 @@ async def test_a_circle_from_creation_to_the_next_sessions_review(slack: Workspa
     assert invited.json["response_type"] == "ephemeral"
     assert "Added Ben, Chen Wei" in invited.text and "welcome DM" in invited.text
     await slack.settle()
+    assert fake.dms(BEN) == []  # 03:00 in New York: the welcome waits for his working hours
 
     # Welcome DMs go to each user id; Slack answers with the DM channel.
-    welcome = fake.dms(BEN)[0]
-    assert welcome.text.startswith("👋 Welcome to Growth Circle")
-    assert "America/New_York" in welcome.text  # the time zone users.info reported
     for user in MEMBERS:
         answer = await slack.command(user, "hours 00:00-24:00 mon-sun", channel="D" + user[1:])
         assert "Your working hours are now 00:00-24:00 mon-sun" in answer.text
+    await slack.settle()
+    welcome = fake.dms(BEN)[0]
+    assert welcome.text.startswith("👋 Welcome to Growth Circle")
+    assert "America/New_York" in welcome.text  # the time zone users.info reported
+    assert "00:00-24:00 mon-sun" in welcome.text  # composed again with the hours he set
     await slack.click(BEN, welcome, "I agree")
     await slack.dm(CHEN, "agree")
     await slack.click(DARA, fake.dms(DARA)[0], "I agree")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -179,6 +180,7 @@ async def test_once_the_bot_is_removed_from_the_team_posts_there_fail_with_a_rea
     await bot.send(bot.activity("bot_added_to_team", ANA))
     await bot.command(ANA, "create Growth Circle")
     await bot.command(ANA, "invite {0}", BEN)
+    await bot.sim.run_until(bot.clock.now() + timedelta(hours=1))  # his welcome, at 09:00 UTC
     await bot.send(bot.activity("bot_removed_from_team", ANA))
     async with bot.engine.connect() as conn:
         kinds = (await conn.execute(text("SELECT kind FROM teams_references"))).scalars().all()
