@@ -361,12 +361,48 @@ async def test_bad_input_gets_a_clear_answer_and_changes_nothing(engine: Databas
     )
 
 
-@pytest.mark.parametrize("text", ["programme move @ana to 2", "programme lock two"])
-async def test_programme_commands_name_the_bad_token(sqlite_engine: Database, text: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("programme move @ana to 2", "“@ana” is not a mention"),
+        ("programme move <@ana> 2", "Say who goes where"),
+        ("programme lock two", "“two” is not a circle number"),
+        ("programme new X areas a, b, c size 1-3", "“1-3”: sizes go from 2 to 20"),
+        ("programme new X areas a, b, c kind mentoring-pair size 2-3", "leave out `size`"),
+    ],
+)
+async def test_programme_commands_name_the_bad_token(
+    sqlite_engine: Database, text: str, problem: str
+) -> None:
     h = Harness(sqlite_engine)
     await enrol(h)
     answer = await h.command(MIA, text, conversation=None)
-    assert "Usage:" in answer or "not a" in answer or "Say who goes where" in answer, answer
+    assert problem in answer, answer
+
+
+async def test_a_launch_never_takes_a_circle_name_already_in_use(engine: Database) -> None:
+    h = Harness(engine)
+    await everyone_enrolled(h)
+    await h.command(ZOE, "create New Leads 2")  # a hand-made circle, in the test channel
+    await h.command(MIA, "programme match", conversation=None)
+    await refused(h, MIA, "programme launch", "There is already a circle called “New Leads 2”")
+
+
+async def test_close_ends_intakes_matching_and_reminders(engine: Database) -> None:
+    h = Harness(engine)
+    await enrol(h)
+    await h.command(ANA, "intake", conversation=None)
+    closed = await h.command(MIA, "programme close", conversation=None)
+    assert "Closed New Leads: no more intakes, matching or reminders." in closed
+    assert "Finance" not in await h.dm(ANA, "Finance")  # the intake question no longer waits
+    await refused(h, ANA, "intake", "New Leads is already ended")
+    await refused(h, MIA, "programme match in New Leads", "already ended")
+    await refused(h, MIA, "programme invite <@zoe> in New Leads", "ended, so it takes no more")
+    await refused(h, MIA, "programme close in New Leads", "New Leads is already closed")
+    for _ in range(4):
+        await h.core.remind_intakes()
+        await h.run(later(days=2))
+    assert h.arrived(BEN, "intake-reminder") == []
 
 
 async def test_a_line_that_reads_like_a_command_answers_a_free_text_question(

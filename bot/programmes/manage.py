@@ -78,7 +78,8 @@ async def new(ctx: Ctx, call: Call[grammar.ProgrammeNew]) -> None:
             created_at=ctx.now,
         )
     )
-    shape = "pairs" if programme.forms_pairs else f"circles of {smallest}–{largest}"
+    sizes = str(smallest) if smallest == largest else f"{smallest}–{largest}"
+    shape = "pairs" if programme.forms_pairs else f"circles of {sizes}"
     ctx.say(
         Paragraph(
             (
