@@ -430,5 +430,12 @@ async def test_a_participant_who_leaves_makes_the_proposal_stale(engine: Databas
     )
     rerun = await h.command(MIA, "programme match", conversation=None)
     assert "Hal" not in rerun
+    await h.run(later(hours=1))
+    await h.command(MIA, f"programme invite {_label(HAL)}", conversation=None)
+    await h.run(later(days=1))
+    assert len(h.arrived(HAL, "invite")) == 2  # invited again: a new invitation
+    await refused(h, MIA, "programme launch", "has invited people since its proposal was made")
+    await h.command(HAL, "programme leave", conversation=None)
+    await h.command(MIA, "programme match", conversation=None)
     assert "Launched" in await h.command(MIA, "programme launch", conversation=None)
     await refused(h, GUS, "programme leave", "New Leads is already running")

@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from bot import grammar, membership
+from bot import grammar, keys, membership
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.matching.intake import FunctionPreference
@@ -35,13 +35,15 @@ ESCAPES = ("intake", "help", "mine", "programme leave")  # commands, even as a f
 _OPEN = (ProgrammeStatus.DRAFT, ProgrammeStatus.ENROLLING)
 
 
-def invitation(programme: Programme, person: Person, *, inviter: str) -> Message:
+def invitation(programme: Programme, person: Person, *, inviter: str, at: datetime) -> Message:
+    """The DM with the intake button; `at` (the invitation's moment) tells a second
+    invitation, after leaving, from the first."""
     assert programme.id is not None and person.id is not None
     focus: tuple[Authored | str, ...] = (
         (" Its focus: ", Authored(programme.focus)) if programme.focus else ()
     )
     return Message(
-        key=f"programme:{programme.id}:invite:{person.id}",
+        key=keys.at(f"programme:{programme.id}:invite:{person.id}", at),
         target=ToPerson(person.key),
         blocks=(
             Paragraph(

@@ -132,7 +132,9 @@ async def invite(ctx: Ctx, call: Call[grammar.ProgrammeInvite]) -> None:
             await ctx.uow.enrolments.add(
                 Enrolment(programme_id=programme.id, person_id=person_id, invited_at=ctx.now)
             )
-        await ctx.send_to(invited, intake.invitation(programme, invited, inviter=person.name))
+        await ctx.send_to(
+            invited, intake.invitation(programme, invited, inviter=person.name, at=ctx.now)
+        )
         added.append(invited)
     if added:
         programme.transition("invite")
@@ -442,6 +444,11 @@ async def _proposal_of(ctx: Ctx, call: Call[Any], action: str) -> tuple[Programm
         if programme.status in (ProgrammeStatus.RUNNING, ProgrammeStatus.ENDED):
             raise UserError(
                 f"{programme.name} is already {programme.status.value}; its circles stay as launched."
+            )
+        if grouping is not None:  # invitations since reopened enrolment
+            raise UserError(
+                f"{programme.name} has invited people since its proposal was made: run "
+                f"`{ctx.prefix}programme match` again when their intakes are in (locked circles are kept)."
             )
         raise UserError(
             f"There is no proposal for {programme.name} yet: run `{ctx.prefix}programme match` first."
