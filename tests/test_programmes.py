@@ -439,3 +439,13 @@ async def test_a_participant_who_leaves_makes_the_proposal_stale(engine: Databas
     await h.command(MIA, "programme match", conversation=None)
     assert "Launched" in await h.command(MIA, "programme launch", conversation=None)
     await refused(h, GUS, "programme leave", "New Leads is already running")
+
+
+async def test_the_intake_started_last_is_the_one_answered(sqlite_engine: Database) -> None:
+    h = Harness(sqlite_engine)
+    await enrol(h)
+    await h.command(MIA, "programme new Second areas x, y, z", conversation=None)
+    await h.command(MIA, f"programme invite {_label(ANA)} in Second", conversation=None)
+    await h.command(ANA, "intake in Second", conversation=None)
+    await h.command(ANA, "intake in New Leads", conversation=None)
+    assert "New Leads intake, 2 of 8" in await h.dm(ANA, "hiring")

@@ -242,16 +242,16 @@ async def start(ctx: Ctx, person: Person, programme: Programme) -> None:
     """Ask the first question (again): the intake can be changed until the programme is matched."""
     enrolment = await _enrolment(ctx, person, programme)
     if programme.status not in _OPEN:
-        raise UserError(_closed(programme))
+        raise UserError(
+            f"{programme.name} is already {programme.status.value}, so intakes can no longer change."
+        )
+    for other in await ctx.uow.enrolments.find(person_id=person.id):
+        if other.step is not None and other.id != enrolment.id:  # one intake asked at a time
+            other.step = None
+            await ctx.uow.enrolments.save(other)
     enrolment.step = 0
     await ctx.uow.enrolments.save(enrolment)
     ctx.say(_question(programme, 0))
-
-
-def _closed(programme: Programme) -> str:
-    if programme.status is ProgrammeStatus.MATCHED:
-        return f"{programme.name} is already matched, so intakes can no longer change."
-    return f"{programme.name} is already {programme.status.value}, so intakes can no longer change."
 
 
 async def _enrolment(ctx: Ctx, person: Person, programme: Programme) -> Enrolment:
