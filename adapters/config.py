@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=3978, ge=1, le=65535)
     migrate_on_start: bool = True
+    public_url: str | None = None  # how people reach this server (calendar links); http://HOST:PORT
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -59,6 +60,14 @@ class Settings(BaseSettings):
     @property
     def admins(self) -> frozenset[str]:
         return frozenset(a.strip() for a in self.circles_admins.split(",") if a.strip())
+
+    @property
+    def public_base(self) -> str:
+        """The server's address as people reach it, without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def slack_enabled(self) -> bool:
@@ -94,6 +103,8 @@ class Settings(BaseSettings):
             )
         if self.microsoft_app_type == "SingleTenant" and not self.microsoft_app_tenant_id:
             found.append("MICROSOFT_APP_TYPE=SingleTenant needs MICROSOFT_APP_TENANT_ID")
+        if self.public_url and not self.public_url.startswith(("https://", "http://")):
+            found.append(f"PUBLIC_URL must start with https:// (or http://), not {self.public_url}")
         if not self.database_url.startswith(
             ("sqlite://", "sqlite+aiosqlite://", "postgresql+asyncpg://")
         ):

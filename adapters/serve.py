@@ -20,11 +20,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from sqlalchemy import func, select
 
 from adapters.bootstrap import bootstrap
+from adapters.calendar_feed import CalendarFeeds
 from adapters.clock import SystemClock
 from adapters.config import Settings
 from adapters.observability import Metrics, configure_logging
@@ -41,6 +43,9 @@ from scheduler.runner import Runner
 from storage import codec
 from storage.db import Database, create_engine, is_current, upgrade
 from storage.delivery import OUTBOX, OutboxStore
+
+if TYPE_CHECKING:
+    from adapters.local.playground import Playground
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +183,7 @@ def ops_routes(
 
 
 @contextlib.asynccontextmanager
-async def playground_mount() -> AsyncIterator[Mount]:
+async def playground_mount(public_url: str) -> AsyncIterator[Playground]:
     """The playground on its own throwaway SQLite database, with its simulated clock."""
     from adapters.local.playground import Playground
 
@@ -186,7 +191,7 @@ async def playground_mount() -> AsyncIterator[Mount]:
         engine = create_engine(f"sqlite+aiosqlite:///{Path(folder) / 'playground.db'}")
         try:
             await upgrade(engine)
-            yield Playground.create(engine)
+            yield Playground.create(engine, config=Config(public_url=public_url))
         finally:
             await engine.dispose()
 
@@ -210,7 +215,11 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
 
 async def _run(settings: Settings, *, engine: Database, stop: asyncio.Event) -> None:
     clock = SystemClock()
-    config = Config(admins=settings.admins, default_tz=settings.circles_default_tz)
+    config = Config(
+        admins=settings.admins,
+        default_tz=settings.circles_default_tz,
+        public_url=settings.public_base,
+    )
     circles = bootstrap(engine, clock=clock, config=config)
     core = circles.core
     metrics = Metrics()
@@ -241,10 +250,14 @@ async def _run(settings: Settings, *, engine: Database, stop: asyncio.Event) -> 
     workers.extend(by_platform.values())
     metrics.watch(tallies={name: w.tally for name, w in by_platform.items()}, runs=runner.runs)
     async with contextlib.AsyncExitStack() as stack:
-        mounts = list(platforms.mounts)
+        mounts: list[Mount] = list(platforms.mounts)
+        feeds: Core = core
         if not mounts:
             log.info("no Slack or Teams credentials: serving the local playground at /")
-            mounts.append(await stack.enter_async_context(playground_mount()))
+            playground = await stack.enter_async_context(playground_mount(config.public_url))
+            mounts.append(playground)
+            feeds = playground.core  # its people's calendar links read its own database
+        mounts.append(CalendarFeeds(feeds, public_url=config.public_url))
         app = create_app(mounts=mounts)
         ops_routes(app, engine=engine, metrics=metrics, election=election)
         web_runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN / 2, handle_signals=False)

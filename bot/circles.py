@@ -13,6 +13,7 @@ from bot.kinds import (
     Facilitation,
     HotSeat,
     Kind,
+    guidebook,
 )
 from bot.rhythm import Rhythm
 from bot.transitions import advance
@@ -40,6 +41,9 @@ CIRCLE_TRANSITIONS: dict[tuple[CircleStatus, str], CircleStatus] = {
 class Role(StrEnum):
     ORGANISER = "organiser"
     MEMBER = "member"
+    # Organises without taking part: e.g. someone who sets up a mentoring pair for two
+    # others. Never prompted, cast or counted; may steer the circle and read its status.
+    ORGANISER_ONLY = "organiser-only"
 
 
 @dataclass(kw_only=True)
@@ -59,6 +63,8 @@ class Circle:
     created_at: datetime
     rules: str = DEFAULT_GROUND_RULES
     focus: str = ""
+    min_size: int = 2
+    checkin_question: str = ""  # an organiser's own (`set question`); empty: the kind's
     rhythm: Rhythm | None = None
     anchor: date | None = None  # the first session's local date; "every N weeks" counts from it
     end_after: int | None = None  # the circle ends after this many sessions
@@ -91,6 +97,7 @@ class Circle:
             hot_seat=preset.hot_seat,
             commitments=preset.commitments,
             review=preset.review,
+            min_size=preset.min_size,
             max_size=preset.max_size,
             end_after=preset.sessions,
             created_at=now,
@@ -98,6 +105,11 @@ class Circle:
 
     def transition(self, event: str) -> None:
         self.status = advance("circle", CIRCLE_TRANSITIONS, self.status, event)
+
+    @property
+    def question(self) -> str:
+        """The check-in question: the organiser's own (`set question`), else the kind's."""
+        return self.checkin_question or guidebook(self.kind).question
 
     @property
     def live(self) -> bool:
@@ -124,4 +136,8 @@ class Membership:
 
     @property
     def organiser(self) -> bool:
-        return self.role is Role.ORGANISER
+        return self.role in (Role.ORGANISER, Role.ORGANISER_ONLY)
+
+    @property
+    def takes_part(self) -> bool:
+        return self.role is not Role.ORGANISER_ONLY

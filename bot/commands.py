@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from bot import answers, grammar, help, membership, personal, reports, steering
+from bot import answers, calendars, grammar, help, membership, personal, reports, settings, steering
 from bot.circles import Circle
 from bot.context import Ctx
 from bot.errors import UserError
@@ -84,6 +84,21 @@ def _on_circle(
     )
 
 
+def _for_caller(
+    command: type[C], summary: str, handler: Callable[[Ctx, Person], Awaitable[None]]
+) -> Spec[C]:
+    """The row of a command for everyone that takes no arguments and acts on the caller."""
+    return Spec(
+        keyword=command.keyword,
+        usage=command.keyword,
+        summary=summary,
+        who=(EVERYONE,),
+        acts=Acts.ON_CALLER,
+        read=grammar.read_bare(command),
+        run=lambda ctx, call: handler(ctx, call.person),
+    )
+
+
 def _with_text(
     command: type[grammar.WithText],
     example: str,
@@ -124,6 +139,27 @@ def _managing(usage: str, summary: str, read: grammar.Parser[Any], run: Handler[
     )
 
 
+def _setting(
+    command: type[grammar.Setting],
+    words: str,
+    summary: str,
+    run: Callable[[Ctx, Call[grammar.Setting]], Awaitable[None]],
+    *,
+    aliases: tuple[str, ...] = (),
+) -> Spec[grammar.Setting]:
+    """The row of one `set <setting> <word>` (SPEC §3: a kind's default, changed per circle)."""
+    return Spec(
+        keyword=command.keyword,
+        usage=f"{command.keyword} {words}",
+        summary=summary,
+        who=(ORGANISERS,),
+        acts=Acts.ON_CIRCLE,
+        read=grammar.read_setting(command),
+        run=run,
+        aliases=aliases,
+    )
+
+
 EVERYONE, MEMBERS, STEWARDS, ORGANISERS, ADMINS = Audience
 BOTH = frozenset(Menu)
 
@@ -144,7 +180,7 @@ ROWS: tuple[Spec[Any], ...] = (
     ),
     Spec(
         keyword="create",
-        usage="create <name> [kind <kind>]",
+        usage="create <name> [kind <kind>] [focus <text>]",
         summary="create a circle homed in this channel, with you as its organiser",
         who=(EVERYONE,),
         acts=Acts.ON_CALLER,
@@ -350,6 +386,16 @@ ROWS: tuple[Spec[Any], ...] = (
         lambda ctx, c: steering.focus(ctx, c.person, c.circle, c.body),
     ),
     Spec(
+        keyword="link",
+        usage="link <url> [<title>]",
+        summary="attach a link to the next (or the open) session, shown in its kickoff",
+        who=(STEWARDS,),
+        acts=Acts.ON_TEXT,
+        read=grammar.read_link,
+        run=lambda ctx, c: steering.link(ctx, c.person, c.circle, c.command.url, c.body),
+        free_text=True,
+    ),
+    Spec(
         keyword="schedule",
         usage=grammar.SCHEDULE_USAGE,
         summary="set when the circle meets; shows the next three sessions",
@@ -359,6 +405,41 @@ ROWS: tuple[Spec[Any], ...] = (
         run=lambda ctx, c: steering.schedule(ctx, c.person, c.circle, c.command),
         menus=frozenset({Menu.CHANNEL}),
     ),
+    _setting(
+        grammar.SetCommitments,
+        "required|optional|off",
+        "whether members make commitments",
+        lambda ctx, c: settings.commitments(ctx, c.person, c.circle, c.command.value),
+    ),
+    _setting(
+        grammar.SetHotSeat,
+        "presenter|asks|none",
+        "one presenter a session, an ask from anyone, or no hot seat",
+        lambda ctx, c: settings.hot_seat(ctx, c.person, c.circle, c.command.value),
+        aliases=("set hot-seat",),
+    ),
+    _setting(
+        grammar.SetFacilitation,
+        "rotating|leader|none",
+        "who facilitates: by turns, the organiser, or nobody",
+        lambda ctx, c: settings.facilitation(ctx, c.person, c.circle, c.command.value),
+    ),
+    Spec(
+        keyword="set size",
+        usage="set size <min>-<max>",
+        summary="how many members the circle is for",
+        who=(ORGANISERS,),
+        acts=Acts.ON_CIRCLE,
+        read=grammar.read_size,
+        run=lambda ctx, c: settings.size(ctx, c.person, c.circle, c.command.low, c.command.high),
+    ),
+    _with_text(
+        grammar.SetQuestion,
+        "What did you try this week, and what happened?",
+        "the check-in question every session asks (`default`: the kind's)",
+        (ORGANISERS,),
+        lambda ctx, c: settings.question(ctx, c.person, c.circle, c.body),
+    ),
     _on_circle(grammar.Skip, "skip the next session", (ORGANISERS,), steering.skip),
     _on_circle(
         grammar.Pause, "stop sessions and prompts until `resume`", (ORGANISERS,), steering.pause
@@ -366,8 +447,14 @@ ROWS: tuple[Spec[Any], ...] = (
     _on_circle(
         grammar.Resume, "start sessions again after a pause", (ORGANISERS,), steering.resume
     ),
-    _on_circle(
-        grammar.End, "end the circle; no more sessions or prompts", (ORGANISERS,), steering.end
+    Spec(
+        keyword="end",
+        usage="end [confirm]",
+        summary="end the circle; no more sessions or prompts (asks to confirm)",
+        who=(ORGANISERS,),
+        acts=Acts.ON_CIRCLE,
+        read=grammar.read_end,
+        run=lambda ctx, c: steering.end(ctx, c.person, c.circle, confirmed=c.command.confirmed),
     ),
     Spec(
         keyword="remove",
@@ -472,6 +559,17 @@ ROWS: tuple[Spec[Any], ...] = (
         acts=Acts.ON_CALLER,
         read=grammar.read_bare(grammar.ProgrammeLeave),
         run=intake.leave,
+    ),
+    # Calendar feeds (SPEC §16).
+    _for_caller(
+        grammar.CalendarLink,
+        "a private link to your circles' sessions for your calendar app",
+        calendars.show,
+    ),
+    _for_caller(
+        grammar.CalendarReset,
+        "replace your calendar link; the old one stops working",
+        calendars.reset,
     ),
 )
 

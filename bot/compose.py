@@ -16,7 +16,15 @@ from bot.checkins import CheckIn
 from bot.circles import Circle
 from bot.commitments import MARKS, Commitment, CommitmentStatus
 from bot.hot_seat import Ask
-from bot.kinds import PRESETS, Commitments, HotSeat
+from bot.kinds import (
+    CLOSING_CHECKIN_QUESTION,
+    PRESETS,
+    Commitments,
+    Facilitation,
+    HotSeat,
+    guide_for,
+    guidebook,
+)
 from bot.messages import (
     Authored,
     Block,
@@ -36,7 +44,7 @@ from bot.messages import (
     ToPerson,
 )
 from bot.people import Person
-from bot.sessions import Session
+from bot.sessions import Link, Session
 from bot.timefmt import day, when
 
 
@@ -52,6 +60,41 @@ def _name_or(name: str | None, fallback: str = "nobody yet") -> Rich:
     return (Name(name),) if name else (fallback,)
 
 
+def session_topic(circle: Circle, session: Session) -> tuple[str, bool]:
+    """The topic shown in the kickoff, and whether a member wrote it."""
+    if session.topic:
+        return session.topic, True
+    guide = guide_for(circle.kind, session.number)
+    if session.final:  # e.g. a peer learning group's report-back, which also closes the circle
+        opening = f"{guide.title}. {guide.prompt} " if guide else ""
+        return f"{opening}To close: {CLOSING_CHECKIN_QUESTION}", False
+    if guide:
+        return f"{guide.title}. {guide.prompt}", False
+    return "Bring what matters to you this week.", False
+
+
+def _topic_line(prompt: str, *, authored: bool) -> Rich:
+    return (Strong("Topic: "), Authored(prompt) if authored else prompt)
+
+
+def links(attached: Sequence[Link]) -> tuple[Block, ...]:
+    """A session's links, as member text: inert, never a ping or a hidden target."""
+    if not attached:
+        return ()
+    lines: list[str | Authored | Strong] = [Strong("Links")]
+    for link in attached:
+        lines.append("\n• ")
+        if link.title:
+            lines += [Authored(link.title), " "]
+        lines.append(Authored(link.url))
+    return (Paragraph(tuple(lines)),)
+
+
+def _facilitator_word(circle: Circle) -> str:
+    """A leader leads every session and picks its topic; a facilitator takes a turn."""
+    return "leader" if circle.facilitation is Facilitation.LEADER else "facilitator"
+
+
 def kickoff(
     *, circle: Circle, session: Session, cast: Cast, prompt: str, authored: bool
 ) -> Message:
@@ -62,7 +105,7 @@ def kickoff(
         ("Closes", (when(session.closes_at, circle.tz),)),
     ]
     if cast.facilitator:
-        fields.append(("Facilitator", (Name(cast.facilitator),)))
+        fields.append((_facilitator_word(circle).capitalize(), (Name(cast.facilitator),)))
     if circle.hot_seat is HotSeat.PRESENTER:
         fields.append(("Hot seat", _name_or(cast.presenter)))
     title = "Closing session" if session.final else f"Session {session.number}"
@@ -75,7 +118,7 @@ def kickoff(
         expected.append("make one commitment for next time")
     if circle.commitments is Commitments.OPTIONAL and not session.final:
         expected.append("make a commitment if you like")
-    topic: Rich = (Strong("Topic: "), Authored(prompt)) if authored else (Strong("Topic: "), prompt)
+    topic = _topic_line(prompt, authored=authored)
     if circle.focus:
         topic = (*topic, "\n", Strong("Focus: "), Authored(circle.focus))
     return Message(
@@ -85,6 +128,7 @@ def kickoff(
             Heading(f"{title} · {circle.name}"),
             Fields(tuple(fields)),
             Paragraph(topic),
+            *links(session.links),
             Paragraph(("This time: " + "; ".join(expected) + ".",)),
             Context(
                 (
@@ -166,15 +210,23 @@ def agree_blocks(circle: Circle) -> tuple[Block, ...]:
 def checkin_prompt(
     *, person: Person, circle: Circle, session: Session, question: str, agreed: bool
 ) -> Message:
+    """The check-in; in a circle whose leader picks the topic (a micro-group), it is the
+    discussion prompt: the topic and its links first, then the question about it."""
     assert session.id is not None and person.id is not None
+    about: list[Block] = []
+    led = circle.facilitation is Facilitation.LEADER and not session.final  # closing: its own
+    if session.topic or led:
+        prompt, authored = session_topic(circle, session)
+        about = [Paragraph(_topic_line(prompt, authored=authored)), *links(session.links)]
+    if circle.focus:
+        about.append(Paragraph((Strong("Focus: "), Authored(circle.focus))))
     blocks: list[Block] = [
         Heading(f"Check-in · {circle.name}, session {session.number}"),
-        Paragraph((question,)),
+        *about,
+        Paragraph((Authored(question),)),  # an organiser may have written it (`set question`)
         TextInput("checkin", str(session.id), "Your check-in", "A few lines are plenty"),
         Context((f"Reply here before {when(session.closes_at, person.tz)}.",)),
     ]
-    if circle.focus:
-        blocks.insert(2, Paragraph((Strong("Focus: "), Authored(circle.focus))))
     if not agreed:  # the rules themselves came with the welcome, or when they changed
         blocks[1:1] = [
             Paragraph(
@@ -375,14 +427,26 @@ def commitment_prompt(
     assert session.id is not None and person.id is not None
     question = PRESETS[circle.kind].commitment_question
     by = f" ({day(next_opens, person.tz)}, {person.tz})" if next_opens else ""
+    optional = circle.commitments is Commitments.OPTIONAL
+    focus: tuple[Block, ...] = (
+        (Paragraph((Strong("Focus: "), Authored(circle.focus))),) if circle.focus else ()
+    )
+    how = "Reply here, or type `commit …` any time before the session closes."
     return Message(
         key=keys.commitment_prompt(session.id, person.id),
         target=ToPerson(person.key),
         blocks=(
-            Heading(f"Commitment · {circle.name}"),
+            Heading(f"Commitment · {circle.name}" + (" (optional)" if optional else "")),
+            *focus,
             Paragraph((f"{question}{by}?",)),
             TextInput("commit", str(session.id), "Your commitment", "One concrete action"),
-            Context(("Reply here, or type `commit …` any time before the session closes.",)),
+            Context(
+                (
+                    "Optional: make one if it helps you; I won't remind you. " + how
+                    if optional
+                    else how,
+                )
+            ),
         ),
     )
 
@@ -441,13 +505,19 @@ def summary(*, circle: Circle, session: Session, recap: Recap) -> Message:
         )
     if session.final:
         blocks.append(
-            Paragraph(("This was the circle's closing session. Thank you all for showing up. 💛",))
+            Paragraph(
+                (
+                    "This was the circle's closing session. Thank you "
+                    + ("both" if circle.max_size <= 2 else "all")
+                    + " for showing up. 💛",
+                )
+            )
         )
     elif recap.next_session and recap.next_cast:
         nxt = recap.next_session
         line: Rich = (Strong("Next: "), f"session {nxt.number}, {when(nxt.opens_at, circle.tz)}")
         if recap.next_cast.facilitator:
-            line = (*line, " · facilitator ", Name(recap.next_cast.facilitator))
+            line = (*line, f" · {_facilitator_word(circle)} ", Name(recap.next_cast.facilitator))
         if recap.next_cast.presenter:
             line = (*line, " · hot seat ", Name(recap.next_cast.presenter))
         blocks.append(Paragraph(line))
@@ -563,11 +633,7 @@ def organiser_told(
 def welcome(*, person: Person, circle: Circle, inviter: str | None) -> Message:
     assert circle.id is not None and person.id is not None
     by: Rich = (" by ", Name(inviter)) if inviter else ()
-    how = (
-        "How it works: when a session opens I'll DM you a short check-in. Your answer is shared "
-        "in the circle's thread, where the group replies. You make one small commitment, and "
-        "next time I ask how it went."
-    )
+    how = how_it_works(circle)
     when_text = (
         f"I only message you {person.hours.to_text()} in {person.tz}. "
         "Change that with `hours HH:MM-HH:MM` and `tz Area/City`."
@@ -583,6 +649,42 @@ def welcome(*, person: Person, circle: Circle, inviter: str | None) -> Message:
             *rules_blocks(circle),
         ),
     )
+
+
+def size(circle: Circle) -> str:
+    """The members a circle is for: `4-8 members`, or `2 members` for a pair."""
+    bounds = {circle.min_size, circle.max_size}
+    return "-".join(str(n) for n in sorted(bounds)) + " members"
+
+
+def how_it_works(circle: Circle) -> str:
+    """The welcome's description of the circle: its kind in a line (from the kind's guide),
+    then what a member does, as this circle is set up (`set …` may differ from the kind)."""
+    pair = circle.max_size <= 2
+    lines = [f"How it works: {guidebook(circle.kind).about}"]
+    if circle.facilitation is Facilitation.LEADER:
+        lines.append("When a session opens I'll DM you its topic and a question about it.")
+    else:
+        lines.append("When a session opens I'll DM you a short check-in.")
+    lines.append(
+        "Your answer is shared in the circle's thread, where "
+        + ("your partner replies." if pair else "the group replies.")
+    )
+    if circle.hot_seat is HotSeat.PRESENTER:
+        lines.append(
+            "Each session one of you takes the hot seat with a challenge; the others reply."
+        )
+    elif circle.hot_seat is HotSeat.ASKS:
+        lines.append(
+            "Each session you may post an ask, a question for the group with its own thread,"
+            " and help with the others' asks."
+        )
+    later = " and next time I ask how it went" if circle.review else ""
+    if circle.commitments is Commitments.REQUIRED:
+        lines.append(f"You make one small commitment{later}.")
+    elif circle.commitments is Commitments.OPTIONAL:
+        lines.append(f"If you like, you make a commitment{later}.")
+    return " ".join(lines)
 
 
 def rules_to_agree(*, person: Person, circle: Circle, now: datetime) -> Message:

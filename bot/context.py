@@ -31,6 +31,7 @@ class Config:
     admins: frozenset[str] = frozenset()  # platform user ids with admin rights everywhere
     default_tz: str = "UTC"
     text_limit: int = 3000
+    public_url: str = "http://127.0.0.1:3978"  # where people reach the server (calendar links)
 
 
 @dataclass(kw_only=True)

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from bot import (
     answers,
+    calendars,
     commands,
     help,
     home,
@@ -42,6 +43,7 @@ from bot.events import (
     InboundEvent,
     ProfileUpdated,
     ThreadReply,
+    member_text,
 )
 from bot.grammar import Help
 from bot.lookups import owed_prompt_circles
@@ -229,6 +231,11 @@ class Core:
         async with self._uow() as uow:
             return await reports.export_csv(self._ctx(uow), circle)
 
+    async def calendar(self, secret: str) -> calendars.Feed | None:
+        """The calendar feed whose address carries `secret` (None: no such feed, or reset)."""
+        async with self._uow() as uow:
+            return await calendars.feed(self._ctx(uow), secret)
+
     def _ctx(self, uow: UnitOfWork) -> Ctx:
         return Ctx(
             uow=uow,
@@ -271,10 +278,12 @@ async def _caller_help(ctx: Ctx, event: Event) -> None:
 
 
 def _storable(event: InboundEvent) -> InboundEvent:
-    """Drop what no text column can hold (NUL, lone surrogates): JSON carries them, UTF-8 can't."""
+    """Member text as the core keeps it (`member_text`: no control characters or bidi
+    overrides), and nothing a text column can't hold (lone surrogates: JSON carries them,
+    UTF-8 can't)."""
     if not isinstance(event, CommandIssued | DirectMessage | DirectMessageEdited | FormSubmitted):
         return event
-    text = event.text.replace("\x00", "")
+    text = member_text(event.text)
     text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     return event if text == event.text else replace(event, text=text)
 

@@ -25,12 +25,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from functools import cache, partial
-from typing import ClassVar, NoReturn, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar, cast
 from zoneinfo import available_timezones
 
 from bot.commitments import ReviewOutcome
 from bot.errors import UnknownTimeZone, UsageError
-from bot.kinds import Kind
+from bot.kinds import Commitments, Facilitation, HotSeat, Kind
 from bot.matching.score import Emphasis
 from bot.rhythm import ORDINALS, WEEKDAYS, Every, Rhythm, Schedule
 from bot.working_hours import MINUTES_PER_DAY, WorkingHours
@@ -77,6 +77,7 @@ class Create(Command):
     keyword = "create"
     name: str
     kind: Kind | None = None
+    focus: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,6 +136,7 @@ class Resume(Command):
 @dataclass(frozen=True, kw_only=True)
 class End(Command):
     keyword = "end"
+    confirmed: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -163,6 +165,47 @@ class Topic(Command):
 @dataclass(frozen=True, kw_only=True)
 class Focus(Command):
     keyword = "focus"
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddLink(Command):
+    """`link <url> [title]`: `text` is all of it, as typed (a trailing `in <circle>` is
+    decided later, like any free text); `url` is its first word, checked."""
+
+    keyword = "link"
+    text: str
+    url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetCommitments(Command):
+    keyword = "set commitments"
+    value: Commitments
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetHotSeat(Command):
+    keyword = "set hotseat"
+    value: HotSeat
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetFacilitation(Command):
+    keyword = "set facilitation"
+    value: Facilitation
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetSize(Command):
+    keyword = "set size"
+    low: int
+    high: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetQuestion(Command):
+    keyword = "set question"
     text: str
 
 
@@ -340,7 +383,8 @@ class Args:
 
 C = TypeVar("C", bound=Command)
 OnePerson = TypeVar("OnePerson", Remove, SetFacilitator, SetPresenter)
-WithText = TypeVar("WithText", Topic, Focus, CheckIn, Commit)
+WithText = TypeVar("WithText", Topic, Focus, CheckIn, Commit, SetQuestion)
+Setting = TypeVar("Setting", SetCommitments, SetHotSeat, SetFacilitation)
 Parser = Callable[[Args], C]
 
 
@@ -365,12 +409,32 @@ def read_help(args: Args) -> Help:
 
 
 def read_create(args: Args) -> Create:
-    words = args.text.split()
+    """`<name> [kind <kind>] [focus <text>]`: the name ends at the first option word after
+    it; what follows an option is read as that option, never folded into the name."""
+    words = [(m.group(), m.start()) for m in re.finditer(r"\S+", args.text)]
+    at = next(
+        (i for i, (word, _) in enumerate(words) if word.lower() in ("kind", "focus")),
+        len(words),
+    )
+    name = " ".join(word for word, _ in words[:at])
     kind: Kind | None = None
-    if len(words) >= 2 and words[-2].lower() == "kind":
-        kind = _kind(args, words[-1])
-        words = words[:-2]
-    name = " ".join(words)
+    focus: str | None = None
+    if at < len(words) and words[at][0].lower() == "kind":
+        if at + 1 == len(words):
+            raise args.fail("Name the kind after `kind`, e.g. `kind mastermind`.")
+        kind = _kind(args, words[at + 1][0])
+        at += 2
+    if at < len(words):
+        word, start = words[at]
+        if word.lower() != "focus":
+            raise args.fail(
+                f"“{word}” does not belong after the kind; to set a peer learning group's"
+                " shared challenge, add `focus <text>`.",
+                word,
+            )
+        focus = args.text[start + len(word) :].strip()
+        if not focus:
+            raise args.fail("Add the shared challenge after `focus`, e.g. `focus Saying no`.")
     if not name:
         raise args.fail("Give the circle a name, e.g. `create Product Leads`.")
     for char in name:
@@ -384,7 +448,7 @@ def read_create(args: Args) -> Create:
         raise args.fail(
             f"“{name}” is {len(name)} characters long; a name has at most {MAX_NAME}.", name
         )
-    return Create(name=name, kind=kind)
+    return Create(name=name, kind=kind, focus=focus)
 
 
 def _kind(args: Args, token: str) -> Kind:
@@ -433,6 +497,72 @@ def read_required_text(command: type[WithText], example: str) -> Parser[WithText
         return command(text=args.text)
 
     return parse
+
+
+MAX_URL = 500
+_URL = re.compile(r"https?://[^\s<>|\"]+", re.IGNORECASE)
+
+
+def read_link(args: Args) -> AddLink:
+    """`<url> [title]`: a web address first, whole (no `<`, `>` or `|`, so it can never
+    become a mention or a hidden link target); the title is free text."""
+    if not args.text:
+        raise args.fail("Add the address, e.g. `link https://example.org/guide Reading guide`.")
+    url, _ = first_word(args.text)
+    if _URL.fullmatch(url) is None:
+        raise args.fail(f"“{url}” is not a web address; start it with https://.", url)
+    if len(url) > MAX_URL:
+        raise args.fail(f"That address is {len(url)} characters; at most {MAX_URL}.", url)
+    return AddLink(text=args.text, url=url)
+
+
+SETTING_WORDS: dict[str, dict[str, Commitments | HotSeat | Facilitation]] = {
+    "set commitments": {
+        "on": Commitments.REQUIRED,
+        **{c.value: c for c in Commitments},
+    },
+    "set hotseat": {h.value: h for h in HotSeat},
+    "set facilitation": {f.value: f for f in Facilitation},
+}
+
+
+def read_setting(command: type[Setting]) -> Parser[Setting]:
+    """One of a setting's words, e.g. `set commitments off`."""
+
+    def parse(args: Args) -> Setting:
+        words = SETTING_WORDS[args.keyword]
+        options = ", ".join(list(words)[:-1]) + f" or {list(words)[-1]}"
+        if not args.tokens:
+            raise args.fail(f"Say which: {options}.")
+        value = words.get(args.tokens[0].lower())
+        if value is None:
+            raise args.fail(f"“{args.tokens[0]}”: use {options}.", args.tokens[0])
+        args.nothing_more(args.tokens[1:])
+        return command(value=cast(Any, value), circle=args.circle)
+
+    return parse
+
+
+MAX_SIZE = 100
+
+
+def read_size(args: Args) -> SetSize:
+    """`<min>-<max>` members, e.g. `set size 3-6` (spaces around the dash are forgiven)."""
+    typed = " ".join(args.tokens)
+    match = re.fullmatch(r"([0-9]{1,3})\s*[-–]\s*([0-9]{1,3})", typed)
+    if match is None:
+        raise args.fail(
+            f"“{typed}” is not a size; give the fewest and the most, e.g. `set size 3-6`."
+            if typed
+            else "Give the fewest and the most members, e.g. `set size 3-6`.",
+            typed or None,
+        )
+    low, high = int(match.group(1)), int(match.group(2))
+    if not 2 <= low <= high <= MAX_SIZE:
+        raise args.fail(
+            f"“{typed}”: a circle has 2 to {MAX_SIZE} members, the fewest first.", typed
+        )
+    return SetSize(low=low, high=high, circle=args.circle)
 
 
 def read_rules(args: Args) -> Rules:
@@ -490,6 +620,14 @@ def read_forget(args: Args) -> ForgetMe:
     confirmed = len(tokens) > 1 and tokens[1].lower() == "confirm"
     args.nothing_more(tokens[2:] if confirmed else tokens[1:])
     return ForgetMe(confirmed=confirmed, circle=args.circle)
+
+
+def read_end(args: Args) -> End:
+    """`end`, then `end confirm`: ending stops every session and prompt, and can't be undone."""
+    tokens = list(args.tokens)
+    confirmed = bool(tokens) and tokens[0].lower() == "confirm"
+    args.nothing_more(tokens[1:] if confirmed else tokens)
+    return End(confirmed=confirmed, circle=args.circle)
 
 
 def read_schedule(args: Args) -> ScheduleCommand:
@@ -951,3 +1089,16 @@ def _circle_number(args: Args, token: str) -> int:
     if not number.isdigit() or int(number) < 1:
         raise args.fail(f"“{token}” is not a circle number; they start at 1.", token)
     return int(number)
+
+
+# --- calendar feeds (SPEC §16) ----------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CalendarLink(Command):
+    keyword = "calendar"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CalendarReset(Command):
+    keyword = "calendar reset"

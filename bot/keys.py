@@ -115,6 +115,10 @@ def topic(session_id: int, now: datetime) -> str:
     return at(_of(session_id, "topic"), now)
 
 
+def link(session_id: int, now: datetime) -> str:
+    return at(_of(session_id, "link"), now)
+
+
 def welcome(circle_id: int, person_id: int) -> str:
     return f"circle:{circle_id}:welcome:{person_id}"
 

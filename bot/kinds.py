@@ -41,9 +41,6 @@ class Commitments(StrEnum):
     OFF = "off"
 
 
-DEFAULT_CHECKIN_QUESTION = (
-    "What's on your mind this week, and what progress or setback do you want to share?"
-)
 CLOSING_CHECKIN_QUESTION = "What did you learn, and what will you keep doing?"
 
 
@@ -59,7 +56,6 @@ class Preset:
     commitments: Commitments
     review: bool
     sessions: int | None = None  # a built-in end, e.g. two sessions for a peer learning group
-    checkin_question: str = DEFAULT_CHECKIN_QUESTION
     commitment_question: str = "What is one specific thing you will do before the next session"
 
 
@@ -145,17 +141,34 @@ class Guide:
     prompt: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class Guidebook:
+    """What `bot/guides/<kind>.toml` says about a kind: its check-in question, the kind
+    in a line (for the welcome), and the starter prompts of its first sessions."""
+
+    question: str
+    about: str
+    sessions: tuple[Guide, ...]
+
+
 @cache
-def guides(kind: Kind) -> tuple[Guide, ...]:
-    """The session guides shipped for `kind`, from `bot/guides/<kind>.toml`."""
+def guidebook(kind: Kind) -> Guidebook:
     text = resources.files("bot.guides").joinpath(f"{kind.value}.toml").read_text("utf-8")
     data = tomllib.loads(text)
-    return tuple(
-        Guide(session=int(entry["session"]), title=str(entry["title"]), prompt=str(entry["prompt"]))
-        for entry in data["session"]
+    return Guidebook(
+        question=str(data["question"]),
+        about=str(data["about"]),
+        sessions=tuple(
+            Guide(
+                session=int(entry["session"]),
+                title=str(entry["title"]),
+                prompt=str(entry["prompt"]),
+            )
+            for entry in data["session"]
+        ),
     )
 
 
 def guide_for(kind: Kind, number: int) -> Guide | None:
     """The guide for session `number`, or None past the shipped ones."""
-    return next((g for g in guides(kind) if g.session == number), None)
+    return next((g for g in guidebook(kind).sessions if g.session == number), None)

@@ -23,11 +23,9 @@ from bot.context import Ctx
 from bot.hot_seat import Ask
 from bot.kinds import (
     CLOSING_CHECKIN_QUESTION,
-    PRESETS,
     Commitments,
     Facilitation,
     HotSeat,
-    guide_for,
 )
 from bot.lookups import (
     active_members,
@@ -61,10 +59,20 @@ STAGE_ORDER = (
 # --- planning ---------------------------------------------------------------
 
 
-async def plan_next(ctx: Ctx, circle: Circle, *, after: datetime) -> Session | None:
-    """The circle's next scheduled session, created from its rhythm if there is none yet."""
+async def plan_next(
+    ctx: Ctx, circle: Circle, *, after: datetime, moving: Session | None = None
+) -> Session | None:
+    """The circle's next scheduled session, created from its rhythm if there is none yet.
+
+    With `moving` (the scheduled session, on a new schedule), that session moves to
+    the slot instead of a new one being made: calendars see the same event move.
+    """
     assert circle.id is not None
-    existing = await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
+    existing = (
+        None
+        if moving
+        else await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
+    )
     if existing or circle.rhythm is None or circle.anchor is None or not circle.live:
         return existing
     previous = await last_held(ctx, circle)
@@ -87,6 +95,10 @@ async def plan_next(ctx: Ctx, circle: Circle, *, after: datetime) -> Session | N
         final=final,
     )
     await cast_session(ctx, circle, session, previous=previous)
+    if moving is not None:
+        session.id, session.sequence = moving.id, moving.sequence + 1
+        await ctx.uow.sessions.save(session)
+        return session
     return await ctx.uow.sessions.add(session)
 
 
@@ -159,7 +171,7 @@ async def open_session(ctx: Ctx, session_id: int) -> None:
     circle.transition("open")
     await ctx.uow.sessions.save(session)
     await ctx.uow.circles.save(circle)
-    prompt, authored = session_prompt(circle, session)
+    prompt, authored = compose.session_topic(circle, session)
     await ctx.send(
         compose.kickoff(
             circle=circle,
@@ -192,25 +204,13 @@ async def reslot(ctx: Ctx, circle: Circle, session: Session) -> bool:
         circle.rhythm, tz=circle.tz, anchor=circle.anchor, after=ctx.now, count=1
     )[0]
     session.opens_at, session.closes_at = start, start + circle.window
+    session.sequence += 1
     await ctx.uow.sessions.save(session)
     return True
 
 
-def session_prompt(circle: Circle, session: Session) -> tuple[str, bool]:
-    """The topic shown in the kickoff, and whether a member wrote it."""
-    if session.topic:
-        return session.topic, True
-    guide = guide_for(circle.kind, session.number)
-    if session.final:  # e.g. a peer learning group's report-back, which also closes the circle
-        opening = f"{guide.title}. {guide.prompt} " if guide else ""
-        return f"{opening}To close: {CLOSING_CHECKIN_QUESTION}", False
-    if guide:
-        return f"{guide.title}. {guide.prompt}", False
-    return "Bring what matters to you this week.", False
-
-
 def checkin_question(circle: Circle, session: Session) -> str:
-    return CLOSING_CHECKIN_QUESTION if session.final else PRESETS[circle.kind].checkin_question
+    return CLOSING_CHECKIN_QUESTION if session.final else circle.question
 
 
 # --- stages -----------------------------------------------------------------

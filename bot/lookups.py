@@ -89,6 +89,16 @@ async def last_held(ctx: Ctx, circle: Circle, *, before: Session | None = None) 
 
 
 async def active_members(ctx: Ctx, circle: Circle) -> list[Membership]:
+    """Those who take part now, in rotation order (an organiser-only member does not)."""
+    return [m for m in await _current(ctx, circle) if m.takes_part]
+
+
+async def organisers_only(ctx: Ctx, circle: Circle) -> list[Membership]:
+    """Organisers who do not take part (e.g. whoever set up a mentoring pair for two others)."""
+    return [m for m in await _current(ctx, circle) if not m.takes_part]
+
+
+async def _current(ctx: Ctx, circle: Circle) -> list[Membership]:
     assert circle.id is not None
     return [
         m
@@ -158,7 +168,27 @@ async def owed_items(ctx: Ctx, session: Session, person: Person) -> list[str]:
         )
         if words not in owed:
             owed.append(words)
-    return owed
+    return owed + await _asks_unanswered(ctx, session, person)
+
+
+async def _asks_unanswered(ctx: Ctx, session: Session, person: Person) -> list[str]:
+    """A mastermind's asks this member has not replied to, each by its author's name: every
+    ask thread gets its own last call (replies are never required, so only this one)."""
+    circle = await ctx.uow.circles.get(session.circle_id)
+    if circle.hot_seat is not HotSeat.ASKS:
+        return []
+    asks = [
+        a
+        for a in await ctx.uow.asks.find(session_id=session.id, order_by="posted_at")
+        if a.person_id != person.id and not a.withdrawn
+    ]
+    unanswered = [
+        a for a in asks if not await ctx.uow.responses.first(ask_id=a.id, person_id=person.id)
+    ]
+    authors = {
+        p.id: p.name for p in await ctx.uow.people.among("id", [a.person_id for a in unanswered])
+    }
+    return [f"a reply to {authors[a.person_id]}'s ask" for a in unanswered]
 
 
 async def presenter_ask_of(ctx: Ctx, circle: Circle, session: Session) -> Ask | None:

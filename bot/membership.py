@@ -20,6 +20,7 @@ from bot.people import Person, PersonKey
 from bot.permissions import require_live, require_member, require_organiser, require_steward
 from bot.prompts import PromptKind, PromptState
 from bot.sessions import SessionStatus
+from bot.steering import focus_text
 
 
 async def create(
@@ -37,17 +38,18 @@ async def create(
     if await ctx.uow.circles.by_name(person.key.platform, person.key.workspace, command.name):
         raise UserError(f"There is already a circle called “{command.name}”. Choose another name.")
     kind = command.kind or DEFAULT_KIND
-    circle = await ctx.uow.circles.add(
-        Circle.from_preset(
-            kind=kind,
-            platform=person.key.platform,
-            workspace=person.key.workspace,
-            name=command.name,
-            home=conversation,
-            tz=person.tz,
-            now=ctx.now,
-        )
+    circle = Circle.from_preset(
+        kind=kind,
+        platform=person.key.platform,
+        workspace=person.key.workspace,
+        name=command.name,
+        home=conversation,
+        tz=person.tz,
+        now=ctx.now,
     )
+    if command.focus is not None:
+        circle.focus = focus_text(ctx, circle, command.focus)
+    circle = await ctx.uow.circles.add(circle)
     assert circle.id is not None and person.id is not None
     await ctx.uow.memberships.add(
         Membership(
@@ -71,7 +73,7 @@ async def create(
         Paragraph(
             (
                 f"Next: `{ctx.prefix}invite @someone …`, then `{ctx.prefix}schedule {preset.rhythm}`"
-                f" ({preset.min_size}-{preset.max_size} members work best).",
+                f" ({compose.size(circle)} work best).",
             )
         ),
     )
@@ -91,18 +93,47 @@ async def invite(
         else:
             newcomers.append(invited)
     count = len(await active_members(ctx, circle))
+    stepping_back = await _steps_back(ctx, circle, person, count + len(newcomers))
+    if stepping_back is not None:
+        count -= 1
     if count + len(newcomers) > circle.max_size:
         raise UserError(
             f"{circle.name} has {count} of at most {circle.max_size} members, so I can't add {len(newcomers)} more."
         )
+    if stepping_back is not None:
+        stepping_back.role = Role.ORGANISER_ONLY
+        await ctx.uow.memberships.save(stepping_back)
     for newcomer in newcomers:
         await _add_member(ctx, circle, newcomer, inviter=person)
     lines = []
     if newcomers:
-        lines.append(f"Added {', '.join(p.name for p in newcomers)}; each gets a welcome DM.")
+        each = "; each gets" if len(newcomers) > 1 else ", who gets"
+        lines.append(f"Added {', '.join(p.name for p in newcomers)}{each} a welcome DM.")
+    if stepping_back is not None:
+        lines.append(
+            f"You stay {circle.name}'s organiser without taking part, so it has room for them."
+        )
     if already:
         lines.append(f"Already members: {', '.join(already)}.")
     ctx.say(Paragraph((" ".join(lines),)))
+
+
+async def _steps_back(
+    ctx: Ctx, circle: Circle, organiser: Person, wanted: int
+) -> Membership | None:
+    """The inviting organiser's membership, if the invitation fills the circle only without
+    them: whoever sets up a mentoring pair for two others organises it and is not one of the
+    two. Only before the first session, while nobody has counted on them taking part."""
+    member = await membership_of(ctx, circle, organiser)
+    if (
+        wanted <= circle.max_size
+        or member is None
+        or member.role is not Role.ORGANISER
+        or wanted - 1 > circle.max_size
+        or await last_held(ctx, circle) is not None
+    ):
+        return None
+    return member
 
 
 async def person_for(

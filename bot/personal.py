@@ -8,7 +8,9 @@ from bot import compose, grammar, keys, lifecycle
 from bot.commitments import CommitmentStatus
 from bot.context import Ctx
 from bot.errors import UserError
+from bot.kinds import Commitments
 from bot.lookups import (
+    circles_of,
     owed_everywhere,
     reviewable,
 )
@@ -54,13 +56,18 @@ async def mine(ctx: Ctx, person: Person) -> None:
         ctx.say(
             Context(("Review one with `done <n>`, `partly <n>`, `not yet <n>` or `drop <n>`.",))
         )
-    else:
-        ctx.say(Paragraph(("You have no open commitments.",)))
+    said = bool(commitments)
+    joined = await circles_of(ctx, person)
+    if not said and (not joined or any(c.commitments is not Commitments.OFF for c in joined)):
+        ctx.say(Paragraph(("You have no open commitments.",)))  # not where nobody makes any
+        said = True
     owed = await owed_everywhere(ctx, person)
     if owed:
         ctx.say(Paragraph((Strong("Still open for you"),)))
         for circle, items in owed:
             ctx.say(Paragraph((f"{circle.name}: {', '.join(items)}",)))
+    elif not said:
+        ctx.say(Paragraph(("Nothing is open for you right now.",)))
 
 
 async def away(ctx: Ctx, person: Person, command: grammar.Away) -> None:
@@ -166,8 +173,14 @@ async def forget_me(ctx: Ctx, person: Person, *, confirmed: bool) -> None:
             key = keys.summary_forgetting(session.id, person.id)
             await ctx.send(replace(summary, key=key, replaces=summary.key))
     await ctx.uow.outbox.forget(person.key)
+    feed = await ctx.uow.calendar_feeds.first(person_id=person.id)
+    if feed is not None:  # its link names them to whoever holds it: it stops working too
+        await ctx.uow.calendar_feeds.delete(feed)
     ctx.say(
         Paragraph(
-            ("Done. Your texts are erased everywhere, including the posts in circle threads.",)
+            (
+                "Done. Your texts are erased everywhere, including the posts in circle threads,"
+                " and your calendar link no longer works.",
+            )
         )
     )

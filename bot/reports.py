@@ -9,16 +9,19 @@ from __future__ import annotations
 import csv
 import io
 
+from bot import compose
 from bot.circles import Circle
 from bot.context import Ctx
 from bot.errors import NotAllowed
 from bot.health import health, rate
+from bot.kinds import PRESETS, Commitments, Facilitation, HotSeat
 from bot.lookups import (
     active_members,
     cast_of,
     circle_health,
     follow_through,
     membership_of,
+    organisers_only,
     people_of,
     turnouts,
 )
@@ -64,6 +67,9 @@ async def status(ctx: Ctx, person: Person, circle: Circle) -> None:
     ]
     if circle.focus:
         fields.append(("Focus", (Authored(circle.focus),)))
+    fields += settings(circle)
+    facilitated = circle.facilitation is not Facilitation.NONE
+    presented = circle.hot_seat is HotSeat.PRESENTER
     if current is not None:
         cast = await cast_of(ctx, current)
         fields.append(
@@ -72,21 +78,35 @@ async def status(ctx: Ctx, person: Person, circle: Circle) -> None:
                 (f"session {current.number}, closes {when(current.closes_at, person.tz)}",),
             )
         )
-        fields.append(("Facilitator", _maybe(cast.facilitator)))
-        fields.append(("Hot seat", _maybe(cast.presenter)))
+        if facilitated:
+            fields.append(("Facilitator", _maybe(cast.facilitator)))
+        if presented:
+            fields.append(("Hot seat", _maybe(cast.presenter)))
     if upcoming is not None:
         cast = await cast_of(ctx, upcoming)
         fields.append(
             ("Next session", (f"{upcoming.number}, {when(upcoming.opens_at, person.tz)}",))
         )
-        fields.append(("Next facilitator", _maybe(cast.facilitator)))
-        fields.append(("Next hot seat", _maybe(cast.presenter)))
-    commitments = [c for c in await ctx.uow.commitments.find(circle_id=circle.id) if c.open]
-    own = [c for c in commitments if c.person_id == person.id]
-    fields.append(("Open commitments", (f"{len(commitments)} in the circle, {len(own)} yours",)))
+        if facilitated:
+            fields.append(("Next facilitator", _maybe(cast.facilitator)))
+        if presented:
+            fields.append(("Next hot seat", _maybe(cast.presenter)))
+    own = []
+    if circle.commitments is not Commitments.OFF:
+        commitments = [c for c in await ctx.uow.commitments.find(circle_id=circle.id) if c.open]
+        own = [c for c in commitments if c.person_id == person.id]
+        fields.append(
+            ("Open commitments", (f"{len(commitments)} in the circle, {len(own)} yours",))
+        )
     ctx.say(
         Heading(f"{circle.name}"), Fields(tuple(fields)), Paragraph((Strong("Members: "), names))
     )
+    outside = await people_of(ctx, await organisers_only(ctx, circle))
+    if outside:
+        who: list[str | Name] = []
+        for organiser in outside.values():
+            who += [", ", Name(organiser.name)] if who else [Name(organiser.name)]
+        ctx.say(Paragraph((Strong("Organised by: "), *who, " (not taking part)")))
     for commitment in own:
         ctx.say(Quote(("Yours: ", Authored(commitment.text))))
     if member.organiser:
@@ -94,6 +114,34 @@ async def status(ctx: Ctx, person: Person, circle: Circle) -> None:
         for key, reason in await ctx.uow.outbox.failures(circle.home, list(named)):
             where: Rich = ("the channel",) if key is None else ("a DM to ", Name(named[key]))
             ctx.say(Context(("⚠ Not delivered to ", *where, f": {reason}")))
+
+
+def settings(circle: Circle) -> list[tuple[str, Rich]]:
+    """What `set …` changes (SPEC §3), as this circle has it. A circle whose kind has no
+    commitments does not talk about them, unless an organiser turned them off."""
+    shown: list[tuple[str, Rich]] = [
+        ("Size", (compose.size(circle),)),
+        ("Facilitation", (FACILITATION_WORDS[circle.facilitation],)),
+        ("Hot seat mode", (HOT_SEAT_WORDS[circle.hot_seat],)),
+    ]
+    if circle.commitments is not Commitments.OFF or PRESETS[circle.kind].commitments is not (
+        Commitments.OFF
+    ):
+        shown.append(("Commitments", (circle.commitments.value,)))
+    shown.append(("Check-in question", (Authored(circle.question),)))
+    return shown
+
+
+FACILITATION_WORDS = {
+    Facilitation.ROTATING: "rotating",
+    Facilitation.LEADER: "leader (the organiser leads and picks the topic)",
+    Facilitation.NONE: "none (self-managed)",
+}
+HOT_SEAT_WORDS = {
+    HotSeat.PRESENTER: "presenter (one member a session)",
+    HotSeat.ASKS: "asks (each member may post one)",
+    HotSeat.NONE: "none",
+}
 
 
 def _maybe(name: str | None) -> Rich:

@@ -25,6 +25,14 @@ SESSION_TRANSITIONS: dict[tuple[SessionStatus, str], SessionStatus] = {
 }
 
 
+@dataclass(frozen=True)
+class Link:
+    """A link a session's leader attached (`link <url> [title]`): member text, shown inert."""
+
+    url: str
+    title: str = ""
+
+
 @dataclass(kw_only=True)
 class Session:
     circle_id: int
@@ -38,10 +46,13 @@ class Session:
     presenter_pinned: bool = False
     topic: str | None = None
     final: bool = False  # the closing session of a circle with an end
+    links: tuple[Link, ...] = ()
+    sequence: int = 0  # calendars' SEQUENCE (SPEC §16): up whenever its times or status change
     id: int | None = field(default=None, compare=False)
 
     def transition(self, event: str) -> None:
         self.status = advance("session", SESSION_TRANSITIONS, self.status, event)
+        self.sequence += 1
 
     @property
     def is_open(self) -> bool:

@@ -6,10 +6,11 @@ leaves no trace. Answers go to the caller privately through `ctx.say`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot import compose, grammar, keys, lifecycle
+from bot import calendars, compose, grammar, keys, lifecycle
 from bot.answers import check_length
 from bot.circles import Circle, CircleStatus
 from bot.context import Ctx
@@ -24,6 +25,7 @@ from bot.lookups import (
 )
 from bot.messages import (
     Authored,
+    Block,
     Context,
     Message,
     Paragraph,
@@ -36,7 +38,7 @@ from bot.people import Person, PersonKey
 from bot.permissions import require_live, require_organiser, require_steward
 from bot.prompts import PromptKind
 from bot.rotation import available, next_in_rotation
-from bot.sessions import Session, SessionStatus
+from bot.sessions import Link, Session, SessionStatus
 from bot.timefmt import day_and_time, local_date, when
 
 # --- who may --------------------------------------------------------------------
@@ -71,12 +73,13 @@ async def schedule(
             pending.presenter_pinned,
             pending.topic,
         )
-        await ctx.uow.sessions.delete(pending)
     opened = await ctx.uow.sessions.first(
         circle_id=circle.id, status=SessionStatus.OPEN, order_by="number"
     )
     after = max(ctx.now, opened.opens_at) if opened else ctx.now
-    upcoming = await lifecycle.plan_next(ctx, circle, after=after)
+    upcoming = await lifecycle.plan_next(ctx, circle, after=after, moving=pending)
+    if upcoming is None and pending is not None:  # the new end comes first
+        await ctx.uow.sessions.delete(pending)
     if upcoming is not None and pins is not None:
         facilitator, f_pinned, presenter, p_pinned, topic = pins
         if f_pinned:
@@ -209,6 +212,7 @@ async def pause(ctx: Ctx, person: Person, circle: Circle) -> None:
     require_live(circle)
     circle.transition("pause")
     await ctx.uow.circles.save(circle)
+    await calendars.moved(ctx, circle)
     ctx.say(
         Paragraph((f"Paused {circle.name}: no sessions or prompts until `{ctx.prefix}resume`.",))
     )
@@ -220,6 +224,7 @@ async def resume(ctx: Ctx, person: Person, circle: Circle) -> None:
         raise UserError(f"{circle.name} is not paused.")
     circle.transition("resume")
     await ctx.uow.circles.save(circle)
+    await calendars.moved(ctx, circle)
     upcoming = await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
     if upcoming is not None and upcoming.opens_at < ctx.now:
         await lifecycle.reslot(ctx, circle, upcoming)
@@ -227,9 +232,21 @@ async def resume(ctx: Ctx, person: Person, circle: Circle) -> None:
     ctx.say(Paragraph((f"Resumed {circle.name}.{later}",)))
 
 
-async def end(ctx: Ctx, person: Person, circle: Circle) -> None:
+async def end(ctx: Ctx, person: Person, circle: Circle, *, confirmed: bool) -> None:
+    """Ending can't be undone, so the first `end` only says what it does (as `forget me`)."""
     await require_organiser(ctx, circle, person, "end the circle")
     require_live(circle)
+    if not confirmed:
+        ctx.say(
+            Paragraph(
+                (
+                    f"Ending {circle.name} closes its open session, cancels every session to"
+                    " come and stops all prompts. It can't be undone.",
+                )
+            ),
+            Context((f"To end it, type `{ctx.prefix}end confirm`.",)),
+        )
+        return
     current = await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.OPEN)
     if current is not None and current.id is not None:
         current.final = True
@@ -330,21 +347,12 @@ async def _hand_hot_seat(ctx: Ctx, circle: Circle, session: Session, presenter: 
 
 async def topic(ctx: Ctx, person: Person, circle: Circle, text: str) -> None:
     await require_steward(ctx, circle, person, "set the topic")
-    session = await current_or_next(ctx, circle)
-    if session is None:
-        raise UserError(
-            f"{circle.name} has no session scheduled. `{ctx.prefix}schedule` or `{ctx.prefix}open` one first."
-        )
+    session = await _open_or_next(ctx, circle)
     session.topic = text
     await ctx.uow.sessions.save(session)
-    if session.is_open and session.id is not None:
-        await ctx.send(
-            Message(
-                key=keys.topic(session.id, ctx.now),
-                target=ToConversation(circle.home, thread=keys.kickoff(session.id)),
-                blocks=(Paragraph((Strong("Topic: "), Authored(text))),),
-            )
-        )
+    await _in_thread(
+        ctx, circle, session, keys.topic, (Paragraph((Strong("Topic: "), Authored(text))),)
+    )
     ctx.say(Paragraph((f"Topic set for session {session.number} of {circle.name}.",)))
 
 
@@ -352,18 +360,71 @@ async def focus(ctx: Ctx, person: Person, circle: Circle, text: str) -> None:
     """A peer learning group works on one shared challenge (SPEC §3): every kickoff and
     check-in prompt names it, so a member answering by DM has it in front of them."""
     await require_steward(ctx, circle, person, "set the focus")
-    if circle.kind is not Kind.PEER_LEARNING_GROUP:
-        raise UserError(
-            f"{circle.name} is a {circle.kind.value.replace('-', ' ')}; a shared focus is for"
-            " peer learning groups. Use `topic` to set what the next session is about."
-        )
     require_live(circle)
-    circle.focus = check_length(ctx, text)
+    circle.focus = focus_text(ctx, circle, text)
     await ctx.uow.circles.save(circle)
     ctx.say(
         Paragraph(("Focus of ", Strong(circle.name), " set: “", Authored(circle.focus), "”")),
         Context(("It shows in each kickoff and check-in prompt from now on, and in `status`.",)),
     )
+
+
+MAX_LINKS = 10
+
+
+async def link(ctx: Ctx, person: Person, circle: Circle, url: str, text: str) -> None:
+    """A link for the next (or the open) session, e.g. a micro-group leader's reading: shown
+    in the kickoff and the check-in prompt, and in the thread if the session is open. Its
+    address and title are member text, so no platform makes either a ping or a hidden link."""
+    await require_steward(ctx, circle, person, "add links")
+    session = await _open_or_next(ctx, circle)
+    if len(session.links) >= MAX_LINKS:
+        raise UserError(f"Session {session.number} has {MAX_LINKS} links already; that is plenty.")
+    title = text.removeprefix(url).strip()
+    added = Link(url=url, title=check_length(ctx, title) if title else "")
+    session.links = (*session.links, added)
+    await ctx.uow.sessions.save(session)
+    await _in_thread(ctx, circle, session, keys.link, compose.links((added,)))
+    ctx.say(Paragraph((f"Link added to session {session.number} of {circle.name}.",)))
+
+
+async def _open_or_next(ctx: Ctx, circle: Circle) -> Session:
+    """The session a topic or a link is for: the open one, else the next."""
+    session = await current_or_next(ctx, circle)
+    if session is None:
+        raise UserError(
+            f"{circle.name} has no session scheduled. `{ctx.prefix}schedule` or `{ctx.prefix}open` one first."
+        )
+    return session
+
+
+async def _in_thread(
+    ctx: Ctx,
+    circle: Circle,
+    session: Session,
+    key: Callable[[int, datetime], str],
+    blocks: tuple[Block, ...],
+) -> None:
+    """What was added to an open session is said in its thread too; a later one shows it
+    in its kickoff."""
+    if session.is_open and session.id is not None:
+        await ctx.send(
+            Message(
+                key=key(session.id, ctx.now),
+                target=ToConversation(circle.home, thread=keys.kickoff(session.id)),
+                blocks=blocks,
+            )
+        )
+
+
+def focus_text(ctx: Ctx, circle: Circle, text: str) -> str:
+    """A shared focus, checked: only a peer learning group has one."""
+    if circle.kind is not Kind.PEER_LEARNING_GROUP:
+        raise UserError(
+            f"{circle.name} is a {circle.kind.value.replace('-', ' ')}; a shared focus is for"
+            " peer learning groups. Use `topic` to set what the next session is about."
+        )
+    return check_length(ctx, text)
 
 
 async def rules(ctx: Ctx, person: Person, circle: Circle, text: str | None) -> None:

@@ -15,6 +15,7 @@ from typing import Any, Protocol, Self, TypeVar
 from bot.checkins import CheckIn
 from bot.circles import Circle, Membership
 from bot.commitments import Commitment
+from bot.feeds import CalendarFeed
 from bot.hot_seat import Ask, Response
 from bot.messages import Message
 from bot.nudges import Attendance
@@ -61,6 +62,16 @@ class Circles(Repository[Circle], Protocol):
 class Programmes(Repository[Programme], Protocol):
     async def by_name(self, platform: str, workspace: str, name: str) -> Programme | None:
         """Names are unique per workspace, case-insensitively."""
+        ...
+
+
+class CalendarFeeds(Repository[CalendarFeed], Protocol):
+    async def sessions(
+        self, secret_hash: str, *, since: datetime
+    ) -> list[tuple[Circle, Session]] | None:
+        """The sessions closing after `since` of each circle the feed's owner is a member
+        of now, by opening time; None when no feed has this hash. One query: calendar
+        apps poll."""
         ...
 
 
@@ -121,6 +132,7 @@ class UnitOfWork(Protocol):
     enrolments: Repository[Enrolment]
     groupings: Repository[Grouping]
     match_records: Repository[MatchRecord]
+    calendar_feeds: CalendarFeeds
     outbox: Outbox
     inbound: Inbound
 

@@ -23,13 +23,14 @@ from bot import messages as m
 from bot.checkins import CheckIn
 from bot.circles import Circle, Membership
 from bot.commitments import Commitment
+from bot.feeds import CalendarFeed
 from bot.grammar import parse_hours, parse_rhythm
 from bot.hot_seat import Ask, Response
 from bot.nudges import Attendance, Stage
 from bot.people import Person, PersonKey
 from bot.programmes.model import Enrolment, Grouping, MatchRecord, Programme
 from bot.prompts import Prompt
-from bot.sessions import Session
+from bot.sessions import Link, Session
 from storage import tables
 
 E = TypeVar("E")
@@ -149,7 +150,14 @@ CIRCLES = Codec(
 )
 
 MEMBERSHIPS = Codec(Membership, tables.MembershipRow)
-SESSIONS = Codec(Session, tables.SessionRow)
+SESSIONS = Codec(
+    Session,
+    tables.SessionRow,
+    encode=lambda s: {"links": "\n".join(f"{k.url} {k.title}".rstrip() for k in s.links)},
+    decode=lambda r: {
+        "links": tuple(Link(*line.split(" ", 1)) for line in r["links"].splitlines())
+    },
+)
 ATTENDANCE = Codec(
     Attendance,
     tables.AttendanceRow,
@@ -161,6 +169,7 @@ CHECKINS = Codec(CheckIn, tables.CheckInRow)
 ASKS = Codec(Ask, tables.AskRow)
 RESPONSES = Codec(Response, tables.ResponseRow)
 COMMITMENTS = Codec(Commitment, tables.CommitmentRow)
+CALENDAR_FEEDS = Codec(CalendarFeed, tables.CalendarFeedRow)
 
 
 # --- programmes (SPEC §13) ------------------------------------------------------------

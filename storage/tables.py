@@ -62,6 +62,8 @@ class CircleRow(SQLModel, table=True):
     created_at: datetime = _when()
     rules: str = Field(sa_column=Column(Text, nullable=False))
     focus: str = Field(sa_column=Column(Text, nullable=False))
+    min_size: int = 2
+    checkin_question: str = Field(default="", sa_column=Column(Text, nullable=False))
     rhythm: str | None = Field(default=None, max_length=80)
     anchor: date | None = None
     end_after: int | None = None
@@ -100,6 +102,8 @@ class SessionRow(SQLModel, table=True):
     presenter_pinned: bool = False
     topic: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     final: bool = False
+    links: str = Field(default="", sa_column=Column(Text, nullable=False))
+    sequence: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # calendars'
 
 
 class AttendanceRow(SQLModel, table=True):
@@ -320,6 +324,17 @@ class MatchRecordRow(SQLModel, table=True):
     members: str = Field(sa_column=Column(Text, nullable=False))  # person ids, comma-separated
     pair: bool
     at: datetime = _when()
+
+
+class CalendarFeedRow(SQLModel, table=True):
+    """A person's private calendar address: only the SHA-256 of its secret (SPEC §16)."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="people.id", unique=True)
+    secret_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _when()
 
 
 metadata = SQLModel.metadata

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Executable,
     Select,
     Table,
+    and_,
     bindparam,
     delete,
     insert,
@@ -32,6 +33,7 @@ from bot import store
 from bot.checkins import CheckIn
 from bot.circles import Circle, Membership
 from bot.commitments import Commitment
+from bot.feeds import CalendarFeed
 from bot.hot_seat import Ask, Response
 from bot.messages import Message, ToConversation, ToPerson
 from bot.nudges import Attendance
@@ -185,6 +187,64 @@ class SqlProgrammes(SqlRepository[Programme]):
         )
 
 
+class SqlCalendarFeeds(SqlRepository[CalendarFeed]):
+    async def sessions(
+        self, secret_hash: str, *, since: datetime
+    ) -> list[tuple[Circle, Session]] | None:
+        ran = await run(self._conn, _FEED, hash=secret_hash, since=codec.utc(since))
+        if not ran.rows:
+            return None
+        circles: dict[int, Circle] = {}
+        found: list[tuple[Circle, Session]] = []
+        for row in ran.rows:
+            if row["s_id"] is None:  # the owner is in no circle, or one without sessions
+                continue
+            circle = circles.get(row["c_id"])
+            if circle is None:
+                circle = circles[row["c_id"]] = codec.CIRCLES.from_row(_part(row, "c_"))
+            found.append((circle, codec.SESSIONS.from_row(_part(row, "s_"))))
+        return found
+
+
+def _part(row: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {name.removeprefix(prefix): v for name, v in row.items() if name.startswith(prefix)}
+
+
+def _feed_query() -> Prepared:
+    """A feed's sessions in one statement: feed → memberships → circles → sessions, outer
+    joined, so a feed with no sessions is one row of NULLs and an unknown hash no row."""
+    feeds: Table = tables.CalendarFeedRow.__table__  # type: ignore[attr-defined]
+    members: Table = tables.MembershipRow.__table__  # type: ignore[attr-defined]
+    circles: Table = tables.CircleRow.__table__  # type: ignore[attr-defined]
+    sessions: Table = tables.SessionRow.__table__  # type: ignore[attr-defined]
+    joined = (
+        feeds.outerjoin(
+            members,
+            and_(members.c.person_id == feeds.c.person_id, members.c.left_at.is_(None)),
+        )
+        .outerjoin(circles, circles.c.id == members.c.circle_id)
+        .outerjoin(
+            sessions,
+            and_(
+                sessions.c.circle_id == circles.c.id,
+                sessions.c.closes_at >= bindparam("since"),
+            ),
+        )
+    )
+    return Prepared(
+        select(
+            *(c.label(f"c_{c.name}") for c in circles.c),
+            *(c.label(f"s_{c.name}") for c in sessions.c),
+        )
+        .select_from(joined)
+        .where(feeds.c.secret_hash == bindparam("hash"))
+        .order_by(sessions.c.opens_at, sessions.c.id)
+    )
+
+
+_FEED = _feed_query()
+
+
 class SqlOutbox:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -332,6 +392,7 @@ _REPOSITORIES: dict[str, Callable[[Connection], object]] = {
     "enrolments": lambda conn: SqlRepository(conn, codec.ENROLMENTS),
     "groupings": lambda conn: SqlRepository(conn, codec.GROUPINGS),
     "match_records": lambda conn: SqlRepository(conn, codec.MATCH_RECORDS),
+    "calendar_feeds": lambda conn: SqlCalendarFeeds(conn, codec.CALENDAR_FEEDS),
     "outbox": SqlOutbox,
     "inbound": SqlInbound,
 }
@@ -358,6 +419,7 @@ class SqlUnitOfWork:
     enrolments: store.Repository[Enrolment]
     groupings: store.Repository[Grouping]
     match_records: store.Repository[MatchRecord]
+    calendar_feeds: store.CalendarFeeds
     outbox: store.Outbox
     inbound: store.Inbound
 

@@ -16,6 +16,7 @@ from bot.commitments import ReviewOutcome
 from bot.context import Ctx
 from bot.errors import UnknownCommand, UnknownTimeZone, UsageError, UserError
 from bot.grammar import (
+    AddLink,
     Agree,
     Args,
     Away,
@@ -44,8 +45,13 @@ from bot.grammar import (
     Rotate,
     Rules,
     ScheduleCommand,
+    SetCommitments,
+    SetFacilitation,
     SetFacilitator,
+    SetHotSeat,
     SetPresenter,
+    SetQuestion,
+    SetSize,
     Skip,
     Status,
     Topic,
@@ -55,7 +61,7 @@ from bot.grammar import (
     parse_rhythm,
     read_bare,
 )
-from bot.kinds import Kind
+from bot.kinds import Commitments, Facilitation, HotSeat, Kind
 from bot.registry import Acts, Audience, Call, Registry, Spec
 from bot.rhythm import Every, Rhythm, Schedule
 from bot.working_hours import WorkingHours
@@ -93,6 +99,7 @@ CIRCLE_COMMANDS: list[tuple[str, Command]] = [
     ("pause", Pause()),
     ("resume", Resume()),
     ("end", End()),
+    ("end confirm", End(confirmed=True)),
     ("rotate", Rotate()),
     ("facilitator <@U1>", SetFacilitator(person=ANA)),
     ("hotseat <@U2|Ben Okafor>", SetPresenter(person=BEN)),
@@ -106,6 +113,13 @@ CIRCLE_COMMANDS: list[tuple[str, Command]] = [
     ("export", Export()),
     ("forget me", ForgetMe(confirmed=False)),
     ("agree", Agree()),
+    ("set commitments off", SetCommitments(value=Commitments.OFF)),
+    ("set commitments on", SetCommitments(value=Commitments.REQUIRED)),
+    ("set hotseat asks", SetHotSeat(value=HotSeat.ASKS)),
+    ("set hot-seat none", SetHotSeat(value=HotSeat.NONE)),
+    ("set facilitation leader", SetFacilitation(value=Facilitation.LEADER)),
+    ("set size 3-6", SetSize(low=3, high=6)),
+    ("set size 3 - 6", SetSize(low=3, high=6)),
 ]
 
 # Commands whose argument is free text: a trailing `in …` stays part of the text.
@@ -114,7 +128,16 @@ TEXT_COMMANDS: list[tuple[str, Command]] = [
     ("help schedule", Help(topic="schedule")),
     ("create Product Leads", Create(name="Product Leads", kind=None)),
     ("create Product Leads kind mastermind", Create(name="Product Leads", kind=Kind.MASTERMIND)),
+    (
+        "create Growth Circle kind peer-learning-group focus Saying  no, kindly",
+        Create(name="Growth Circle", kind=Kind.PEER_LEARNING_GROUP, focus="Saying  no, kindly"),
+    ),
     ("topic What makes feedback useful?", Topic(text="What makes feedback useful?")),
+    (
+        "link https://example.org/a?b=c Guide in Go",
+        AddLink(text="https://example.org/a?b=c Guide in Go", url="https://example.org/a?b=c"),
+    ),
+    ("set question What did you try?", SetQuestion(text="What did you try?")),
     ("rules", Rules(text=None)),
     ("rules Be kind. Keep it here.", Rules(text="Be kind. Keep it here.")),
     ("checkin A busy week.", CheckIn(text="A busy week.")),
@@ -587,6 +610,16 @@ def test_bad_hours_name_the_token(text: str, token: str, problem: str | None) ->
         ("create Leads/Ops", "create", "/"),
         ("create Leads <3", "create", "<"),
         ("create Leads kind bookclub", "create", "bookclub"),
+        ("create Leads kind mastermind weekly", "create", "weekly"),
+        ("link example.org", "link", "example.org"),
+        ("link https://example.org/<!here>", "link", "https://example.org/<!here>"),
+        ("link javascript:alert(1)", "link", "javascript:alert(1)"),
+        ("set commitments sometimes", "set commitments", "sometimes"),
+        ("set hotseat asks please", "set hotseat", "please"),
+        ("set facilitation boss", "set facilitation", "boss"),
+        ("set size 6-3", "set size", "6-3"),
+        ("set size 1-4", "set size", "1-4"),
+        ("set size few", "set size", "few"),
         ("create " + "x" * 81, "create", "x" * 81),
         ("invite @ana", "invite", "@ana"),
         ("invite <@U1> ana", "invite", "ana"),
@@ -624,6 +657,12 @@ def test_usage_errors_name_the_bad_token(text: str, keyword: str, token: str) ->
     [
         ("create", "create"),
         ("create kind mastermind", "create"),
+        ("create Leads kind", "create"),
+        ("create Leads kind peer-learning-group focus", "create"),
+        ("link", "link"),
+        ("set commitments", "set commitments"),
+        ("set size", "set size"),
+        ("set question", "set question"),
         ("invite", "invite"),
         ("invite in Design", "invite"),
         ("remove", "remove"),
@@ -645,6 +684,15 @@ def test_missing_arguments_are_usage_errors(text: str, keyword: str) -> None:
     assert error.command == keyword
     assert error.token is None
     assert str(error).endswith(f"Usage: `{USAGE[keyword]}`")
+
+
+@pytest.mark.parametrize("text", ["set", "set colour blue"])
+def test_set_alone_or_with_an_unknown_setting_lists_every_setting(text: str) -> None:
+    error = usage_error(text)
+
+    assert error.command == "set"
+    for setting in ("commitments", "hotseat", "facilitation", "size", "question"):
+        assert f"set {setting} " in error.usage
 
 
 def test_the_create_error_lists_the_kinds() -> None:
@@ -707,7 +755,7 @@ def test_every_keyword_has_a_usage_line_and_a_summary() -> None:
     for keyword, usage in USAGE.items():
         assert not usage.startswith(("/", "circle"))
         words = usage.split()
-        assert words[0] in KEYWORDS | {"not"} or " ".join(words[:2]) in KEYWORDS, keyword
+        assert {words[0], " ".join(words[:2])} & (KEYWORDS | {"not"}), keyword
         assert SUMMARY[keyword]
     assert USAGE["schedule"] == (
         "schedule <rhythm> at HH:MM [tz <Area/City>] [window <N>d|<N>h]"

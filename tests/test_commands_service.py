@@ -126,7 +126,7 @@ async def test_help_shows_what_the_bot_does_and_the_callers_commands(engine: Dat
     stranger = await unchanged(h, lambda: h.command(ELI, "help", conversation=None))
     assert stranger.startswith("I run peer learning circles")
     assert "For everyone" in lines(stranger)
-    assert "`/circle create <name> [kind <kind>]` — " in stranger
+    assert "`/circle create <name> [kind <kind>] [focus <text>]` — " in stranger
     assert "For members" not in lines(stranger)
     assert "For organisers" not in lines(stranger)
     assert "`/circle schedule" not in stranger
@@ -194,7 +194,7 @@ async def test_create_refusals_say_what_was_wrong(engine: Database) -> None:
     assert "`/circle create <name>`" in dm
     kind = await refused(h, ANA, "create Growth kind bestie")
     assert "“bestie” is not a kind of circle; use one of mastermind, micro-group" in kind
-    assert "Usage: `create <name> [kind <kind>]`" in kind
+    assert "Usage: `create <name> [kind <kind>] [focus <text>]`" in kind
     name = await refused(h, ANA, "create Growth!")
     assert name.startswith("“!” can't be part of a circle name")
 
@@ -280,7 +280,7 @@ async def test_only_the_organiser_or_the_facilitator_may_invite(engine: Database
     assert h.inbox(ELI) == []
 
     await h.command(ANA, f"facilitator {BEN.mention}")
-    assert await h.command(BEN, f"invite {ELI.mention}") == "Added Eli; each gets a welcome DM."
+    assert await h.command(BEN, f"invite {ELI.mention}") == "Added Eli, who gets a welcome DM."
     await h.run(later(hours=1))  # to 09:00 UTC, the start of her working hours
     assert "Welcome to Growth Circle" in h.inbox(ELI)[0]
 
@@ -292,7 +292,7 @@ async def test_inviting_someone_who_is_already_a_member(engine: Database) -> Non
 
     answer = await h.command(ANA, f"invite {BEN.mention} {ELI.mention}")
 
-    assert answer == "Added Eli; each gets a welcome DM. Already members: Ben."
+    assert answer == "Added Eli, who gets a welcome DM. Already members: Ben."
     assert len(h.inbox(BEN)) == welcomes
     assert await refused(h, ANA, f"invite {CHEN.mention}") == "Already members: Chen."
 
@@ -301,11 +301,11 @@ async def test_invite_and_join_respect_the_size_limit(engine: Database) -> None:
     h = Harness(engine)
     await h.command(ANA, "create Pair kind mentoring-pair")
 
-    answer = await refused(h, ANA, f"invite {BEN.mention} {CHEN.mention}")
+    answer = await refused(h, ANA, f"invite {BEN.mention} {CHEN.mention} {DARA.mention}")
 
-    assert answer == "Pair has 1 of at most 2 members, so I can't add 2 more."
-    assert h.inbox(BEN) == h.inbox(CHEN) == []
-    assert await h.command(ANA, f"invite {BEN.mention}") == "Added Ben; each gets a welcome DM."
+    assert answer == "Pair has 1 of at most 2 members, so I can't add 3 more."
+    assert h.inbox(BEN) == h.inbox(CHEN) == h.inbox(DARA) == []
+    assert await h.command(ANA, f"invite {BEN.mention}") == "Added Ben, who gets a welcome DM."
     assert await refused(h, CHEN, "join") == "Pair is full (2 of 2). Ask its organiser."
     assert h.inbox(CHEN) == []
 
@@ -327,6 +327,9 @@ async def test_invite_names_what_is_not_a_mention(engine: Database) -> None:
 # --- join, leave, remove ----------------------------------------------------------------
 
 
+JOIN_HERE = "Type `/circle join` in the circle's own channel, or ask its organiser to invite you."
+
+
 async def test_join_adds_the_caller_with_a_welcome(engine: Database) -> None:
     h = Harness(engine)
     await h.command(ANA, "create Growth Circle")
@@ -338,9 +341,9 @@ async def test_join_adds_the_caller_with_a_welcome(engine: Database) -> None:
     assert "You've been added." in welcome
     assert f"> {RULE_1}" in welcome
     assert "Members: Ana (organiser), Eli" in lines(await status(h, ELI))
-    # From a DM, by the circle's name.
-    assert await h.command(DARA, "join in growth circle", conversation=None) == answer
-    assert "Members: Ana (organiser), Eli, Dara" in lines(await status(h, ELI))
+    # Not from a DM, even by the circle's name: being in its channel is what lets one in.
+    assert await refused(h, DARA, "join in growth circle", conversation=None) == JOIN_HERE
+    assert "Members: Ana (organiser), Eli" in lines(await status(h, ELI))
 
 
 async def test_join_refusals_say_why(engine: Database) -> None:
@@ -348,9 +351,8 @@ async def test_join_refusals_say_why(engine: Database) -> None:
     await circle(h, scheduled=False)
 
     assert await refused(h, BEN, "join") == "You're already a member of Growth Circle."
-    assert await refused(h, ELI, "join", conversation=ELSEWHERE) == (
-        "This channel is not a circle's home. Type `join` in the circle's own channel."
-    )
+    assert await refused(h, ELI, "join", conversation=ELSEWHERE) == JOIN_HERE
+    assert await refused(h, ELI, "join in No Such Circle", conversation=None) == JOIN_HERE
 
 
 async def test_join_only_while_forming_or_active(engine: Database) -> None:
@@ -361,7 +363,7 @@ async def test_join_only_while_forming_or_active(engine: Database) -> None:
     assert await refused(h, ELI, "join") == (
         "Growth Circle is paused, so it isn't taking new members."
     )
-    await h.command(ANA, "end")
+    await h.command(ANA, "end confirm")
     assert "isn't taking new members" in await refused(h, ELI, "join")
     assert h.inbox(ELI) == []
 
@@ -634,11 +636,15 @@ async def test_end_ends_the_circle(engine: Database) -> None:
     await circle(h)
 
     assert "Only the circle's organiser can end the circle" in await refused(h, BEN, "end")
-    assert await h.command(ANA, "end") == "Ended Growth Circle. No more prompts will be sent."
+    assert "can't be undone" in await h.command(ANA, "end")
+    assert "Status: ended" not in lines(await status(h))  # asked, not yet ended
+    assert await h.command(ANA, "end confirm") == (
+        "Ended Growth Circle. No more prompts will be sent."
+    )
 
     assert h.channel()[-1].body == "Growth Circle has ended. No more prompts will be sent."
     assert "Status: ended" in lines(await status(h))
-    for text in ("end", "open", WEEKLY, f"invite {ELI.mention}"):
+    for text in ("end", "end confirm", "open", WEEKLY, f"invite {ELI.mention}"):
         assert await refused(h, ANA, text) == "Growth Circle has ended."
     inboxes = [len(h.inbox(m)) for m in (ANA, BEN, CHEN, DARA)]
     await h.run(later(days=14))
@@ -651,13 +657,94 @@ async def test_end_during_a_session_closes_it_as_the_last(engine: Database) -> N
     await circle(h)
     await h.command(ANA, "open")
 
-    await h.command(ANA, "end")
+    await h.command(ANA, "end confirm")
 
     summary = h.thread(1)[-1]
     assert lines(summary)[0] == "Summary · Growth Circle, session 1"
     assert "This was the circle's closing session." in summary
     assert "Status: ended" in lines(await status(h))
     assert "Open now" not in await status(h)
+
+
+# --- set, link, create … focus --------------------------------------------------------------
+
+
+async def test_only_an_organiser_changes_a_setting_and_a_bad_one_changes_nothing(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await circle(h)
+
+    assert "Only the circle's organiser can change its settings" in await refused(
+        h, BEN, "set commitments off"
+    )
+    assert await refused(h, ANA, "set size 2-3") == (
+        "Growth Circle has 4 members already, so its size can't be at most 3."
+    )
+    await h.command(ANA, "open")
+    assert "Change the hot-seat mode once it has closed" in await refused(
+        h, ANA, "set hotseat asks"
+    )
+    assert "Commitments: required" in lines(await status(h))
+
+
+async def test_a_question_set_by_an_organiser_goes_back_to_the_kinds_with_default(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await circle(h)
+    kinds = next(line for line in lines(await status(h)) if line.startswith("Check-in question"))
+
+    await h.command(ANA, "set question What did you try, <!here>?")
+    assert "Check-in question: What did you try, <!here>?" in lines(await status(h))
+    await h.command(ANA, "set question default")
+    assert kinds in lines(await status(h))
+
+
+async def test_a_facilitation_change_recasts_the_next_session(engine: Database) -> None:
+    h = Harness(engine)
+    await circle(h)
+    await h.command(ANA, f"facilitator {CHEN.mention}")
+
+    answer = await h.command(ANA, "set facilitation none")
+
+    assert answer.startswith("Facilitation of Growth Circle: none (self-managed)")
+    assert not any(line.startswith("Next facilitator") for line in lines(await status(h)))
+
+
+async def test_a_link_added_to_an_open_session_is_posted_in_its_thread(engine: Database) -> None:
+    h = Harness(engine)
+    await circle(h, kind="micro-group")
+    await h.command(ANA, "open")
+
+    answer = await h.command(ANA, "link https://example.org/guide A guide for <!channel>")
+
+    assert answer == "Link added to session 1 of Growth Circle."
+    assert h.thread(1)[-1] == "Links\n• A guide for <!channel> https://example.org/guide"
+    assert "Only the circle's organiser or this session's facilitator can add links" in (
+        await refused(h, BEN, "link https://example.org/mine")
+    )
+
+
+async def test_a_focus_at_create_is_for_peer_learning_groups_only(engine: Database) -> None:
+    h = Harness(engine)
+
+    answer = await refused(h, ANA, "create Growth Circle focus Saying no")
+
+    assert "a shared focus is for peer learning groups" in answer
+
+
+async def test_the_organiser_of_a_full_pair_steps_back_only_before_its_first_session(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await h.command(ANA, "create Pair kind mentoring-pair")
+    await h.command(ANA, f"invite {BEN.mention}")
+    await h.command(ANA, "open")
+
+    assert await refused(h, ANA, f"invite {CHEN.mention}") == (
+        "Pair has 2 of at most 2 members, so I can't add 1 more."
+    )
 
 
 # --- rotate, facilitator, hotseat, topic ------------------------------------------------------
@@ -1106,7 +1193,10 @@ async def test_forget_me_asks_first_then_erases_the_texts_everywhere(engine: Dat
 
     done = await h.click(BEN, "forget", "confirm")
 
-    assert done == "Done. Your texts are erased everywhere, including the posts in circle threads."
+    assert done == (
+        "Done. Your texts are erased everywhere, including the posts in circle threads,"
+        " and your calendar link no longer works."
+    )
     assert "Ben checked in\n> [removed]" in h.thread(1)
     assert "Chen checked in\n> A quiet week." in h.thread(1)  # others' words stay
     summary = h.thread(1)[-1]

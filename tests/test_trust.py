@@ -473,7 +473,6 @@ def sessions_of(lines: list[str]) -> Iterator[list[str]]:
     yield chunk
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wK)")
 def test_in_the_mentoring_circle_demo_nobody_replies_to_the_hot_seat_twice() -> None:
     for chunk in sessions_of(demo_transcript("mentoring-circle")):
         replies = [line[7:] for line in chunk if " replies in the thread: " in line]
@@ -508,7 +507,6 @@ def test_demo_review_promises_name_the_time_the_review_reaches_the_member(kind: 
 # --- issue 14: joining, other circles, hostile characters, ending ---------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wK)")
 async def test_join_by_name_from_a_dm_is_refused_and_reveals_nothing(
     sqlite_engine: Database,
 ) -> None:
@@ -527,7 +525,6 @@ async def test_join_by_name_from_a_dm_is_refused_and_reveals_nothing(
     assert "Eli" not in members
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wK)")
 async def test_checkin_naming_a_circle_the_caller_is_not_in_records_nothing(
     sqlite_engine: Database,
 ) -> None:
@@ -542,7 +539,6 @@ async def test_checkin_naming_a_circle_the_caller_is_not_in_records_nothing(
     assert not any("in Side Project" in b for b in h.thread(1))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wK)")
 async def test_control_and_bidirectional_characters_never_reach_a_post(
     sqlite_engine: Database,
 ) -> None:
@@ -558,7 +554,6 @@ async def test_control_and_bidirectional_characters_never_reach_a_post(
         assert char not in posted, repr(char)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, not yet fixed (wK)")
 async def test_end_asks_for_confirmation_before_ending(sqlite_engine: Database) -> None:
     h = Harness(sqlite_engine)
     await weekly(h)

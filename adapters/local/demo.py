@@ -133,6 +133,12 @@ HOT_SEATS = (
     "I keep saying yes to every stakeholder request. How do you decide what to turn down, and how do you say it?",
     "How do you keep learning when work gets busy? I always drop it first.",
 )
+# Micro-group: the leader's topic and a link for each session.
+TOPICS = (
+    ("Feedback that lands", "https://example.org/feedback", "Radical candor, a summary"),
+    ("Running a good 1:1", "https://example.org/one-to-ones", "A 1:1 agenda template"),
+    ("Saying no", "https://example.org/saying-no", "Ten ways to decline kindly"),
+)
 RESPONSES = {
     "ana": (
         "Ask what she hopes management gives her; a tech-lead path may fit better.",
@@ -206,10 +212,18 @@ class Demo:
         """People respond to what reaches them, after their own delay."""
         self.out.arrival(arrival)
         parts = arrival.key.split(":")
+        if parts[:1] == ["session"] and parts[2] == "summary" and self.kind is Kind.MICRO_GROUP:
+            number = self._number_of_session.get(int(parts[1]), 1) + 1
+            self.sim.at(arrival.at + timedelta(hours=2), self._set_topic(number))
         if parts[0] == "session" and parts[2] == "kickoff" and not arrival.edit:
             self._thread_of_session[int(parts[1])] = arrival.post.ref
             self._number_of_session[int(parts[1])] = len(self._number_of_session) + 1
-        if parts[0] == "session" and parts[2] == "hot_seat" and arrival.person is None:
+        if (
+            parts[0] == "session"
+            and parts[2] == "hot_seat"
+            and arrival.person is None
+            and self.kind is Kind.MASTERMIND  # a presenter's hot seat is answered on the notice
+        ):
             self._answer_ask(arrival, author=int(parts[3]), session_id=int(parts[1]))
         if arrival.person is not None and "as soon as you agree" in arrival.post.body:
             self._agree_later(arrival, circle_id="1", now=True)
@@ -233,7 +247,8 @@ class Demo:
         if stage == "hot_seat_notice":
             thread = self._thread_of_session.get(session_id)
             if thread is not None:
-                self.sim.at(when + timedelta(hours=1), self._respond(who, thread, number))
+                respond = self._respond(who, thread, (number - 1) % 3)
+                self.sim.at(when + timedelta(hours=1), respond)
         elif stage == "reminder" and who.user == "eli":
             self.sim.at(when, self._dm(who, CHECKINS[who.user][min(number, 3) - 1]))
         elif text:
@@ -247,14 +262,23 @@ class Demo:
             case "commitment":
                 return COMMITS[who.user][i]
             case "hot_seat_prompt" if self.kind is Kind.MASTERMIND:  # asks are optional
-                asking = [p.user for p in self.members][::2]
-                return HOT_SEATS[(i + asking.index(who.user)) % 3] if who.user in asking else ""
+                return HOT_SEATS[self._topic(who, number)] if who in self._asking else ""
             case "hot_seat_prompt":
                 return HOT_SEATS[i]
             case "review":
                 outcome, reflection = REVIEWS[who.user][min(i, 2) - 1] if i else ("", "")
                 return f"{outcome} {reflection}".strip()
         return ""
+
+    @property
+    def _asking(self) -> tuple[Persona, ...]:
+        """Mastermind: every other member posts an ask each session."""
+        return self.members[::2]
+
+    def _topic(self, author: Persona, number: int) -> int:
+        """Which of the three challenges a hot seat or an ask is about (`HOT_SEATS`)."""
+        shift = self._asking.index(author) if self.kind is Kind.MASTERMIND else 0
+        return (number - 1 + shift) % 3
 
     def _dm(self, who: Persona, text: str) -> Callable[[], Awaitable[None]]:
         async def act() -> None:
@@ -264,6 +288,18 @@ class Demo:
             await self.sim.core.handle(
                 DirectMessage(id=self._id(), actor=who.actor, text=text, ref=ref)
             )
+
+        return act
+
+    def _set_topic(self, number: int) -> Callable[[], Awaitable[None]]:
+        """Micro-group: the leader picks the next session's topic and attaches a reading."""
+
+        async def act() -> None:
+            if number > len(TOPICS):
+                return
+            topic, url, title = TOPICS[number - 1]
+            await self.command(self.members[0], f"/circle topic {topic}")
+            await self.command(self.members[0], f"/circle link {url} {title}")
 
         return act
 
@@ -278,19 +314,26 @@ class Demo:
         if arrival.edit:
             return
         number = self._number_of_session.get(session_id, 1)
+        asker = self.members[author - 1]  # person ids follow the cast's order
+        topic = self._topic(asker, number)
         helpers = [self.members[(author + step) % len(self.members)] for step in range(2)]
         for who in helpers:
             delay = who.delay + timedelta(hours=1)
-            self.sim.at(arrival.at + delay, self._respond(who, arrival.post.ref, number))
+            respond = self._respond(who, arrival.post.ref, topic, ask_of=asker.name)
+            self.sim.at(arrival.at + delay, respond)
 
-    def _respond(self, who: Persona, thread: str, number: int) -> Callable[[], Awaitable[None]]:
+    def _respond(
+        self, who: Persona, thread: str, topic: int, *, ask_of: str | None = None
+    ) -> Callable[[], Awaitable[None]]:
+        """A reply on the challenge `topic` (`HOT_SEATS`), in the hot seat's or an ask's thread."""
+
         async def act() -> None:
             now = self.sim.clock.now()
-            text = RESPONSES[who.user][(number - 1) % 3]
+            text = RESPONSES[who.user][topic]
             ref = self.sim.world.say(
                 author=who.name, conversation=CHANNEL, text=text, at=now, thread=thread
             )
-            self.out.thread_reply(now, who.name, text)
+            self.out.thread_reply(now, who.name, text, ask_of=ask_of)
             await self.sim.core.handle(
                 ThreadReply(
                     id=self._id(), actor=who.actor, conversation=CHANNEL, thread=thread, ref=ref
@@ -339,12 +382,14 @@ async def _run(*, engine: Database, kind: Kind, sessions: int, out: TextIO) -> N
     world = LocalWorld()
     sim = Simulation(core=circles.core, uow=circles.uow, clock=clock, world=world)
     preset = PRESETS[kind]
+    sessions = preset.sessions or sessions  # a kind with a built-in end keeps it
     members = CAST[: min(len(CAST), preset.max_size)]
     transcript = Transcript(out, people={p.key: p for p in members}, channel="#growth-circle")
     demo = Demo(sim=sim, kind=kind, members=members, out=transcript)
     ana = members[0]
     transcript.title(kind, members, sessions)
-    await demo.command(ana, f"/circle create Growth Circle kind {kind.value}")
+    focus = " focus Saying no without losing goodwill" if kind is Kind.PEER_LEARNING_GROUP else ""
+    await demo.command(ana, f"/circle create Growth Circle kind {kind.value}{focus}")
     invitees = " ".join(f"<@{p.user}>" for p in members[1:])
     await demo.command(ana, f"/circle invite {invitees}")
     for invitee in members[1:]:  # as on Slack: their profiles (zones) are looked up just after
@@ -360,6 +405,8 @@ async def _run(*, engine: Database, kind: Kind, sessions: int, out: TextIO) -> N
         ana,
         f"/circle schedule {weeks} on tue at 09:00 tz Europe/Berlin for {sessions} sessions starting 2026-11-24",
     )
+    if kind is Kind.MICRO_GROUP:
+        await demo._set_topic(1)()
     await sim.settle()
     while not await _finished(circles.uow, sessions):
         await sim.run_until(clock.now() + timedelta(days=1))

@@ -59,9 +59,11 @@ class Transcript:
         self._stamp(at)
         self._line(f"{_hhmm(at)}  {who} clicks [{label}]")
 
-    def thread_reply(self, at: datetime, who: str, text: str) -> None:
+    def thread_reply(self, at: datetime, who: str, text: str, *, ask_of: str | None = None) -> None:
+        """A reply in the session's thread, or (`ask_of`) in that member's ask's own thread."""
         self._stamp(at)
-        self._line(f"{_hhmm(at)}  {who} replies in the thread: {text}")
+        where = f"in {ask_of}'s ask thread" if ask_of else "in the thread"
+        self._line(f"{_hhmm(at)}  {who} replies {where}: {text}")
 
     def arrival(self, arrival: Arrival) -> None:
         self._stamp(arrival.at)

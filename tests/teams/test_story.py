@@ -37,7 +37,7 @@ async def test_a_circle_lives_through_two_sessions_in_teams(bot: TeamsBot) -> No
     # The bot is added to the team: whoever added it gets the help, privately.
     await bot.send(bot.activity("bot_added_to_team", ANA))
     assert bot.inbox(ANA)[0].startswith("I run peer learning circles")
-    assert "`@Circles create <name> [kind <kind>]`" in bot.inbox(ANA)[0]
+    assert "`@Circles create <name> [kind <kind>] [focus <text>]`" in bot.inbox(ANA)[0]
 
     # Create and invite by @mention, in the channel.
     await bot.command(ANA, "create Growth Circle")
