@@ -166,7 +166,7 @@ async def test_held_sessions_stay_with_their_real_times_and_an_end_cancels_the_r
     assert closed.summary == "Growth Circle: session 1" and closed.status == "CONFIRMED"
     assert (closed.starts, closed.ends) == (OPENS, OPENS + later(hours=1)), "closed early"
     assert planned.summary == "Growth Circle: session 2" and planned.starts == OPENS + WEEK
-    await h.command(ANA, "end")
+    await h.command(ANA, "end confirm")
     closed_again, cancelled = await cal.events(secret)
     assert closed_again == closed
     assert cancelled.uid == planned.uid and cancelled.status == "CANCELLED"
