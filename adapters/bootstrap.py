@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from adapters.matching import solver_for
 from bot.context import Config
 from bot.core import Core
 from bot.ports import Clock
+from bot.programmes.ports import Spaces
 from scheduler.rhythm import RhythmCalendar
 from storage.db import Database
 from storage.uow import SqlUnitOfWorkFactory
@@ -27,9 +29,20 @@ class Circles:
     uow: SqlUnitOfWorkFactory
 
 
-def bootstrap(engine: Database, *, clock: Clock, config: Config | None = None) -> Circles:
+def bootstrap(
+    engine: Database, *, clock: Clock, config: Config | None = None, spaces: Spaces | None = None
+) -> Circles:
     """The core on `engine` (on SQLite, sharing the one database is what keeps its
-    transactions and the delivery worker's from overlapping: `storage.sqlite`)."""
+    transactions and the delivery worker's from overlapping: `storage.sqlite`), matching
+    on the solvers of `adapters.matching`, and reaching channels through `spaces` where a
+    platform provides them (the local one does)."""
     uow = SqlUnitOfWorkFactory(engine)
-    core = Core(uow=uow, clock=clock, calendar=RhythmCalendar(), config=config or Config())
+    core = Core(
+        uow=uow,
+        clock=clock,
+        calendar=RhythmCalendar(),
+        config=config or Config(),
+        solver_for=solver_for,
+        spaces=spaces,
+    )
     return Circles(core=core, uow=uow)

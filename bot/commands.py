@@ -28,7 +28,9 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.grammar import Command, is_review_text
 from bot.people import Person
-from bot.registry import Acts, Audience, Call, Menu, Registry, Spec
+from bot.programmes import intake
+from bot.programmes import manage as programmes
+from bot.registry import Acts, Audience, Call, Handler, Menu, Registry, Spec
 from bot.routing import resolve_circle, split_circle
 
 C = TypeVar("C", bound=Command)
@@ -120,6 +122,20 @@ def _with_text(
         free_text=True,
         aliases=aliases,
         menus=menus,
+    )
+
+
+def _managing(usage: str, summary: str, read: grammar.Parser[Any], run: Handler[Any]) -> Spec[Any]:
+    """The row of a programme manager's command (`programme <word> …`); a trailing
+    `in <programme>` picks the programme, and the handler checks who manages it."""
+    return Spec(
+        keyword=" ".join(usage.split()[:2]),
+        usage=f"{usage} [in <programme>]",
+        summary=summary,
+        who=(ORGANISERS, ADMINS),  # the help's nearest audiences to programme managers
+        acts=Acts.ON_CALLER,
+        read=read,
+        run=run,
     )
 
 
@@ -466,6 +482,83 @@ ROWS: tuple[Spec[Any], ...] = (
         acts=Acts.ON_CIRCLE,
         read=grammar.read_bare(grammar.Export),
         run=lambda ctx, c: reports.export(ctx, c.person, c.circle, admin=c.admin),
+    ),
+    # --- programmes (SPEC §13): managers' rows, then the participant's ---
+    Spec(
+        keyword="programme new",
+        usage=grammar.PROGRAMME_NEW_USAGE,
+        summary="start a programme: a cohort matched into circles or pairs; you manage it",
+        who=(EVERYONE,),
+        acts=Acts.ON_CALLER,
+        read=grammar.read_programme_new,
+        run=programmes.new,
+        free_text=True,
+    ),
+    _managing(
+        "programme invite <@person>|<#channel> …",
+        "invite people, or a whole channel; each gets a DM to fill in their intake",
+        grammar.read_programme_invite,
+        programmes.invite,
+    ),
+    _managing(
+        "programme status",
+        "the enrolment funnel (invited → intake done → matched → active) and what is missing",
+        grammar.read_bare(grammar.ProgrammeStatus),
+        programmes.status,
+    ),
+    _managing(
+        "programme match",
+        "propose circles (locked ones kept), each explained, beside a random grouping",
+        grammar.read_bare(grammar.ProgrammeMatch),
+        programmes.match,
+    ),
+    _managing(
+        "programme move <@person> to <n>",
+        "move someone to another circle of the proposal",
+        grammar.read_programme_move,
+        programmes.move,
+    ),
+    _managing(
+        "programme lock <n>",
+        "keep a circle of the proposal as it is when matching again",
+        grammar.read_circle_number(grammar.ProgrammeLock),
+        programmes.lock,
+    ),
+    _managing(
+        "programme unlock <n>",
+        "let matching regroup a locked circle",
+        grammar.read_circle_number(grammar.ProgrammeUnlock),
+        programmes.unlock,
+    ),
+    _managing(
+        "programme launch",
+        "create, schedule and welcome every circle of the proposal, each in its own channel",
+        grammar.read_bare(grammar.ProgrammeLaunch),
+        programmes.launch,
+    ),
+    _managing(
+        "programme close",
+        "end a programme: no more intakes, matching or reminders",
+        grammar.read_bare(grammar.ProgrammeClose),
+        programmes.close,
+    ),
+    Spec(
+        keyword="intake",
+        usage="intake [in <programme>]",
+        summary="fill in (or change) your intake for a programme you're invited to",
+        who=(EVERYONE,),
+        acts=Acts.ON_CALLER,
+        read=grammar.read_bare(grammar.IntakeCommand),
+        run=intake.command,
+    ),
+    Spec(
+        keyword="programme leave",
+        usage="programme leave [in <programme>]",
+        summary="step out of a programme before it launches",
+        who=(EVERYONE,),
+        acts=Acts.ON_CALLER,
+        read=grammar.read_bare(grammar.ProgrammeLeave),
+        run=intake.leave,
     ),
     # Calendar feeds (SPEC §16).
     _for_caller(

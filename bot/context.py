@@ -19,6 +19,7 @@ from datetime import datetime
 from bot.messages import Block, Message, ToConversation, ToPerson
 from bot.people import Person
 from bot.ports import Calendar
+from bot.programmes.ports import SolverFor, Spaces
 from bot.store import UnitOfWork
 from bot.working_hours import delivery_moment
 
@@ -40,6 +41,8 @@ class Ctx:
     calendar: Calendar
     config: Config
     prefix: str = "/circle "
+    solver_for: SolverFor | None = None  # matching (SPEC §14), wired by the composition root
+    spaces: Spaces | None = None  # the platforms' channels, for programmes (SPEC §13)
     answer: list[Block] = field(default_factory=list)
 
     async def send(self, message: Message) -> bool:

@@ -50,6 +50,8 @@ from bot.grammar import Help
 from bot.messages import Authored, Block, Message, Paragraph, Quote, ToPerson
 from bot.people import Person, PersonKey
 from bot.ports import Calendar, Clock
+from bot.programmes import intake
+from bot.programmes.ports import SolverFor, Spaces
 from bot.registry import Audience
 from bot.sessions import Session
 from bot.store import Conflict, UnitOfWork, UnitOfWorkFactory
@@ -71,8 +73,12 @@ class Core:
         clock: Clock,
         calendar: Calendar,
         config: Config | None = None,
+        solver_for: SolverFor | None = None,
+        spaces: Spaces | None = None,
     ) -> None:
         self._uow = uow
+        self._solver_for = solver_for
+        self._spaces = spaces
         self._clock = clock
         self._calendar = calendar
         self._config = config or Config()
@@ -102,6 +108,8 @@ class Core:
                 calendar=self._calendar,
                 config=self._config,
                 prefix=prefix,
+                solver_for=self._solver_for,
+                spaces=self._spaces,
             )
             try:
                 person = await self._person(ctx, event)
@@ -197,6 +205,11 @@ class Core:
         async with self._job() as ctx:
             await lifecycle.close_session(ctx, session_id)
 
+    async def remind_intakes(self) -> None:
+        """Remind invitees whose programme intake is unfinished (SPEC §13, at most two)."""
+        async with self._job() as ctx:
+            await intake.remind(ctx)
+
     async def erase_expired(self, *, days: int) -> int:
         """Erase the content of circles that ended more than `days` ago (SPEC §10)."""
         async with self._job() as ctx:
@@ -226,7 +239,14 @@ class Core:
             return await calendars.feed(self._ctx(uow), secret)
 
     def _ctx(self, uow: UnitOfWork) -> Ctx:
-        return Ctx(uow=uow, now=self._clock.now(), calendar=self._calendar, config=self._config)
+        return Ctx(
+            uow=uow,
+            now=self._clock.now(),
+            calendar=self._calendar,
+            config=self._config,
+            solver_for=self._solver_for,
+            spaces=self._spaces,
+        )
 
     def _job(self) -> _JobCtx:
         return _JobCtx(self)
@@ -292,10 +312,14 @@ async def on_direct_message(
 ) -> None:
     """A plain DM is a command if it parses as one; otherwise an answer (SPEC §6)."""
     stripped = text.strip()
+    if await intake.answer(ctx, person, stripped, free_text_only=True):
+        return  # a programme's intake question that any line answers
     if commands.is_review_text(stripped) or _dm_command(stripped):
         await commands.run(
             ctx, person, commands.parse_command(stripped), conversation=None, names={}
         )
+        return
+    if await intake.answer(ctx, person, stripped):  # a programme's intake question is waiting
         return
     await replies.answer(ctx, person, stripped, ref=ref, replying_to=replying_to)
 
@@ -330,6 +354,8 @@ async def on_choice(ctx: Ctx, person: Person, action: str, value: str) -> None:
         case "agree":
             circle = await _circle_by_id(ctx, value)
             await answers.agree(ctx, circle, person)
+        case "intake":
+            await intake.on_button(ctx, person, value)
         case "forget" if value == "confirm":
             await personal.forget_me(ctx, person, confirmed=True)
         case _:

@@ -31,6 +31,7 @@ from zoneinfo import available_timezones
 from bot.commitments import ReviewOutcome
 from bot.errors import UnknownTimeZone, UsageError
 from bot.kinds import Commitments, Facilitation, HotSeat, Kind
+from bot.matching.score import Emphasis
 from bot.rhythm import ORDINALS, WEEKDAYS, Every, Rhythm, Schedule
 from bot.working_hours import MINUTES_PER_DAY, WorkingHours
 
@@ -890,6 +891,204 @@ def _zone(name: str) -> str:
         *(z for c in difflib.get_close_matches(city, cities, n=3) for z in cities[c]),
     ]
     raise UnknownTimeZone(name, list(dict.fromkeys(suggestions))[:3])
+
+
+# --- programmes (SPEC §13) ------------------------------------------------------------
+
+PROGRAMME_NEW_USAGE = (
+    "programme new <name> areas <area>, <area>, <area>[, …] [kind <kind>] [size <N>-<M>]"
+    " [emphasis complement|common-ground|balanced] [schedule <rhythm> at HH:MM …] [focus <text>]"
+)
+_PROGRAMME_OPTIONS = ("areas", "kind", "size", "emphasis", "schedule", "focus")
+MAX_AREA = 40
+MAX_SIZE = 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgrammeNew(Command):
+    keyword = "programme new"
+    name: str
+    areas: tuple[str, ...]
+    kind: Kind | None = None
+    size: tuple[int, int] | None = None
+    emphasis: Emphasis | None = None
+    schedule: str | None = None  # as typed, checked by `read_schedule`
+    focus: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgrammeInvite(Command):
+    """`circle` here, as in every programme command, is the programme a trailing `in` names."""
+
+    keyword = "programme invite"
+    people: tuple[Mention, ...]
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgrammeStatus(Command):
+    keyword = "programme status"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgrammeMatch(Command):
+    keyword = "programme match"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgrammeMove(Command):
+    keyword = "programme move"
+    person: Mention
+    to: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgrammeLock(Command):
+    keyword = "programme lock"
+    number: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgrammeUnlock(Command):
+    keyword = "programme unlock"
+    number: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgrammeLaunch(Command):
+    keyword = "programme launch"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgrammeClose(Command):
+    keyword = "programme close"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgrammeLeave(Command):
+    keyword = "programme leave"
+
+
+@dataclass(frozen=True, kw_only=True)
+class IntakeCommand(Command):
+    keyword = "intake"
+
+
+def read_programme_new(args: Args) -> ProgrammeNew:
+    """`<name> areas a, b, c` and options in any order, each once; `focus` takes the rest."""
+    words = args.text.split()
+    lowered = [w.lower() for w in words]
+    if "areas" not in lowered:
+        raise args.fail("Name the capability areas, e.g. `areas feedback, delegation, hiring`.")
+    start = lowered.index("areas")
+    name = " ".join(words[:start])
+    if not name:
+        raise args.fail("Give the programme a name, e.g. `programme new New Leads areas …`.")
+    _check_name(args, name)
+    options: dict[str, str] = {}
+    option, value = "", list[str]()
+    for word in words[start:]:
+        if word.lower() in _PROGRAMME_OPTIONS and option != "focus":
+            if option:
+                options[option] = " ".join(value)
+            option, value = word.lower(), []
+            if option in options:
+                raise args.fail(f"“{word}” is given twice; give each option once.", word)
+        else:
+            value.append(word)
+    options[option] = " ".join(value)
+    areas = tuple(" ".join(a.split()) for a in options["areas"].split(",") if a.strip())
+    for area in areas:
+        if len(area) > MAX_AREA:
+            raise args.fail(f"“{area}” is longer than {MAX_AREA} characters.", area)
+        _check_name(args, area)
+    if len({a.lower() for a in areas}) != len(areas):
+        raise args.fail("An area is named twice; name each once.")
+    if not 3 <= len(areas) <= 8:
+        raise args.fail(
+            f"A programme has 3 to 8 capability areas, separated by commas; these are {len(areas)}."
+        )
+    kind = _kind(args, options["kind"]) if "kind" in options else None
+    emphasis = _emphasis(args, options["emphasis"]) if "emphasis" in options else None
+    schedule = options.get("schedule")
+    if schedule is not None:
+        read_schedule(Args.of("schedule", SCHEDULE_USAGE, schedule, free_text=False))
+    return ProgrammeNew(
+        name=name,
+        areas=areas,
+        kind=kind,
+        size=_size(args, options["size"]) if "size" in options else None,
+        emphasis=emphasis,
+        schedule=schedule,
+        focus=options.get("focus", ""),
+    )
+
+
+def _check_name(args: Args, name: str) -> None:
+    """A programme's or an area's name: plain words, so it can never ping or format anything."""
+    for char in name:
+        if not (char.isalnum() or char in " -_.'’&/"):
+            raise args.fail(
+                f"“{char}” can't be part of a name; use letters, digits, spaces and - _ . ' & /.",
+                char,
+            )
+    if len(name) > MAX_NAME - 4:  # room for each circle's " <n>"
+        raise args.fail(f"“{name}” is too long; a programme name has at most {MAX_NAME - 4}.")
+
+
+def _emphasis(args: Args, token: str) -> Emphasis:
+    try:
+        return Emphasis(token.lower())
+    except ValueError:
+        options = ", ".join(e.value for e in Emphasis)
+        raise args.fail(f"“{token}” is not an emphasis; use one of {options}.", token) from None
+
+
+def _size(args: Args, token: str) -> tuple[int, int]:
+    match = re.fullmatch(r"([0-9]{1,2})(?:\s*[-–]\s*([0-9]{1,2}))?", token.strip())
+    if match is None:
+        raise args.fail(f"“{token}” is not a size; use <N>-<M>, e.g. `size 4-6`.", token)
+    low = int(match.group(1))
+    high = int(match.group(2) or low)
+    if not 2 <= low <= high <= MAX_SIZE:
+        raise args.fail(f"“{token}”: sizes go from 2 to {MAX_SIZE}, smallest first.", token)
+    return low, high
+
+
+def read_programme_invite(args: Args) -> ProgrammeInvite:
+    tokens = [t.strip(",") for t in args.tokens if t.strip(",")]
+    if not tokens:
+        raise args.fail(
+            "Mention the people to invite, or a channel, e.g. `programme invite @Ana #new-leads`."
+        )
+    channels = tuple(t for t in tokens if t.startswith(("#", "<#")))
+    people = tuple(_mention(args, t) for t in tokens if t not in channels)
+    return ProgrammeInvite(people=people, channels=channels, circle=args.circle)
+
+
+def read_programme_move(args: Args) -> ProgrammeMove:
+    tokens = list(args.tokens)
+    if len(tokens) != 3 or tokens[1].lower() != "to":
+        raise args.fail("Say who goes where, e.g. `programme move @Ana to 2`.")
+    return ProgrammeMove(
+        person=_mention(args, tokens[0]), to=_circle_number(args, tokens[2]), circle=args.circle
+    )
+
+
+def read_circle_number(command: type[ProgrammeLock | ProgrammeUnlock]) -> Parser[Command]:
+    def parse(args: Args) -> Command:
+        if len(args.tokens) != 1:
+            raise args.fail(f"Name the circle by its number, e.g. `{args.keyword} 2`.")
+        return command(number=_circle_number(args, args.tokens[0]), circle=args.circle)
+
+    return parse
+
+
+def _circle_number(args: Args, token: str) -> int:
+    number = token.lstrip("#")
+    if not number.isdigit() or int(number) < 1:
+        raise args.fail(f"“{token}” is not a circle number; they start at 1.", token)
+    return int(number)
 
 
 # --- calendar feeds (SPEC §16) ----------------------------------------------------------

@@ -20,6 +20,7 @@ from bot.hot_seat import Ask, Response
 from bot.messages import Message
 from bot.nudges import Attendance
 from bot.people import Person, PersonKey
+from bot.programmes.model import Enrolment, Grouping, MatchRecord, Programme
 from bot.prompts import Prompt
 from bot.sessions import Session
 
@@ -54,6 +55,12 @@ class People(Repository[Person], Protocol):
 
 class Circles(Repository[Circle], Protocol):
     async def by_name(self, platform: str, workspace: str, name: str) -> Circle | None:
+        """Names are unique per workspace, case-insensitively."""
+        ...
+
+
+class Programmes(Repository[Programme], Protocol):
+    async def by_name(self, platform: str, workspace: str, name: str) -> Programme | None:
         """Names are unique per workspace, case-insensitively."""
         ...
 
@@ -125,6 +132,10 @@ class UnitOfWork(Protocol):
     asks: Repository[Ask]
     responses: Repository[Response]
     commitments: Repository[Commitment]
+    programmes: Programmes
+    enrolments: Repository[Enrolment]
+    groupings: Repository[Grouping]
+    match_records: Repository[MatchRecord]
     calendar_feeds: CalendarFeeds
     outbox: Outbox
     inbound: Inbound

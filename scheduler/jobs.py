@@ -56,6 +56,8 @@ class Runtime(Protocol):
 
     async def erase_expired(self) -> None: ...
 
+    async def remind_intakes(self) -> None: ...
+
 
 RUNTIME: ContextVar[Runtime] = ContextVar("circles_scheduler_runtime")
 
@@ -108,6 +110,11 @@ async def rebuild() -> None:
 async def erase_expired() -> None:
     """`retention`, daily: erases the content of circles that ended long ago (SPEC §10)."""
     await _runtime().erase_expired()
+
+
+async def remind_intakes() -> None:
+    """`intakes`, every 15 minutes: reminds invitees of an unfinished programme intake."""
+    await _runtime().remind_intakes()
 
 
 # --- the executor -------------------------------------------------------------------

@@ -88,6 +88,8 @@ T = TypeVar("T")
 
 OPEN, DUE, CLOSE = "open", "due", "close"
 CHANGED, SAFETY, RETENTION = "rebuild:changed", "rebuild:safety", "retention"
+INTAKES = "intakes"  # programme intake reminders (SPEC §13)
+INTAKES_EVERY = timedelta(minutes=15)
 SESSION_JOBS: dict[str, Callable[..., Awaitable[None]]] = {
     OPEN: jobs.open_session,
     DUE: jobs.send_due,
@@ -119,6 +121,8 @@ class Jobs(Protocol):
     async def close_session(self, session_id: int) -> None: ...
 
     async def erase_expired(self, *, days: int) -> int: ...
+
+    async def remind_intakes(self) -> None: ...
 
 
 class Runner:
@@ -195,6 +199,13 @@ class Runner:
             name=RETENTION,
             replace_existing=True,
         )
+        self.scheduler.add_job(
+            jobs.remind_intakes,
+            IntervalTrigger(seconds=INTAKES_EVERY.total_seconds(), timezone=UTC),
+            id=INTAKES,
+            name=INTAKES,
+            replace_existing=True,
+        )
         if not paused:
             self.scheduler.resume()
         log.info("scheduler started with %d jobs", len(self.scheduler.get_jobs()))
@@ -235,6 +246,9 @@ class Runner:
         erased = await self._core.erase_expired(days=self._retention_days)
         if erased:
             log.info("erased the content of %d ended circles", erased)
+
+    async def remind_intakes(self) -> None:
+        await self._core.remind_intakes()
 
     async def rebuild_changed(self) -> None:
         async with self._rebuilding:  # changes made meanwhile gather for the next one

@@ -28,6 +28,7 @@ from bot.grammar import parse_hours, parse_rhythm
 from bot.hot_seat import Ask, Response
 from bot.nudges import Attendance, Stage
 from bot.people import Person, PersonKey
+from bot.programmes.model import Enrolment, Grouping, MatchRecord, Programme
 from bot.prompts import Prompt
 from bot.sessions import Link, Session
 from storage import tables
@@ -169,6 +170,77 @@ ASKS = Codec(Ask, tables.AskRow)
 RESPONSES = Codec(Response, tables.ResponseRow)
 COMMITMENTS = Codec(Commitment, tables.CommitmentRow)
 CALENDAR_FEEDS = Codec(CalendarFeed, tables.CalendarFeedRow)
+
+
+# --- programmes (SPEC §13) ------------------------------------------------------------
+
+
+def _lines(values: tuple[str, ...]) -> str:
+    return "\n".join(values)
+
+
+def _from_lines(text: str) -> tuple[str, ...]:
+    return tuple(line for line in text.split("\n") if line)
+
+
+def _ids(values: frozenset[int]) -> str:
+    return ",".join(str(v) for v in sorted(values))
+
+
+def _from_ids(text: str) -> frozenset[int]:
+    return frozenset(int(v) for v in text.split(",") if v)
+
+
+PROGRAMMES = Codec(
+    Programme,
+    tables.ProgrammeRow,
+    encode=lambda p: {
+        "areas": _lines(p.areas),
+        "managers": _ids(p.managers),
+        "name_key": name_key(p.name),
+    },
+    decode=lambda r: {"areas": _from_lines(r["areas"]), "managers": _from_ids(r["managers"])},
+)
+ENROLMENTS = Codec(
+    Enrolment,
+    tables.EnrolmentRow,
+    encode=lambda e: {
+        "wants": _lines(e.wants),
+        "offers": _lines(e.offers),
+        "not_with": _ids(e.not_with),
+        "ratings": "".join(str(r) for r in e.ratings),
+    },
+    decode=lambda r: {
+        "wants": _from_lines(r["wants"]),
+        "offers": _from_lines(r["offers"]),
+        "not_with": _from_ids(r["not_with"]),
+        "ratings": tuple(int(c) for c in r["ratings"]),
+    },
+)
+GROUPINGS = Codec(
+    Grouping,
+    tables.GroupingRow,
+    encode=lambda g: {
+        "circles": "\n".join(",".join(str(p) for p in c) for c in g.circles),
+        "locked": _ids(g.locked),
+        "basis": ",".join(f"{p}:{f}" for p, f in sorted(g.basis.items())),
+    },
+    decode=lambda r: {
+        "circles": tuple(
+            tuple(int(p) for p in line.split(",")) for line in r["circles"].split("\n") if line
+        ),
+        "locked": _from_ids(r["locked"]),
+        "basis": {
+            int(p): f for p, _, f in (item.partition(":") for item in r["basis"].split(",") if item)
+        },
+    },
+)
+MATCH_RECORDS = Codec(
+    MatchRecord,
+    tables.MatchRecordRow,
+    encode=lambda m: {"members": _ids(m.members)},
+    decode=lambda r: {"members": _from_ids(r["members"])},
+)
 
 
 # --- messages as JSON -----------------------------------------------------------------

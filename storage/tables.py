@@ -250,6 +250,82 @@ class InboundRow(SQLModel, table=True):
     received_at: datetime = _when(index=True)
 
 
+# --- programmes (SPEC §13) ------------------------------------------------------------
+
+
+class ProgrammeRow(SQLModel, table=True):
+    __tablename__ = "programmes"
+    __table_args__ = (
+        UniqueConstraint("platform", "workspace", "name_key", name="uq_programmes_name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    workspace: str = Field(max_length=64)
+    name: str = Field(max_length=80)
+    name_key: str = Field(max_length=80)  # lower-cased name, unique per workspace
+    focus: str = Field(sa_column=Column(Text, nullable=False))
+    areas: str = Field(sa_column=Column(Text, nullable=False))  # one per line
+    kind: str = Field(max_length=32)
+    smallest: int
+    largest: int
+    emphasis: str = Field(max_length=16)
+    schedule: str = Field(max_length=200)
+    managers: str = Field(max_length=400)  # person ids, comma-separated
+    created_at: datetime = _when()
+    status: str = Field(max_length=16)
+
+
+class EnrolmentRow(SQLModel, table=True):
+    __tablename__ = "enrolments"
+    __table_args__ = (
+        UniqueConstraint("programme_id", "person_id", name="uq_enrolments"),
+        Index("ix_enrolments_person", "person_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    programme_id: int = Field(foreign_key="programmes.id")
+    person_id: int = Field(foreign_key="people.id")
+    invited_at: datetime = _when()
+    step: int | None = None
+    intake_done_at: datetime | None = _when(nullable=True)
+    reminders: int = 0
+    left_at: datetime | None = _when(nullable=True)
+    circle_id: int | None = Field(default=None, foreign_key="circles.id")
+    wants: str = Field(sa_column=Column(Text, nullable=False))  # areas, one per line
+    own_words: str = Field(sa_column=Column(Text, nullable=False))
+    offers: str = Field(sa_column=Column(Text, nullable=False))
+    function: str = Field(max_length=80)
+    experience: str = Field(max_length=16)
+    preference: str = Field(max_length=16)
+    not_with: str = Field(sa_column=Column(Text, nullable=False))  # person ids; private
+    ratings: str = Field(max_length=64)  # digits 1-5, in the programme's area order
+
+
+class GroupingRow(SQLModel, table=True):
+    """The current proposal of a programme: circles of person ids, one per line."""
+
+    __tablename__ = "groupings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    programme_id: int = Field(foreign_key="programmes.id", unique=True)
+    circles: str = Field(sa_column=Column(Text, nullable=False))
+    locked: str = Field(max_length=400)
+    made_at: datetime = _when()
+    basis: str = Field(sa_column=Column(Text, nullable=False))  # person id:fingerprint, …
+
+
+class MatchRecordRow(SQLModel, table=True):
+    __tablename__ = "match_records"
+
+    id: int | None = Field(default=None, primary_key=True)
+    programme_id: int = Field(foreign_key="programmes.id", index=True)
+    circle_id: int = Field(foreign_key="circles.id")
+    members: str = Field(sa_column=Column(Text, nullable=False))  # person ids, comma-separated
+    pair: bool
+    at: datetime = _when()
+
+
 class CalendarFeedRow(SQLModel, table=True):
     """A person's private calendar address: only the SHA-256 of its secret (SPEC §16)."""
 

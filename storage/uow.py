@@ -38,6 +38,7 @@ from bot.hot_seat import Ask, Response
 from bot.messages import Message, ToConversation, ToPerson
 from bot.nudges import Attendance
 from bot.people import Person, PersonKey
+from bot.programmes.model import Enrolment, Grouping, MatchRecord, Programme
 from bot.prompts import Prompt
 from bot.sessions import Session
 from storage import codec, tables
@@ -174,6 +175,13 @@ class SqlPeople(SqlRepository[Person]):
 
 class SqlCircles(SqlRepository[Circle]):
     async def by_name(self, platform: str, workspace: str, name: str) -> Circle | None:
+        return await self.first(
+            platform=platform, workspace=workspace, name_key=codec.name_key(name)
+        )
+
+
+class SqlProgrammes(SqlRepository[Programme]):
+    async def by_name(self, platform: str, workspace: str, name: str) -> Programme | None:
         return await self.first(
             platform=platform, workspace=workspace, name_key=codec.name_key(name)
         )
@@ -383,6 +391,10 @@ _REPOSITORIES: dict[str, Callable[[Connection], object]] = {
     "asks": lambda conn: SqlRepository(conn, codec.ASKS),
     "responses": lambda conn: SqlRepository(conn, codec.RESPONSES),
     "commitments": lambda conn: SqlRepository(conn, codec.COMMITMENTS),
+    "programmes": lambda conn: SqlProgrammes(conn, codec.PROGRAMMES),
+    "enrolments": lambda conn: SqlRepository(conn, codec.ENROLMENTS),
+    "groupings": lambda conn: SqlRepository(conn, codec.GROUPINGS),
+    "match_records": lambda conn: SqlRepository(conn, codec.MATCH_RECORDS),
     "calendar_feeds": lambda conn: SqlCalendarFeeds(conn, codec.CALENDAR_FEEDS),
     "outbox": SqlOutbox,
     "inbound": SqlInbound,
@@ -406,6 +418,10 @@ class SqlUnitOfWork:
     asks: store.Repository[Ask]
     responses: store.Repository[Response]
     commitments: store.Repository[Commitment]
+    programmes: store.Programmes
+    enrolments: store.Repository[Enrolment]
+    groupings: store.Repository[Grouping]
+    match_records: store.Repository[MatchRecord]
     calendar_feeds: store.CalendarFeeds
     outbox: store.Outbox
     inbound: store.Inbound

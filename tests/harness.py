@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from adapters.bootstrap import bootstrap
 from adapters.clock import FakeClock
 from adapters.local.simulation import Simulation
+from adapters.local.spaces import LocalSpaces
 from adapters.local.world import LocalWorld, Post
 from bot.context import Config
 from bot.core import Outcome
@@ -73,9 +74,9 @@ class Harness:
         self, engine: Database, *, start: datetime = START, config: Config | None = None
     ) -> None:
         self.clock = FakeClock(start)
-        circles = bootstrap(engine, clock=self.clock, config=config)
-        self.uow, self.core = circles.uow, circles.core
         self.world = LocalWorld()
+        circles = bootstrap(engine, clock=self.clock, config=config, spaces=LocalSpaces(self.world))
+        self.uow, self.core = circles.uow, circles.core
         self.sim = Simulation(core=self.core, uow=self.uow, clock=self.clock, world=self.world)
         self._ids = itertools.count(1)
         self.last: Outcome | None = None

@@ -884,36 +884,36 @@ def test_the_module_exports_what_it_promises() -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _ProgrammeNew(Command):
-    keyword = "programme new"
+class _CohortNew(Command):
+    keyword = "cohort new"
     name: str
 
 
-def _read_programme_new(args: Args) -> _ProgrammeNew:
+def _read_cohort_new(args: Args) -> _CohortNew:
     if not args.text:
-        raise args.fail("Name the programme, e.g. `programme new Spring cohort`.")
-    return _ProgrammeNew(name=args.text)
+        raise args.fail("Name the cohort, e.g. `cohort new Spring cohort`.")
+    return _CohortNew(name=args.text)
 
 
 async def _nothing(_ctx: Ctx, _call: Call[Any]) -> None:
     return None
 
 
-def _programme_rows() -> Registry:
+def _cohort_rows() -> Registry:
     new = Spec(
-        keyword="programme new",
-        usage="programme new <name>",
-        summary="start a programme",
+        keyword="cohort new",
+        usage="cohort new <name>",
+        summary="start a cohort",
         who=(Audience.ORGANISERS,),
         acts=Acts.ON_CALLER,
-        read=_read_programme_new,
+        read=_read_cohort_new,
         run=_nothing,
         free_text=True,
     )
     status = Spec(
-        keyword="programme status",
-        usage="programme status",
-        summary="how a programme's circles are doing",
+        keyword="cohort status",
+        usage="cohort status",
+        summary="how a cohort's circles are doing",
         who=(Audience.ORGANISERS,),
         acts=Acts.ON_CALLER,
         read=read_bare(Status),
@@ -923,27 +923,27 @@ def _programme_rows() -> Registry:
 
 
 def test_a_two_word_keyword_is_a_sub_command() -> None:
-    registry = _programme_rows()
+    registry = _cohort_rows()
 
-    parsed = registry.parse("/circle programme new Spring cohort in Leads")
+    parsed = registry.parse("/circle cohort new Spring cohort in Leads")
 
-    assert parsed == _ProgrammeNew(name="Spring cohort in Leads")
-    assert registry.spec_of(parsed).keyword == "programme new"
-    assert registry.parse("Programme NEW x") == _ProgrammeNew(name="x")
+    assert parsed == _CohortNew(name="Spring cohort in Leads")
+    assert registry.spec_of(parsed).keyword == "cohort new"
+    assert registry.parse("Cohort NEW x") == _CohortNew(name="x")
 
 
 def test_a_sub_command_reports_its_own_usage() -> None:
     with pytest.raises(UsageError) as raised:
-        _programme_rows().parse("programme new")
+        _cohort_rows().parse("cohort new")
 
-    assert raised.value.usage == "programme new <name>"
+    assert raised.value.usage == "cohort new <name>"
 
 
 def test_a_family_word_alone_lists_its_sub_commands() -> None:
     with pytest.raises(UsageError) as raised:
-        _programme_rows().parse("programme launch")
+        _cohort_rows().parse("cohort launch")
 
-    assert raised.value.usage == "programme new <name> | programme status"
+    assert raised.value.usage == "cohort new <name> | cohort status"
     assert raised.value.token == "launch"
 
 

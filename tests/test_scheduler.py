@@ -126,12 +126,15 @@ async def test_start_builds_one_job_per_thing_that_will_happen(engine: Database)
     retention = runner.scheduler.get_job("retention")
     assert retention.func_ref == "scheduler.jobs:erase_expired"
     assert retention.trigger.interval == timedelta(days=1)
+    intakes = runner.scheduler.get_job("intakes")
+    assert intakes.func_ref == "scheduler.jobs:remind_intakes"
+    assert intakes.trigger.interval == timedelta(minutes=15)
 
     # Rebuilding again, fully or for the circle, changes nothing.
     await runner.rebuild()
     await runner.rebuild([first.circle_id])
     assert runner.planned() == {f"open:{first.id}": FIRST}
-    assert len(runner.scheduler.get_jobs()) == 3
+    assert len(runner.scheduler.get_jobs()) == 4
     await runner.stop()
 
 

@@ -53,6 +53,12 @@ class LocalWorld:
         self.dms: dict[PersonKey, list[Post]] = {}
         self._by_ref: dict[str, Post] = {}
         self.arrivals: list[Arrival] = []
+        self.members: dict[str, dict[PersonKey, str]] = {}  # who is in each channel, by name
+
+    def join(self, conversation: str, person: PersonKey, name: str) -> None:
+        """`person` joins the channel (made if new), as someone does in a workspace."""
+        self.channels.setdefault(conversation, [])
+        self.members.setdefault(conversation, {})[person] = name
 
     def new_ref(self) -> str:
         return next(self._refs)

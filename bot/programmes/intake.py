@@ -1,0 +1,393 @@
+"""The participant's side (SPEC §13): the invitation, the intake by DM, and its reminders.
+
+The intake is asked question by question in the DM with the bot; each
+question names its choices, and an answer that is not one of them gets a
+clear answer and the question again, with nothing stored. `intake` starts it
+over, until the programme is matched. Reminders follow SPEC §4's rules: inside
+the person's working hours, and at most two. The "not with" answer is stored
+for the matching constraints alone; nothing ever shows it back, not even to
+its author's managers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot import grammar, keys, membership
+from bot.context import Ctx
+from bot.errors import UserError
+from bot.matching.intake import FunctionPreference
+from bot.messages import Authored, Choice, Choices, Message, Name, Paragraph, Strong, ToPerson
+from bot.people import Person
+from bot.programmes.model import EXPERIENCE_BANDS, Enrolment, Programme, ProgrammeStatus
+from bot.registry import Call
+
+REMINDERS = 2
+REMIND_AFTER = timedelta(days=2)  # after the invitation, then after the first reminder
+MAX_OWN_WORDS = 300
+MAX_FUNCTION = 80
+_MENTION = re.compile(r"<@([^\s|>]+)(?:\|([^>]*))?>")
+_PLAIN = re.compile(r"[\w &/.,'’()-]+")
+ESCAPES = ("intake", "help", "mine", "programme leave")  # commands, even as a free-text answer
+_OPEN = (ProgrammeStatus.DRAFT, ProgrammeStatus.ENROLLING)
+
+
+def invitation(programme: Programme, person: Person, *, inviter: str, at: datetime) -> Message:
+    """The DM with the intake button; `at` (the invitation's moment) tells a second
+    invitation, after leaving, from the first."""
+    assert programme.id is not None and person.id is not None
+    focus: tuple[Authored | str, ...] = (
+        (" Its focus: ", Authored(programme.focus)) if programme.focus else ()
+    )
+    return Message(
+        key=keys.at(f"programme:{programme.id}:invite:{person.id}", at),
+        target=ToPerson(person.key),
+        blocks=(
+            Paragraph(
+                (
+                    Name(inviter),
+                    " invited you to the programme ",
+                    Strong(programme.name),
+                    ".",
+                    *focus,
+                )
+            ),
+            Paragraph(
+                (
+                    "A few questions about what you want to develop and what you can offer help match "
+                    "you with the right people. It takes about three minutes.",
+                )
+            ),
+            _button(programme),
+        ),
+    )
+
+
+def _button(programme: Programme) -> Choices:
+    return Choices((Choice("Fill in your intake", "intake", str(programme.id), "primary"),))
+
+
+# --- the questions --------------------------------------------------------------------
+
+
+Read = Callable[[Ctx, Programme, Enrolment, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Question:
+    ask: Callable[[Programme], str]
+    read: Read
+    free_text: bool = False  # any line answers it, even one that reads like a command
+
+
+def _areas_listed(programme: Programme) -> str:
+    return ", ".join(programme.areas)
+
+
+def _areas(programme: Programme, text: str, *, none_ok: bool) -> tuple[str, ...]:
+    typed = [a.strip() for a in text.split(",") if a.strip()]
+    if none_ok and [t.lower() for t in typed] == ["none"]:
+        return ()
+    if not typed:
+        raise UserError(f"Name at least one area: {_areas_listed(programme)}.")
+    found = []
+    for area in typed:
+        known = programme.area(area)
+        if known is None:
+            raise UserError(
+                f"“{area}” is not one of this programme's areas: {_areas_listed(programme)}."
+            )
+        found.append(known)
+    return tuple(a for a in programme.areas if a in found)
+
+
+async def _read_wants(ctx: Ctx, programme: Programme, enrolment: Enrolment, text: str) -> None:
+    enrolment.wants = _areas(programme, text, none_ok=False)
+
+
+async def _read_own_words(ctx: Ctx, programme: Programme, enrolment: Enrolment, text: str) -> None:
+    if len(text) > MAX_OWN_WORDS:
+        raise UserError(f"Please keep it to one line of at most {MAX_OWN_WORDS} characters.")
+    enrolment.own_words = "" if text.lower() == "skip" else text
+
+
+async def _read_offers(ctx: Ctx, programme: Programme, enrolment: Enrolment, text: str) -> None:
+    enrolment.offers = _areas(programme, text, none_ok=True)
+
+
+async def _read_function(ctx: Ctx, programme: Programme, enrolment: Enrolment, text: str) -> None:
+    # Shown to managers in explanations: plain words only, so it can never ping or format.
+    if not text or len(text) > MAX_FUNCTION or not _PLAIN.fullmatch(text):
+        raise UserError(
+            f"Name your function or team in a few plain words (at most {MAX_FUNCTION} characters:"
+            " letters, digits, spaces and - & / . , ' ( ))."
+        )
+    enrolment.function = " ".join(text.split())
+
+
+async def _read_experience(ctx: Ctx, programme: Programme, enrolment: Enrolment, text: str) -> None:
+    band = text.replace(" ", "").lower()
+    if band not in EXPERIENCE_BANDS:
+        raise UserError(f"“{text}” is not one of {', '.join(EXPERIENCE_BANDS)}.")
+    enrolment.experience = band
+
+
+async def _read_preference(ctx: Ctx, programme: Programme, enrolment: Enrolment, text: str) -> None:
+    word = text.lower().strip(" .!")
+    try:
+        enrolment.preference = FunctionPreference(word)
+    except ValueError:
+        raise UserError(f"“{text}”: answer same, different or none.") from None
+
+
+async def _read_not_with(ctx: Ctx, programme: Programme, enrolment: Enrolment, text: str) -> None:
+    if text.lower().strip(" .!") in ("none", "no", "nobody"):
+        enrolment.not_with = frozenset()
+        return
+    mentions = _MENTION.findall(text)
+    if not mentions or re.sub(r"\band\b|[\s,.;&]", "", _MENTION.sub("", text)):
+        raise UserError(
+            "Mention each person with @ so their name becomes a link, or answer `none`."
+        )
+    person = await ctx.uow.people.get(enrolment.person_id)
+    found = set()
+    for user, label in mentions:
+        other = await membership.person_for(
+            ctx, person.key, grammar.Mention(user=user, label=label or None), {}
+        )
+        if other.id is not None and other.id != person.id:
+            found.add(other.id)
+    enrolment.not_with = frozenset(found)
+
+
+async def _read_ratings(ctx: Ctx, programme: Programme, enrolment: Enrolment, text: str) -> None:
+    digits = re.findall(r"\S+", text.replace(",", " "))
+    if len(digits) != len(programme.areas) or not all(d in "12345" and len(d) == 1 for d in digits):
+        raise UserError(
+            f"Give {len(programme.areas)} numbers from 1 to 5, one per area in this order: "
+            f"{_areas_listed(programme)}; e.g. `{' '.join('3' for _ in programme.areas)}`."
+        )
+    enrolment.ratings = tuple(int(d) for d in digits)
+
+
+QUESTIONS: tuple[Question, ...] = (
+    Question(
+        lambda p: (
+            f"Which areas do you want to develop? Name one or more, separated by commas: {_areas_listed(p)}."
+        ),
+        _read_wants,
+    ),
+    Question(
+        lambda p: "In one line of your own words, what do you want to get better at? (Or `skip`.)",
+        _read_own_words,
+        free_text=True,
+    ),
+    Question(
+        lambda p: (
+            f"Which areas could you help others with? Name any, separated by commas, or `none`: {_areas_listed(p)}."
+        ),
+        _read_offers,
+    ),
+    Question(
+        lambda p: "What is your function or team, e.g. Engineering or Sales?",
+        _read_function,
+        free_text=True,
+    ),
+    Question(
+        lambda p: (
+            f"How much experience do you have in your role? One of {', '.join(EXPERIENCE_BANDS)}."
+        ),
+        _read_experience,
+    ),
+    Question(
+        lambda p: (
+            "Would you rather be matched with people from the same function, a different "
+            "function, or either? Answer same, different or none."
+        ),
+        _read_preference,
+    ),
+    Question(
+        lambda p: (
+            "Is there anyone you should not be matched with? Mention them, or answer `none`. "
+            "This stays private: nobody else ever sees it."
+        ),
+        _read_not_with,
+    ),
+    Question(
+        lambda p: (
+            "Last one: rate yourself from 1 (just starting) to 5 (strong) in each area, in this "
+            f"order: {_areas_listed(p)}. E.g. `{' '.join('3' for _ in p.areas)}`."
+        ),
+        _read_ratings,
+    ),
+)
+
+
+def _question(programme: Programme, step: int) -> Paragraph:
+    return Paragraph(
+        (
+            f"{programme.name} intake, {step + 1} of {len(QUESTIONS)}: ",
+            QUESTIONS[step].ask(programme),
+        )
+    )
+
+
+# --- starting, answering, reminding ----------------------------------------------------
+
+
+async def start(ctx: Ctx, person: Person, programme: Programme) -> None:
+    """Ask the first question (again): the intake can be changed until the programme is matched."""
+    enrolment = await _enrolment(ctx, person, programme)
+    if programme.status not in _OPEN:
+        raise UserError(
+            f"{programme.name} is already {programme.status.value}, so intakes can no longer change."
+        )
+    for other in await ctx.uow.enrolments.find(person_id=person.id):
+        if other.step is not None and other.id != enrolment.id:  # one intake asked at a time
+            other.step = None
+            await ctx.uow.enrolments.save(other)
+    enrolment.step = 0
+    await ctx.uow.enrolments.save(enrolment)
+    ctx.say(_question(programme, 0))
+
+
+async def _enrolment(ctx: Ctx, person: Person, programme: Programme) -> Enrolment:
+    found = await ctx.uow.enrolments.first(programme_id=programme.id, person_id=person.id)
+    if found is None or not found.active:
+        raise UserError(f"You're not invited to {programme.name}; ask its manager.")
+    return found
+
+
+async def command(ctx: Ctx, call: Call[grammar.IntakeCommand]) -> None:
+    """`intake [in <programme>]`: start (or change) the caller's intake."""
+    person, named = call.person, call.command.circle
+    mine = [e for e in await ctx.uow.enrolments.find(person_id=person.id) if e.active]
+    programmes = [await ctx.uow.programmes.get(e.programme_id) for e in mine]
+    if named is not None:
+        programmes = [p for p in programmes if p.name.lower() == named.strip().lower()]
+        if not programmes:
+            raise UserError(f"You're not invited to a programme called “{named}”.")
+    elif len(programmes) > 1:
+        open_ones = [p for p in programmes if p.status in _OPEN]
+        programmes = open_ones if len(open_ones) == 1 else programmes
+    if not programmes:
+        raise UserError("You're not invited to any programme.")
+    if len(programmes) > 1:
+        listed = ", ".join(p.name for p in programmes)
+        raise UserError(f"You're in several programmes ({listed}): type `intake in <programme>`.")
+    await start(ctx, person, programmes[0])
+
+
+async def on_button(ctx: Ctx, person: Person, value: str) -> None:
+    programme = await ctx.uow.programmes.first(id=int(value)) if value.isdigit() else None
+    if programme is None:
+        raise UserError("That button is no longer valid.")
+    await start(ctx, person, programme)
+
+
+async def answer(ctx: Ctx, person: Person, text: str, *, free_text_only: bool = False) -> bool:
+    """Take a plain DM as the answer to the intake question being asked; False if none is.
+
+    With `free_text_only`, only a question any line answers takes it: the DM router
+    asks so before it reads a DM as a command ("Focus on strategy", "skip" are answers
+    there, `intake` and `help` stay commands), and without it once the DM is known not
+    to be one.
+    """
+    for enrolment in await ctx.uow.enrolments.find(person_id=person.id, order_by="-id"):
+        if enrolment.step is None or not enrolment.active:
+            continue
+        programme = await ctx.uow.programmes.get(enrolment.programme_id)
+        if programme.status not in (*_OPEN, ProgrammeStatus.MATCHED):
+            continue
+        step = enrolment.step
+        if free_text_only and (not QUESTIONS[step].free_text or text.lower() in ESCAPES):
+            return False
+        try:
+            await QUESTIONS[step].read(ctx, programme, enrolment, text.strip())
+        except UserError as error:
+            raise UserError(f"{error.message} {QUESTIONS[step].ask(programme)}") from None
+        if step + 1 < len(QUESTIONS):
+            enrolment.step = step + 1
+            ctx.say(_question(programme, step + 1))
+        else:
+            enrolment.step = None
+            enrolment.intake_done_at = enrolment.intake_done_at or ctx.now
+            ctx.say(
+                Paragraph(
+                    (
+                        f"Thank you: your intake for {programme.name} is complete. You can change it with "
+                        f"`intake` until the programme is matched.",
+                    )
+                )
+            )
+        await ctx.uow.enrolments.save(enrolment)
+        return True
+    return False
+
+
+async def leave(ctx: Ctx, call: Call[grammar.ProgrammeLeave]) -> None:
+    """`programme leave`: a participant steps out before the programme launches."""
+    person, named = call.person, call.command.circle
+    mine = [e for e in await ctx.uow.enrolments.find(person_id=person.id) if e.active]
+    programmes = {e.programme_id: await ctx.uow.programmes.get(e.programme_id) for e in mine}
+    chosen = [
+        e
+        for e in mine
+        if (named is None and programmes[e.programme_id].status is not ProgrammeStatus.ENDED)
+        or (named is not None and programmes[e.programme_id].name.lower() == named.strip().lower())
+    ]
+    if len(chosen) != 1:
+        listed = ", ".join(p.name for p in programmes.values())
+        raise UserError(
+            f"Say which programme: `programme leave in <programme>` ({listed})."
+            if chosen
+            else "You're not taking part in such a programme."
+        )
+    enrolment, programme = chosen[0], programmes[chosen[0].programme_id]
+    if programme.status in (ProgrammeStatus.RUNNING, ProgrammeStatus.ENDED):
+        raise UserError(
+            f"{programme.name} is already {programme.status.value}; to leave your circle, "
+            f"type `{ctx.prefix}leave` in it."
+        )
+    enrolment.left_at, enrolment.step = ctx.now, None
+    await ctx.uow.enrolments.save(enrolment)
+    ctx.say(Paragraph((f"You've left {programme.name}; you won't be matched.",)))
+
+
+async def remind(ctx: Ctx) -> None:
+    """Remind whoever has not finished their intake: two days after the invitation and two
+    days after that, each delivered inside their working hours; never a third time."""
+    for programme in await ctx.uow.programmes.find(status=ProgrammeStatus.ENROLLING):
+        for enrolment in await ctx.uow.enrolments.find(programme_id=programme.id):
+            due = enrolment.invited_at + REMIND_AFTER * (enrolment.reminders + 1)
+            if (
+                not enrolment.active
+                or enrolment.intake_done_at is not None
+                or enrolment.reminders >= REMINDERS
+                or due > ctx.now
+            ):
+                continue
+            person = await ctx.uow.people.get(enrolment.person_id)
+            enrolment.reminders += 1
+            await ctx.uow.enrolments.save(enrolment)
+            assert programme.id is not None
+            await ctx.send_to(
+                person,
+                Message(
+                    key=f"programme:{programme.id}:intake-reminder:{person.id}:{enrolment.reminders}",
+                    target=ToPerson(person.key),
+                    blocks=(
+                        Paragraph(
+                            (
+                                "A reminder: your intake for ",
+                                Strong(programme.name),
+                                " is still open. Matching starts once the intakes are in.",
+                            )
+                        ),
+                        _button(programme),
+                    ),
+                ),
+            )
