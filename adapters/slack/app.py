@@ -83,13 +83,16 @@ COMMAND = "/circle"
 BOT_SCOPES = (
     "app_mentions:read",  # app_mention
     "channels:history",  # message.channels: thread replies in a public home channel
-    "channels:read",  # member_joined_channel in public channels
+    "channels:read",  # member_joined_channel in public channels; conversations.members/list
     "chat:write",  # chat.postMessage, chat.update
     "commands",  # /circle
     "files:write",  # exports as files (files.getUploadURLExternal / completeUploadExternal)
     "groups:history",  # message.groups: thread replies in a private home channel
-    "groups:read",  # member_joined_channel in private channels
+    "groups:read",  # member_joined_channel in private channels; conversations.members/list
+    "groups:write",  # conversations.create/invite: a launched programme circle's private channel
     "im:history",  # message.im: answers, edits and deletions in the DM
+    "mpim:history",  # message.mpim: thread replies in a launched pair's group DM
+    "mpim:write",  # conversations.open with users: a launched pair's group DM
     "users:read",  # users.info: names, time zones, admins
 )
 BOT_EVENTS = (
@@ -100,6 +103,7 @@ BOT_EVENTS = (
     "message.channels",
     "message.groups",
     "message.im",
+    "message.mpim",  # a launched pair's home is a group DM
     "tokens_revoked",
 )
 SORRY = (

@@ -23,7 +23,7 @@ from bot.messages import Block, Paragraph, Strong
 from bot.people import Person
 from bot.programmes.cohort import enrolments, grouping_of, names, people_by_id, programme_for
 from bot.programmes.model import MatchRecord, Programme, ProgrammeStatus
-from bot.programmes.ports import HomeRefused
+from bot.programmes.ports import NewHome, Refused
 from bot.registry import Call
 
 
@@ -37,21 +37,6 @@ class Waiting:
 
     number: int
     members: tuple[Person, ...]
-
-
-async def open_home(
-    ctx: Ctx, programme: Programme, members: Sequence[Person], number: int
-) -> str | None:
-    """The platform's new home for circle `number`, or None (the reason is `HomeRefused`'s)."""
-    if ctx.spaces is None:
-        return None
-    return await ctx.spaces.open_home(
-        platform=programme.platform,
-        workspace=programme.workspace,
-        name=title(programme, number),
-        members=[m.key for m in members],
-        pair=programme.forms_pairs,
-    )
 
 
 async def start(
@@ -126,13 +111,10 @@ def instructions(
 ) -> list[Block]:
     """What the manager does for the circles without a home: make each, then bind it."""
     space = "group chat" if programme.forms_pairs else "private channel (or group chat)"
+    unit = "pair" if programme.forms_pairs else "circle"
+    count = f"This {unit} needs" if len(left) == 1 else f"These {len(left)} {unit}s need"
     blocks: list[Block] = [
-        Paragraph(
-            (
-                f"{len(left)} of {programme.name}'s {'pairs' if programme.forms_pairs else 'circles'} "
-                f"need a home made by hand. {' '.join(dict.fromkeys(reasons))}".rstrip(),
-            )
-        ),
+        Paragraph((f"{count} a home made by hand. {' '.join(dict.fromkeys(reasons))}".rstrip(),)),
         Paragraph(
             (
                 f"For each, create a {space} with the people listed, add me to it, then type "
@@ -203,19 +185,28 @@ async def opened(
 ) -> tuple[list[tuple[Circle, int]], list[Waiting], list[str]]:
     """Launch: each circle in the home the platform opens, else waiting for one made by hand."""
     people = await people_by_id(ctx, [p for c in circles for p in c])
+    members = [tuple(people[i] for i in ids) for ids in circles]
+    answers = ctx.platform(
+        [
+            NewHome(
+                programme.platform,
+                programme.workspace,
+                title(programme, number),
+                tuple(m.key for m in group),
+                programme.forms_pairs,
+            )
+            for number, group in enumerate(members, 1)
+        ]
+    )
     started: list[tuple[Circle, int]] = []
     left: list[Waiting] = []
     reasons: list[str] = []
-    for number, ids in enumerate(circles, 1):
-        members = tuple(people[i] for i in ids)
-        try:
-            address = await open_home(ctx, programme, members, number)
-        except HomeRefused as refused:
-            address = None
-            reasons.append(str(refused))
-        if address is None:
-            left.append(Waiting(number=number, members=members))
-        else:
-            circle = await start(ctx, programme, number, members, home=address, manager=manager)
-            started.append((circle, len(members)))
+    for number, (group, answer) in enumerate(zip(members, answers, strict=True), 1):
+        if isinstance(answer, str):
+            circle = await start(ctx, programme, number, group, home=answer, manager=manager)
+            started.append((circle, len(group)))
+            continue
+        if isinstance(answer, Refused):
+            reasons.append(str(answer))
+        left.append(Waiting(number=number, members=group))
     return started, left, reasons

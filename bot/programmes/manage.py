@@ -41,6 +41,7 @@ from bot.programmes.model import (
     ProgrammeStatus,
     kind_sizes,
 )
+from bot.programmes.ports import ChannelMembers, Refused
 from bot.registry import Call
 
 MOST_NAMED = 10
@@ -148,17 +149,18 @@ async def invite(ctx: Ctx, call: Call[grammar.ProgrammeInvite]) -> None:
 
 
 async def _channel_people(ctx: Ctx, person: Person, channel: str) -> list[Person]:
-    found = None
-    if ctx.spaces is not None:
-        found = await ctx.spaces.members(
-            platform=person.key.platform, workspace=person.key.workspace, channel=channel
-        )
-    if found is None:
+    key = person.key
+    [found] = ctx.platform([ChannelMembers(key.platform, key.workspace, channel)])
+    if isinstance(found, Refused):
+        raise found
+    if not isinstance(found, list):
         raise UserError(f"I can't see who is in {channel}; mention the people to invite instead.")
     people = []
-    for key, name in found:
-        mention = grammar.Mention(user=key.user, label=name or None)
-        people.append(await membership.person_for(ctx, person.key, mention, {}))
+    for member, name in found:
+        if member == key:  # a manager inviting a channel they are in is not enrolled by it
+            continue
+        mention = grammar.Mention(user=member.user, label=name or None)
+        people.append(await membership.person_for(ctx, key, mention, {}))
     return people
 
 
@@ -514,7 +516,7 @@ async def launch(ctx: Ctx, call: Call[grammar.ProgrammeLaunch]) -> None:
             )
         )
     else:
-        ctx.say(Paragraph((f"Launched {programme.name}.",)))
+        ctx.say(Paragraph((f"Launched {programme.name}: its circles wait for their homes.",)))
     if left:
         ctx.say(*homes.instructions(ctx, programme, left, reasons))
 

@@ -8,15 +8,25 @@ platform fills it (`adapters.local.spaces`), Slack with private channels and
 group DMs (`adapters.slack.spaces`), Teams with its roster only: a bot opens
 no Teams channel without tenant-wide Graph permissions, so there the manager
 makes each home by hand and binds it with `programme home <n>`
-(`bot.programmes.homes`). `HomeRefused` carries what the manager must do when
+(`bot.programmes.homes`). `Refused` carries what the manager must do when
 a platform could have opened a home but was refused (a missing scope).
+
+No Web API call may be awaited inside the core's transaction (on SQLite it
+would outlive the group commit: `storage.sqlite`), so a handler never calls
+`Spaces` itself: it asks (`Ctx.platform`, raising `AskPlatform` for what is
+not yet known), the core rolls back, asks the platform outside any
+transaction (`ask`) and runs the event again with the answers at hand. The
+handler checks who may do what before it asks, so nothing is asked for
+someone who may not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeAlias
 
+from bot.errors import UserError
 from bot.matching.constraints import SizeBounds
 from bot.matching.proposal import Solver
 from bot.people import PersonKey
@@ -24,8 +34,10 @@ from bot.people import PersonKey
 SolverFor = Callable[[SizeBounds], Solver]
 
 
-class HomeRefused(Exception):
-    """The platform refused to open a home; the message says what the manager can do."""
+class Refused(UserError):
+    """The platform said no (a missing scope, a channel the bot can't see); the message says
+    what the manager can do. Refused invitations refuse the command; a refused home waits
+    for one made by hand."""
 
 
 class Spaces(Protocol):
@@ -47,5 +59,61 @@ class Spaces(Protocol):
     ) -> str | None:
         """A new private conversation for a circle called `name`, holding `members` (a group
         DM where the platform has them and `pair` says it is a pair's); its address, or None
-        where this platform cannot make one. Raises `HomeRefused` when the platform says no."""
+        where this platform cannot make one. Raises `Refused` when the platform says no."""
         ...
+
+
+@dataclass(frozen=True)
+class ChannelMembers:
+    """Who is in the channel a command names."""
+
+    platform: str
+    workspace: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class NewHome:
+    """A private home for a launched circle (a group DM for a pair, where there are)."""
+
+    platform: str
+    workspace: str
+    name: str
+    members: tuple[PersonKey, ...]
+    pair: bool
+
+
+Request: TypeAlias = ChannelMembers | NewHome
+Answer: TypeAlias = list[tuple[PersonKey, str]] | str | Refused | None
+
+
+class AskPlatform(Exception):
+    """What a handler needs the platform to say first; the core asks, then runs it again."""
+
+    def __init__(self, requests: Iterable[Request]) -> None:
+        super().__init__("the platform is asked first")
+        self.requests = tuple(requests)
+
+
+async def ask(spaces: Spaces | None, request: Request) -> Answer:
+    """The platform's answer, outside any transaction; a refusal is an answer too."""
+    if spaces is None:
+        return None
+    try:
+        match request:
+            case ChannelMembers():
+                return await spaces.members(
+                    platform=request.platform,
+                    workspace=request.workspace,
+                    channel=request.channel,
+                )
+            case NewHome():
+                return await spaces.open_home(
+                    platform=request.platform,
+                    workspace=request.workspace,
+                    name=request.name,
+                    members=request.members,
+                    pair=request.pair,
+                )
+    except Refused as refused:
+        return refused
