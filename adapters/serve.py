@@ -137,6 +137,7 @@ def platforms_for(
         )
         found.mounts.append(teams.adapter)
         found.messengers["teams"] = teams.messenger
+        found.spaces["teams"] = teams.spaces
     return found
 
 

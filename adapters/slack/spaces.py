@@ -29,7 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.people import PersonKey
 from bot.programmes.ports import Refused
 
-from .inbound import PLATFORM, conversation_id
+from .inbound import PLATFORM, conversation_id, parse_conversation
 from .people import PeopleDirectory
 from .workspaces import Workspaces
 
@@ -127,6 +127,8 @@ class SlackSpaces:
         """The id of `<#C123|name>`, or of `#name` among the channels the bot can see."""
         if (escaped := _CHANNEL.fullmatch(channel)) is not None:
             return escaped.group(1)
+        if (address := parse_conversation(channel)) is not None:  # `#here`
+            return address[1]
         wanted = channel.removeprefix("#").lower()
         listed = await _paged(
             client.conversations_list,

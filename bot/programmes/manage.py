@@ -45,6 +45,7 @@ from bot.programmes.ports import ChannelMembers, Refused
 from bot.registry import Call
 
 MOST_NAMED = 10
+HERE = "#here"  # `programme invite #here`: this conversation's members
 
 
 async def new(ctx: Ctx, call: Call[grammar.ProgrammeNew]) -> None:
@@ -112,7 +113,7 @@ async def invite(ctx: Ctx, call: Call[grammar.ProgrammeInvite]) -> None:
         assert invited.id is not None
         invitees[invited.id] = invited
     for channel in command.channels:
-        for invited in await _channel_people(ctx, person, channel):
+        for invited in await _channel_people(ctx, person, channel, here=call.conversation):
             assert invited.id is not None
             invitees[invited.id] = invited
     known = {e.person_id: e for e in await ctx.uow.enrolments.find(programme_id=programme.id)}
@@ -148,8 +149,18 @@ async def invite(ctx: Ctx, call: Call[grammar.ProgrammeInvite]) -> None:
     ctx.say(Paragraph((" ".join(lines) or "Nobody new to invite.",)))
 
 
-async def _channel_people(ctx: Ctx, person: Person, channel: str) -> list[Person]:
+async def _channel_people(
+    ctx: Ctx, person: Person, channel: str, *, here: str | None
+) -> list[Person]:
+    """The people in `channel`, or with `#here` in the conversation the command is typed in."""
     key = person.key
+    if channel.lower() == HERE:
+        if here is None:
+            raise UserError(
+                f"Type `{ctx.prefix}programme invite #here` in the channel or group chat whose "
+                "members to invite."
+            )
+        channel = here
     [found] = ctx.platform([ChannelMembers(key.platform, key.workspace, channel)])
     if isinstance(found, Refused):
         raise found
