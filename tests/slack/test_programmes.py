@@ -42,23 +42,25 @@ async def intake_by_dm(slack: Workspace, user: str, programme: str) -> None:
         await slack.dm(user, text)
 
 
-async def launched(slack: Workspace, manager: str, programme: str) -> str:
+async def launched(slack: Workspace, manager: str, programme: str, *, slow: bool = False) -> str:
     for user in COHORT:
         await slack.command(user, "hours 00:00-24:00 mon-sun", channel="D" + user[1:])
     matched = await slack.command(manager, f"programme match in {programme}")
     assert "Proposal for" in matched.text, matched.text
+    if slow:  # the answer takes longer than Slack waits for the acknowledgement
+        slack.adapter.answer_within = 0.0
     answer = await slack.command(manager, f"programme launch in {programme}")
     await slack.settle()
     return answer.text
 
 
-async def mentioned_and_launched(slack: Workspace) -> str:
+async def mentioned_and_launched(slack: Workspace, *, slow: bool = False) -> str:
     """New Leads, its four people invited by mention, their intakes in, launched."""
     await slack.command(ZOE, NEW)
     await slack.command(ZOE, "programme invite " + " ".join(f"<@{u}>" for u in COHORT))
     for user in COHORT:
         await intake_by_dm(slack, user, "New Leads")
-    return await launched(slack, ZOE, "New Leads")
+    return await launched(slack, ZOE, "New Leads", slow=slow)
 
 
 def created(slack: Workspace) -> list[dict[str, Any]]:
@@ -169,3 +171,13 @@ async def test_a_channel_the_bot_cannot_see_is_answered_and_nothing_changes(
     answer = await slack.command(ZOE, f"programme invite <#{public}|public>")
     assert "the app lacks the `channels:read` scope; add it under OAuth" in answer.text
     assert await slack.table_counts() == before
+
+
+async def test_a_launch_slower_than_slacks_deadline_answers_through_the_response_url(
+    slack: Workspace,
+) -> None:
+    acknowledged = await mentioned_and_launched(slack, slow=True)
+    assert acknowledged == "Working on it: the answer follows here in a moment."
+    answers = [r.get("text", "") for r in slack.fake.responses]
+    assert any("Launched New Leads: New Leads 1 (4)" in a for a in answers), answers
+    assert [c["name"] for c in created(slack)] == ["new-leads-1"]
