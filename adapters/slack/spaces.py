@@ -80,6 +80,8 @@ class SlackSpaces:
             if _reason(error) in ("channel_not_found", "not_in_channel"):
                 raise Refused(_unseen(channel)) from None
             raise Refused(_refusal("read that channel's members", error)) from None
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise Refused(_refusal("read that channel's members", error)) from None
         profiles = await self._people.resolve(workspace, users)
         known = [u for u in dict.fromkeys(users) if u not in profiles or profiles[u] is not None]
         return [  # absent from `profiles`: Slack could not say who they are; named later

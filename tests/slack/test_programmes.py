@@ -181,3 +181,15 @@ async def test_a_launch_slower_than_slacks_deadline_answers_through_the_response
     answers = [r.get("text", "") for r in slack.fake.responses]
     assert any("Launched New Leads: New Leads 1 (4)" in a for a in answers), answers
     assert [c["name"] for c in created(slack)] == ["new-leads-1"]
+
+
+async def test_a_channel_made_but_not_filled_is_named_and_can_be_bound(slack: Workspace) -> None:
+    fake = slack.fake
+    fake.fail("conversations.invite", error="cant_invite")
+    answer = await mentioned_and_launched(slack)
+    assert "I created the private channel #new-leads-1 for New Leads 1, but could not" in answer
+    assert "(`cant_invite`)" in answer and "This circle needs a home made by hand" in answer
+    [channel] = [c for c, name in fake.names.items() if name == "new-leads-1"]
+    assert fake.rosters[channel] == [BOT_USER]  # nothing else was made
+    bound = await slack.command(ZOE, "programme home 1", channel=channel)
+    assert "This is now New Leads 1's home" in bound.text, bound.text
