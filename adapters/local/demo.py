@@ -33,6 +33,7 @@ from bot.events import (
 from bot.kinds import PRESETS, Kind
 from bot.people import PersonKey
 from bot.sessions import SessionStatus
+from bot.working_hours import DEFAULT_HOURS, delivery_moment
 from storage.db import Database, create_engine, upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -303,12 +304,6 @@ class Demo:
 
         return act
 
-    def _command_dm(self, who: Persona, text: str) -> Callable[[], Awaitable[None]]:
-        async def act() -> None:
-            await self.command(who, text, conversation=None)
-
-        return act
-
     def _answer_ask(self, arrival: Arrival, *, author: int, session_id: int) -> None:
         """Mastermind: the next two members after the asker answer in the ask's own thread."""
         if arrival.edit:
@@ -318,9 +313,13 @@ class Demo:
         topic = self._topic(asker, number)
         helpers = [self.members[(author + step) % len(self.members)] for step in range(2)]
         for who in helpers:
-            delay = who.delay + timedelta(hours=1)
+            # They see the ask when they are at work: nobody answers at 03:00 their time.
+            seen = delivery_moment(
+                hours=DEFAULT_HOURS, tz=who.tz, due=arrival.at + who.delay, closes_at=None
+            )
+            assert seen is not None  # a moment not tied to a session is held, never dropped
             respond = self._respond(who, arrival.post.ref, topic, ask_of=asker.name)
-            self.sim.at(arrival.at + delay, respond)
+            self.sim.at(seen + timedelta(hours=1), respond)
 
     def _respond(
         self, who: Persona, thread: str, topic: int, *, ask_of: str | None = None
@@ -345,8 +344,7 @@ class Demo:
     def _agree_later(self, arrival: Arrival, *, circle_id: str, now: bool = False) -> None:
         assert arrival.person is not None
         who = self.by_key[arrival.person]
-        if who.user == "eli" and not now:  # sets his time zone; agrees only when he checks in
-            self.sim.at(arrival.at + who.delay, self._command_dm(who, f"tz {who.tz}"))
+        if who.user == "eli" and not now:  # agrees only when he checks in
             return
 
         async def act() -> None:
