@@ -1009,7 +1009,7 @@ def read_programme_new(args: Args) -> ProgrammeNew:
         kind=_kind(args, options["kind"]) if "kind" in options else None,
         size=_size(args, options["size"]) if "size" in options else None,
         emphasis=_emphasis(args, options["emphasis"]) if "emphasis" in options else None,
-        schedule=programme_schedule(options["schedule"]) if "schedule" in options else None,
+        schedule=programme_schedule(args, options["schedule"]) if "schedule" in options else None,
         focus=options.get("focus", ""),
     )
 
@@ -1030,7 +1030,7 @@ def programme_areas(args: Args, text: str) -> tuple[str, ...]:
     return areas
 
 
-def programme_schedule(text: str) -> str:
+def programme_schedule(_args: Args, text: str) -> str:
     """A programme's schedule as typed, once `read_schedule` reads it."""
     read_schedule(Args.of("schedule", SCHEDULE_USAGE, text, free_text=False))
     return text
@@ -1042,18 +1042,6 @@ def programme_name(args: Args, name: str) -> str:
         raise args.fail("Give the programme a name, e.g. `programme new New Leads areas …`.")
     _check_name(args, name)
     return name
-
-
-def programme_kind(args: Args, token: str) -> Kind:
-    return _kind(args, token)
-
-
-def programme_size(args: Args, token: str) -> tuple[int, int]:
-    return _size(args, token)
-
-
-def programme_emphasis(args: Args, token: str) -> Emphasis:
-    return _emphasis(args, token)
 
 
 def _check_name(args: Args, name: str) -> None:
@@ -1085,6 +1073,17 @@ def _size(args: Args, token: str) -> tuple[int, int]:
     if not 2 <= low <= high <= MAX_SIZE:
         raise args.fail(f"“{token}”: sizes go from 2 to {MAX_SIZE}, smallest first.", token)
     return low, high
+
+
+# Each part of `programme new` read on its own: from the command's words, or a form's field.
+PROGRAMME_PARTS: dict[str, Callable[[Args, str], object]] = {
+    "name": programme_name,
+    "areas": programme_areas,
+    "kind": _kind,
+    "size": _size,
+    "emphasis": _emphasis,
+    "schedule": programme_schedule,
+}
 
 
 def read_programme_invite(args: Args) -> ProgrammeInvite:

@@ -153,21 +153,22 @@ async def on_form(ctx: Ctx, person: Person, filled: FormFilled) -> None:
     args = grammar.Args.of("programme new", grammar.PROGRAMME_NEW_USAGE, "", free_text=True)
     problems: dict[str, str] = {}
 
-    def read(field: str, parse: Any) -> Any:
+    def read(field: str) -> Any:
         text = filled.text(field)
         try:
-            return parse(args, text) if text or field in ("name", "areas") else None
+            needed = text or field in ("name", "areas")
+            return grammar.PROGRAMME_PARTS[field](args, text) if needed else None
         except UsageError as error:
             problems[field] = error.problem
             return None
 
     command = grammar.ProgrammeNew(
-        name=read("name", grammar.programme_name) or "",
-        areas=read("areas", grammar.programme_areas) or (),
-        kind=read("kind", grammar.programme_kind),
-        size=read("size", grammar.programme_size),
-        emphasis=read("emphasis", grammar.programme_emphasis),
-        schedule=read("schedule", lambda _, text: grammar.programme_schedule(text)),
+        name=read("name") or "",
+        areas=read("areas") or (),
+        kind=read("kind"),
+        size=read("size"),
+        emphasis=read("emphasis"),
+        schedule=read("schedule"),
         focus=filled.text("focus"),
     )
     if problems:
