@@ -32,7 +32,7 @@ from bot import (
 from bot.circles import Circle
 from bot.commitments import ReviewOutcome
 from bot.context import Config, Ctx
-from bot.errors import UnknownCommand, UserError
+from bot.errors import FieldErrors, UnknownCommand, UserError
 from bot.events import (
     ChoiceMade,
     CommandIssued,
@@ -40,6 +40,7 @@ from bot.events import (
     DirectMessageDeleted,
     DirectMessageEdited,
     Event,
+    FormFilled,
     FormSubmitted,
     InboundEvent,
     ProfileUpdated,
@@ -47,10 +48,10 @@ from bot.events import (
     member_text,
 )
 from bot.grammar import Help
-from bot.messages import Authored, Block, Message, Paragraph, Quote, ToPerson
+from bot.messages import Authored, Block, Form, Message, Paragraph, Quote, ToPerson
 from bot.people import Person, PersonKey
 from bot.ports import Calendar, Clock
-from bot.programmes import intake
+from bot.programmes import intake, manage
 from bot.programmes.ports import Answer, AskPlatform, Request, SolverFor, Spaces, ask
 from bot.registry import Audience
 from bot.sessions import Session
@@ -65,6 +66,9 @@ class Outcome:
 
     answer: tuple[Block, ...] = ()
     duplicate: bool = False
+    form: Form | None = None  # to open in a window, for an event with `modal`
+    # A modal form's refusal, by field id ("": not one field's, shown on the first).
+    errors: dict[str, str] | None = None
 
 
 class Core:
@@ -106,6 +110,9 @@ class Core:
     async def _handle(self, event: InboundEvent, asked: dict[Request, Answer]) -> Outcome:
         event = _storable(event)
         inline = getattr(event, "inline", False)
+        modal = getattr(event, "modal", False)
+        form: Form | None = None
+        errors: dict[str, str] | None = None
         prefix = event.prefix if isinstance(event, CommandIssued) else ""
         now = self._clock.now()
         async with self._uow() as uow:
@@ -129,6 +136,14 @@ class Core:
                 ctx.answer = list(_error_blocks(ctx, error))
                 if isinstance(error, UnknownCommand):
                     await _caller_help(ctx, event)
+                if isinstance(event, FormFilled) and modal:  # shown in the form's window
+                    errors = (
+                        error.problems if isinstance(error, FieldErrors) else {"": error.message}
+                    )
+                    ctx.answer = []
+            if modal:  # the platform opens the form in a window of its own
+                form = next((b for b in ctx.answer if isinstance(b, Form)), None)
+                ctx.answer = [b for b in ctx.answer if b is not form]
             if ctx.answer and not inline:
                 await ctx.reply(
                     Message(
@@ -142,7 +157,7 @@ class Core:
             if await uow.changed() and not await uow.inbound.claim(event.id, now=now):
                 return Outcome(duplicate=True)  # a concurrent delivery was first: roll back
             await uow.commit()
-        return Outcome(answer=tuple(ctx.answer) if inline else ())
+        return Outcome(answer=tuple(ctx.answer) if inline else (), form=form, errors=errors)
 
     async def _person(self, ctx: Ctx, event: Event) -> Person:
         """The actor as a stored person, refreshed from what the platform told us."""
@@ -196,6 +211,8 @@ class Core:
                 await on_choice(ctx, person, event.action, event.value)
             case FormSubmitted():
                 await on_form(ctx, person, event.action, event.value, event.text)
+            case FormFilled():
+                await on_filled(ctx, person, event)
             case ProfileUpdated():
                 pass  # `_person` above has already stored what is new
 
@@ -293,11 +310,18 @@ def _storable(event: InboundEvent) -> InboundEvent:
     """Member text as the core keeps it (`member_text`: no control characters or bidi
     overrides), and nothing a text column can't hold (lone surrogates: JSON carries them,
     UTF-8 can't)."""
+    if isinstance(event, FormFilled):
+        answers = tuple((f, tuple(_storable_text(v) for v in vs)) for f, vs in event.answers)
+        return event if answers == event.answers else replace(event, answers=answers)
     if not isinstance(event, CommandIssued | DirectMessage | DirectMessageEdited | FormSubmitted):
         return event
-    text = member_text(event.text)
-    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    text = _storable_text(event.text)
     return event if text == event.text else replace(event, text=text)
+
+
+def _storable_text(text: str) -> str:
+    text = member_text(text)
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def _error_blocks(ctx: Ctx, error: UserError) -> tuple[Block, ...]:
@@ -385,6 +409,16 @@ async def on_form(ctx: Ctx, person: Person, action: str, value: str, text: str) 
             await answers.record_commitment(ctx, circle, person, text)
         case "hot_seat":
             await answers.record_ask(ctx, circle, person, text)
+        case _:
+            raise UserError("That form is no longer valid.")
+
+
+async def on_filled(ctx: Ctx, person: Person, event: FormFilled) -> None:
+    match event.action:
+        case "intake":
+            await intake.on_form(ctx, person, event)
+        case "programme":
+            await manage.on_form(ctx, person, event)
         case _:
             raise UserError("That form is no longer valid.")
 

@@ -17,6 +17,15 @@ class UserError(Exception):
         self.echo = echo  # the member's own text, given back so nothing is lost
 
 
+class FieldErrors(UserError):
+    """A form with bad answers: what is wrong with each field, by field id (labels for the text)."""
+
+    def __init__(self, problems: dict[str, str], labels: dict[str, str]) -> None:
+        lines = "\n".join(f"{labels.get(f, f)}: {problem}" for f, problem in problems.items())
+        super().__init__(f"Nothing was saved; please check these answers.\n{lines}")
+        self.problems = problems
+
+
 class UnknownCommand(UserError):
     """The first word is not a command keyword; the answer is the help."""
 

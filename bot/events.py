@@ -44,6 +44,7 @@ class CommandIssued(Event):
     inline: bool = False
     prefix: str = "/circle "
     names: tuple[tuple[str, str], ...] = ()  # (user, display name) for mentioned people
+    modal: bool = False  # a `Form` in the answer can open in a window now (see `ChoiceMade`)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,11 +80,16 @@ class ThreadReply(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class ChoiceMade(Event):
-    """A button pressed: the `Choice.action` and `Choice.value` of a message."""
+    """A button pressed: the `Choice.action` and `Choice.value` of a message.
+
+    With `modal`, the platform can open a `Form` the answer holds in a window
+    right now (Slack's trigger id): it comes back in `Outcome.form`, not sent.
+    """
 
     action: str
     value: str
     inline: bool = False
+    modal: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +100,26 @@ class FormSubmitted(Event):
     value: str
     text: str
     inline: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class FormFilled(Event):
+    """A `Form` submitted: each field's answers by field id (a text field's one, the picks).
+
+    With `modal`, the form was in a platform window that shows errors beside
+    its fields itself (a Slack modal): a refusal comes back in `Outcome.errors`.
+    """
+
+    action: str
+    value: str
+    answers: tuple[tuple[str, tuple[str, ...]], ...]
+    modal: bool = False
+
+    def get(self, field: str) -> tuple[str, ...]:
+        return next((values for name, values in self.answers if name == field), ())
+
+    def text(self, field: str) -> str:
+        return "\n".join(self.get(field)).strip()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,6 +139,7 @@ InboundEvent = (
     | ThreadReply
     | ChoiceMade
     | FormSubmitted
+    | FormFilled
     | ProfileUpdated
 )
 

@@ -915,6 +915,11 @@ class ProgrammeNew(Command):
     schedule: str | None = None  # as typed, checked by `read_schedule`
     focus: str = ""
 
+    @property
+    def asks_form(self) -> bool:
+        """`programme new` alone: the form asks for all of it."""
+        return not self.name
+
 
 @dataclass(frozen=True, kw_only=True)
 class ProgrammeInvite(Command):
@@ -983,16 +988,17 @@ class IntakeCommand(Command):
 
 
 def read_programme_new(args: Args) -> ProgrammeNew:
-    """`<name> areas a, b, c` and options in any order, each once; `focus` takes the rest."""
+    """`<name> areas a, b, c` and options in any order, each once; `focus` takes the rest.
+
+    Nothing at all is a request for the form (`ProgrammeNew.asks_form`)."""
     words = args.text.split()
+    if not words:
+        return ProgrammeNew(name="", areas=())
     lowered = [w.lower() for w in words]
     if "areas" not in lowered:
         raise args.fail("Name the capability areas, e.g. `areas feedback, delegation, hiring`.")
     start = lowered.index("areas")
-    name = " ".join(words[:start])
-    if not name:
-        raise args.fail("Give the programme a name, e.g. `programme new New Leads areas …`.")
-    _check_name(args, name)
+    name = programme_name(args, " ".join(words[:start]))
     options: dict[str, str] = {}
     option, value = "", list[str]()
     for word in words[start:]:
@@ -1005,7 +1011,20 @@ def read_programme_new(args: Args) -> ProgrammeNew:
         else:
             value.append(word)
     options[option] = " ".join(value)
-    areas = tuple(" ".join(a.split()) for a in options["areas"].split(",") if a.strip())
+    return ProgrammeNew(
+        name=name,
+        areas=programme_areas(args, options["areas"]),
+        kind=_kind(args, options["kind"]) if "kind" in options else None,
+        size=_size(args, options["size"]) if "size" in options else None,
+        emphasis=_emphasis(args, options["emphasis"]) if "emphasis" in options else None,
+        schedule=programme_schedule(args, options["schedule"]) if "schedule" in options else None,
+        focus=options.get("focus", ""),
+    )
+
+
+def programme_areas(args: Args, text: str) -> tuple[str, ...]:
+    """3 to 8 capability areas, separated by commas (or lines), each named once."""
+    areas = tuple(" ".join(a.split()) for a in text.replace("\n", ",").split(",") if a.strip())
     for area in areas:
         if len(area) > MAX_AREA:
             raise args.fail(f"“{area}” is longer than {MAX_AREA} characters.", area)
@@ -1016,20 +1035,21 @@ def read_programme_new(args: Args) -> ProgrammeNew:
         raise args.fail(
             f"A programme has 3 to 8 capability areas, separated by commas; these are {len(areas)}."
         )
-    kind = _kind(args, options["kind"]) if "kind" in options else None
-    emphasis = _emphasis(args, options["emphasis"]) if "emphasis" in options else None
-    schedule = options.get("schedule")
-    if schedule is not None:
-        read_schedule(Args.of("schedule", SCHEDULE_USAGE, schedule, free_text=False))
-    return ProgrammeNew(
-        name=name,
-        areas=areas,
-        kind=kind,
-        size=_size(args, options["size"]) if "size" in options else None,
-        emphasis=emphasis,
-        schedule=schedule,
-        focus=options.get("focus", ""),
-    )
+    return areas
+
+
+def programme_schedule(_args: Args, text: str) -> str:
+    """A programme's schedule as typed, once `read_schedule` reads it."""
+    read_schedule(Args.of("schedule", SCHEDULE_USAGE, text, free_text=False))
+    return text
+
+
+def programme_name(args: Args, name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise args.fail("Give the programme a name, e.g. `programme new New Leads areas …`.")
+    _check_name(args, name)
+    return name
 
 
 def _check_name(args: Args, name: str) -> None:
@@ -1061,6 +1081,17 @@ def _size(args: Args, token: str) -> tuple[int, int]:
     if not 2 <= low <= high <= MAX_SIZE:
         raise args.fail(f"“{token}”: sizes go from 2 to {MAX_SIZE}, smallest first.", token)
     return low, high
+
+
+# Each part of `programme new` read on its own: from the command's words, or a form's field.
+PROGRAMME_PARTS: dict[str, Callable[[Args, str], object]] = {
+    "name": programme_name,
+    "areas": programme_areas,
+    "kind": _kind,
+    "size": _size,
+    "emphasis": _emphasis,
+    "schedule": programme_schedule,
+}
 
 
 def read_programme_invite(args: Args) -> ProgrammeInvite:

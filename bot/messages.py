@@ -98,6 +98,45 @@ class TextInput:
     initial: str = ""
 
 
+FieldKind = Literal["short", "long", "one", "many", "people"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Field:
+    """One question of a `Form`, answered by the submission under its `id`.
+
+    `short` and `long` take text; `one` and `many` pick among `options`
+    (value, label): a 1–5 rating is a `one` of five; `people` picks persons by
+    platform user id, from the platform's own picker where it has one, else
+    from `options`. `initial` prefills it (the answers given so far).
+    """
+
+    id: str
+    label: str
+    kind: FieldKind
+    options: tuple[tuple[str, str], ...] = ()
+    initial: tuple[str, ...] = ()
+    required: bool = True
+    hint: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Form:
+    """Several fields submitted together; arrives as `FormFilled(action, value, answers)`.
+
+    Where the platform can open it in a window of its own (a Slack modal,
+    when the event that asked for it allows), it is shown there; elsewhere
+    it is a message with its inputs (a Teams card, the playground's form).
+    """
+
+    title: str
+    submit: str
+    action: str
+    value: str
+    fields: tuple[Field, ...]
+    intro: str = ""  # bot-authored words above the fields
+
+
 @dataclass(frozen=True)
 class Document:
     """A file for the recipient, e.g. an export as CSV."""
@@ -106,7 +145,7 @@ class Document:
     content: str
 
 
-Block = Heading | Paragraph | Quote | Fields | Context | Choices | TextInput | Document
+Block = Heading | Paragraph | Quote | Fields | Context | Choices | TextInput | Form | Document
 
 
 @dataclass(frozen=True)
@@ -174,6 +213,8 @@ def plain_text(blocks: Iterable[Block], render: Callable[[Span], str] | None = N
                 lines.append(" · ".join(f"[{c.label}]" for c in choices))
             case TextInput(label=label):
                 lines.append(f"({label}: reply to this message)")
+            case Form(title=title, fields=fields):
+                lines.append(f"{title}: a form of {len(fields)} questions.")
             case Document(filename=filename, content=content):
                 lines.append(f"{filename}:\n{content}")
     return "\n".join(lines)

@@ -255,6 +255,7 @@ _BLOCKS: dict[str, type[Any]] = {
         m.Context,
         m.Choices,
         m.TextInput,
+        m.Form,
         m.Document,
     )
 }
@@ -305,8 +306,23 @@ def block_from_json(data: dict[str, Any]) -> m.Block:
         return m.Fields(tuple((label, _rich_in(value)) for label, value in data["items"]))
     if kind is m.Choices:
         return m.Choices(tuple(m.Choice(**c) for c in data["choices"]))
-    fields = {k: v for k, v in data.items() if k != "type"}
-    return kind(**fields)  # type: ignore[no-any-return]
+    if kind is m.Form:
+        fields = tuple(
+            m.Field(
+                **{
+                    **f,
+                    "options": tuple((value, label) for value, label in f["options"]),
+                    "initial": tuple(f["initial"]),
+                }
+            )
+            for f in data["fields"]
+        )
+        return m.Form(**{**_data_fields(data), "fields": fields})
+    return kind(**_data_fields(data))  # type: ignore[no-any-return]
+
+
+def _data_fields(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != "type"}
 
 
 def blocks_to_json(blocks: tuple[m.Block, ...]) -> str:

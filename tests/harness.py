@@ -25,6 +25,7 @@ from bot.events import (
     DirectMessage,
     DirectMessageDeleted,
     DirectMessageEdited,
+    FormFilled,
     FormSubmitted,
     InboundEvent,
     ThreadReply,
@@ -127,6 +128,29 @@ class Harness:
         event_id = self._id()
         await self.send(
             FormSubmitted(id=event_id, actor=who.actor, action=action, value=value, text=text)
+        )
+        return self.answer_to(event_id)
+
+    async def fill(
+        self,
+        who: Member,
+        action: str,
+        value: str,
+        answers: dict[str, tuple[str, ...]],
+        *,
+        modal: bool = False,
+    ) -> str:
+        """A `Form` submitted with these answers by field id; its answer (`last`: the outcome)."""
+        event_id = self._id()
+        await self.send(
+            FormFilled(
+                id=event_id,
+                actor=who.actor,
+                action=action,
+                value=value,
+                answers=tuple(answers.items()),
+                modal=modal,
+            )
         )
         return self.answer_to(event_id)
 

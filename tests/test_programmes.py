@@ -140,8 +140,10 @@ async def test_a_programme_from_creation_to_the_first_session_of_every_circle(
         MIA, "programme status", conversation=None
     )
 
-    # The button starts the intake; each question names its choices; a bad answer changes nothing.
-    first = await h.click(ANA, "intake", "1")
+    # The button opens the intake form; `intake` asks question by question instead, each
+    # naming its choices; a bad answer changes nothing.
+    assert "Your intake: a form of 11 questions." in await h.click(ANA, "intake", "1")
+    first = await h.command(ANA, "intake", conversation=None)
     assert "1 of 8" in first and "feedback, delegation, hiring, prioritising" in first
     bad = await h.dm(ANA, "delegation, juggling")
     assert "“juggling” is not one of this programme's areas" in bad
@@ -295,7 +297,8 @@ async def test_bad_input_gets_a_clear_answer_and_changes_nothing(engine: Databas
     await refused(h, MIA, "programme new X areas a, b, c kind quartet", "not a kind of circle")
     await refused(h, MIA, "programme new X areas a, b, c size 9-3", "sizes go from 2")
     await refused(h, MIA, "programme new X areas a, b, c emphasis luck", "not an emphasis")
-    await refused(h, MIA, "programme new", "Name the capability areas")
+    await refused(h, MIA, "programme new", "New programme: a form of 7 questions.")
+    await refused(h, MIA, "programme new X", "Name the capability areas")
     await refused(h, MIA, "programme frobnicate", "say which")
     await enrol(h)
     await refused(h, MIA, NEW, "There is already a programme called “New Leads”")

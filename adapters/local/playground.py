@@ -46,6 +46,7 @@ from bot.events import (
     ChoiceMade,
     CommandIssued,
     DirectMessage,
+    FormFilled,
     FormSubmitted,
     InboundEvent,
     ProfileUpdated,
@@ -59,6 +60,7 @@ from bot.messages import (
     Context,
     Document,
     Fields,
+    Form,
     Heading,
     Name,
     Paragraph,
@@ -202,6 +204,23 @@ def block_to_json(block: Block) -> dict[str, Any]:
                 "placeholder": block.placeholder,
                 "initial": block.initial,
             }
+        case Form():
+            return {
+                "type": "form",
+                **{k: getattr(block, k) for k in ("title", "submit", "action", "value", "intro")},
+                "fields": [
+                    {
+                        "id": f.id,
+                        "label": f.label,
+                        "kind": f.kind,
+                        "options": [{"value": v, "label": label} for v, label in f.options],
+                        "initial": list(f.initial),
+                        "required": f.required,
+                        "hint": f.hint,
+                    }
+                    for f in block.fields
+                ],
+            }
         case Document(filename=filename, content=content):
             return {"type": "document", "filename": filename, "content": content}
 
@@ -283,6 +302,7 @@ class Playground:
             ("reply", self.reply),
             ("choice", self.choose),
             ("form", self.submit),
+            ("fields", self.fill),
             ("clock", self.advance),
             ("reset", self.reset_request),
         ):
@@ -424,6 +444,42 @@ class Playground:
         await self._send(
             FormSubmitted(
                 id=self._id(), actor=BY_USER[user].actor, action=action, value=value, text=text
+            )
+        )
+        return user
+
+    async def fill(self, body: dict[str, Any]) -> str:
+        """A `Form` filled in and sent: `answers` maps each field's id to its values."""
+        user = _member(body)
+        post, action, value = _string(body, "post"), _string(body, "action"), _string(body, "value")
+        form = next(
+            (
+                b
+                for b in self._offered(user, post)
+                if isinstance(b, Form) and b.action == action and b.value == value
+            ),
+            None,
+        )
+        if form is None:
+            raise BadRequest("That message has no such form.")
+        answers = body.get("answers")
+        ids = {f.id for f in form.fields}
+        if (
+            not isinstance(answers, dict)
+            or not set(answers) <= ids
+            or not all(
+                isinstance(v, list) and all(isinstance(x, str) and len(x) <= TEXT_LIMIT for x in v)
+                for v in answers.values()
+            )
+        ):
+            raise BadRequest('"answers" must map the form\'s field ids to lists of strings.')
+        await self._send(
+            FormFilled(
+                id=self._id(),
+                actor=BY_USER[user].actor,
+                action=action,
+                value=value,
+                answers=tuple((f, tuple(v)) for f, v in answers.items()),
             )
         )
         return user

@@ -65,6 +65,7 @@ from .inbound import (
     well_formed,
 )
 from .messenger import SlackMessenger
+from .modals import FIELDS_CALLBACK, errors_for, form_to_modal
 from .people import PeopleDirectory
 from .render import FORM_CALLBACK, Part, message_to_blocks, to_home, to_modal
 from .signing import Signatures
@@ -338,6 +339,7 @@ class SlackAdapter:
         self.app.error(self._on_error)
         self.app.action(re.compile(r"^circles\."))(self._on_interaction)
         self.app.view(FORM_CALLBACK)(self._on_interaction)
+        self.app.view(FIELDS_CALLBACK)(self._on_interaction)
         if self.oauth:  # Bolt's own listeners delete the installation from our store
             self.app.enable_token_revocation_listeners()
         else:
@@ -350,15 +352,16 @@ class SlackAdapter:
         One that takes longer than `answer_within` (a programme launch opening many
         channels) is acknowledged with "working on it", and its answer follows through
         the command's response_url: Slack waits three seconds, and the answer is not lost.
+        A form in the answer opens as a modal, with the request's trigger id.
         """
         work = asyncio.ensure_future(self._serve(body))
         await asyncio.wait({work}, timeout=self.answer_within)
         url = str(body.get("response_url") or "")
         if not work.done() and url:
             await ack(response_type="ephemeral", text=WORKING)
-            self.background(self._answer_later(work, url, team=body.get("team_id")))
+            self.background(self._answer_later(work, url, body=body))
             return
-        parts = await self._answer_of(work, team=body.get("team_id"))
+        parts = await self._answer_of(work, body=body)
         if not parts:
             await ack()
             return
@@ -370,19 +373,23 @@ class SlackAdapter:
         if len(parts) > 1 and url:
             self.background(self._respond(url, parts[1:]))
 
-    async def _answer_of(self, work: Awaitable[tuple[Block, ...]], *, team: Any) -> Sequence[Part]:
+    async def _answer_of(self, work: Awaitable[Outcome], *, body: dict[str, Any]) -> Sequence[Part]:
         try:
-            answer = await work
+            outcome = await work
         except Exception as error:
             # The type only: a database error's message can quote the member's text.
-            log.error("slash command failed", extra={"team": team, "error": type(error).__name__})
+            log.error(
+                "slash command failed",
+                extra={"team": body.get("team_id"), "error": type(error).__name__},
+            )
             return (Part(blocks=(), text=SORRY),)
-        return message_to_blocks(answer) if answer else ()
+        await self._open_modal(body, outcome)
+        return message_to_blocks(outcome.answer) if outcome.answer else ()
 
     async def _answer_later(
-        self, work: Awaitable[tuple[Block, ...]], url: str, *, team: Any
+        self, work: Awaitable[Outcome], url: str, *, body: dict[str, Any]
     ) -> None:
-        parts = await self._answer_of(work, team=team)
+        parts = await self._answer_of(work, body=body)
         if parts:
             await self._respond(url, parts)
 
@@ -404,11 +411,32 @@ class SlackAdapter:
         )
 
     async def _on_interaction(self, ack: Any, body: dict[str, Any]) -> None:
-        """A button or a modal submitted: answers arrive by DM through the outbox."""
-        await self._serve(body)
+        """A button or a modal submitted: answers arrive by DM through the outbox; a form
+        the answer holds opens as a modal, and a form's refusal shows beside its fields."""
+        outcome = await self._serve(body)
+        await self._open_modal(body, outcome)
+        if outcome.errors and isinstance(view := body.get("view"), dict):
+            await ack(response_action="errors", errors=errors_for(view, outcome.errors))
+            return
         await ack()
 
-    async def _serve(self, body: dict[str, Any]) -> tuple[Block, ...]:
+    async def _open_modal(self, body: dict[str, Any], outcome: Outcome) -> None:
+        """The core's form, in a modal: with the request's trigger id, before the ack."""
+        team, trigger = people_in(body)[0], body.get("trigger_id")
+        if outcome.form is None or team is None or not isinstance(trigger, str):
+            return
+        bot = await self.workspaces.bot(team)
+        if bot is None:
+            return
+        try:
+            await self.client_for(bot.token).views_open(
+                trigger_id=trigger, view=form_to_modal(outcome.form)
+            )
+        except SlackApiError as error:
+            reason = error.response.get("error") if isinstance(error.response.data, dict) else None
+            log.warning("views.open failed", extra={"team": team, "reason": reason})
+
+    async def _serve(self, body: dict[str, Any]) -> Outcome:
         """Translate with what we know of the people in it, handle, then learn more about them.
 
         A command's author we never looked up is looked up first: whether
@@ -432,33 +460,32 @@ class SlackAdapter:
             for user in stale:
                 self.people.look_up(team, user)
 
-    async def _handle(self, translation: Translation) -> tuple[Block, ...]:
+    async def _handle(self, translation: Translation) -> Outcome:
         match translation:
             case Ignored(reason=reason):
                 log.debug("slack request ignored", extra={"reason": reason})
                 self._count("ignored")
-                return ()
+                return Outcome()
             case OpenForm():
                 await self._open_form(translation)
                 self._count("handled")
-                return ()
+                return Outcome()
             case ShowHome(team=team, user=user):
                 self.background(self.publish_home(team, user))
                 self._count("handled")
-                return ()
+                return Outcome()
             case LookUp(team=team, users=users):
                 for user in users:
                     self.people.look_up(team, user)
                 self._count("handled")
-                return ()
+                return Outcome()
             case TooMany(team=team, user=user, channel=channel):
                 self._count("refused")
                 if channel is not None:  # a mention: nothing acknowledges it with text
                     self.background(self._tell(team, channel, user, translation.text))
-                return (Paragraph((translation.text,)),)
+                return Outcome(answer=(Paragraph((translation.text,)),))
         # Events the core handles are counted by the composition root's wrapper.
-        outcome = await self._core.handle(translation)
-        return outcome.answer
+        return await self._core.handle(translation)
 
     def _count(self, outcome: str) -> None:
         """Inbound requests the core never sees: rejected, malformed, ignored, adapter-only."""

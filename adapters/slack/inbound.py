@@ -30,12 +30,14 @@ from bot.events import (
     DirectMessage,
     DirectMessageDeleted,
     DirectMessageEdited,
+    FormFilled,
     FormSubmitted,
     InboundEvent,
     ThreadReply,
 )
 from bot.people import PersonKey
 
+from .modals import FIELDS_CALLBACK, metadata, modal_answers
 from .render import CHOICE_PREFIX, FORM_BLOCK, FORM_CALLBACK, FORM_INPUT, FORM_PREFIX, Form
 
 PLATFORM = "slack"
@@ -373,6 +375,7 @@ def _command(body: Mapping[str, Any], team: str, known: Mapping[str, Profile]) -
         inline=True,
         prefix=PREFIX,
         names=_names(raw, known),
+        modal=True,
     )
 
 
@@ -560,6 +563,7 @@ def _action(body: Mapping[str, Any], team: str, known: Mapping[str, Profile]) ->
             actor=_actor(who, known),
             action=name,
             value=value,
+            modal=True,
         )
     return Ignored(f"unknown action {action_id[:40]!r}")
 
@@ -567,6 +571,8 @@ def _action(body: Mapping[str, Any], team: str, known: Mapping[str, Profile]) ->
 def _submission(body: Mapping[str, Any], team: str, known: Mapping[str, Profile]) -> Translation:
     who = _payload_user(body, team)
     view = body.get("view")
+    if who is not None and isinstance(view, dict) and view.get("callback_id") == FIELDS_CALLBACK:
+        return _filled(body, view, who, known)
     if who is None or not isinstance(view, dict) or view.get("callback_id") != FORM_CALLBACK:
         return Ignored("an unknown view")
     try:
@@ -582,4 +588,21 @@ def _submission(body: Mapping[str, Any], team: str, known: Mapping[str, Profile]
         action=meta["a"],
         value=str(meta.get("v", "")),
         text=str(text or ""),
+    )
+
+
+def _filled(
+    body: Mapping[str, Any], view: Mapping[str, Any], who: _Who, known: Mapping[str, Profile]
+) -> Translation:
+    """A `Form`'s modal submitted: its answers by field id."""
+    meta, answers = metadata(view), modal_answers(view)
+    if meta is None or answers is None:
+        return Ignored("a malformed view submission")
+    return FormFilled(
+        id=f"{PLATFORM}:{who.team}:view:{view.get('id') or body.get('trigger_id')}",
+        actor=_actor(who, known),
+        action=meta[0],
+        value=meta[1],
+        answers=answers,
+        modal=True,
     )

@@ -43,6 +43,7 @@ from bot.messages import (
     Strong,
     TextInput,
 )
+from bot.messages import Form as FieldsForm
 
 SlackBlock = dict[str, Any]
 
@@ -357,6 +358,8 @@ def block_to_slack(block: Block, ids: _Ids) -> list[tuple[SlackBlock, str]]:
             return _choices(choices, ids)
         case TextInput():
             return _form(block, ids)
+        case FieldsForm(title=title):  # opened as a modal where it can be (`modals.form_to_modal`)
+            return _context(escape(f"“{title}” opens as a form from a button or /circle."))
         case Document():
             return _document(block)
 

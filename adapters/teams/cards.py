@@ -9,7 +9,10 @@ Bot-authored `code` spans are shown in a monospace run.
 Buttons are `Action.Submit` with `{"circles": "choice", "action", "value"}`;
 a `TextInput` is an `Input.Text` with its own submit button carrying
 `{"circles": "form", "action", "value", "input": <field id>}`, so
-`inbound.activity_to_event` can tell them apart from anything else.
+`inbound.activity_to_event` can tell them apart from anything else. A `Form`
+is its inputs (`Input.Text`, `Input.ChoiceSet`, a multiple one with
+`isMultiSelect`) under one submit button carrying `{"circles": "fields",
+"action", "value", "fields": [ids], "multi": [ids of multiple choices]}`.
 
 Teams refuses messages over about 28 KB. `message_to_activities` lays the
 blocks out over as many messages as it takes, splitting a block that is too
@@ -25,7 +28,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from adapters.teams.inbound import CHOICE, FORM, SUBMIT_KEY
+from adapters.teams.inbound import CHOICE, FIELD_ID, FIELDS, FORM, SUBMIT_KEY
 from bot.messages import (
     Authored,
     Block,
@@ -33,7 +36,9 @@ from bot.messages import (
     Choices,
     Context,
     Document,
+    Field,
     Fields,
+    Form,
     Heading,
     Message,
     Name,
@@ -128,6 +133,8 @@ def _block(block: Block) -> list[Json]:
             return [{"type": "Container", "items": lines}]
         case TextInput():  # pragma: no cover - `_card` gives each input its id
             return _text_input(block, "circles_text")
+        case Form():
+            return _form(block)
 
 
 def _field(label: str, value: Rich) -> Json:
@@ -176,6 +183,47 @@ def _text_input(block: TextInput, field: str) -> list[Json]:
         "data": {SUBMIT_KEY: FORM, "action": block.action, "value": block.value, "input": field},
     }
     return [entry, {"type": "ActionSet", "actions": [submit]}]
+
+
+def _form(form: Form) -> list[Json]:
+    body = [_rich_block([_run(form.title, size="Medium", weight="Bolder")])]
+    if form.intro:
+        body += _rich((form.intro,))
+    body += [_input(field) for field in form.fields]
+    submit = {
+        "type": "Action.Submit",
+        "title": form.submit,
+        "style": "positive",
+        "data": {
+            SUBMIT_KEY: FIELDS,
+            "action": form.action,
+            "value": form.value,
+            "fields": [f.id for f in form.fields],
+            "multi": [f.id for f in form.fields if f.kind in ("many", "people")],
+        },
+    }
+    return [*body, {"type": "ActionSet", "actions": [submit]}]
+
+
+def _input(field: Field) -> Json:
+    """Teams has no people picker in a card: "people" picks among the field's options."""
+    entry: Json = {"id": FIELD_ID + field.id, "label": field.label, "isRequired": field.required}
+    if field.required:
+        entry["errorMessage"] = "Please answer this one."
+    if field.kind in ("short", "long"):
+        entry |= {"type": "Input.Text", "isMultiline": field.kind == "long"}
+        if field.hint:
+            entry["placeholder"] = field.hint
+    else:
+        entry |= {
+            "type": "Input.ChoiceSet",
+            "choices": [{"title": label, "value": value} for value, label in field.options],
+            "isMultiSelect": field.kind != "one",
+            "style": "expanded" if field.kind == "many" or len(field.options) <= 5 else "compact",
+        }
+    if field.initial:
+        entry["value"] = ("\n" if field.kind in ("short", "long") else ",").join(field.initial)
+    return entry
 
 
 # --- text -----------------------------------------------------------------------------

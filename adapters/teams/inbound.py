@@ -40,6 +40,7 @@ from bot.events import (
     DirectMessage,
     DirectMessageDeleted,
     DirectMessageEdited,
+    FormFilled,
     FormSubmitted,
     InboundEvent,
     ThreadReply,
@@ -54,6 +55,8 @@ GROUP_CHAT = "groupChat"
 SUBMIT_KEY = "circles"  # marks an Action.Submit payload as ours (see `cards`)
 CHOICE = "choice"
 FORM = "form"
+FIELDS = "fields"  # a `Form`'s submit button
+FIELD_ID = "field:"  # + a field's id: its input's id, apart from the submit data's own keys
 
 # What the database keeps of a Teams id (`people.workspace`/`user`, a check-in's source,
 # a circle's home): longer ones are not Teams' and are refused as malformed.
@@ -188,6 +191,10 @@ def _submission(value: Mapping[str, Any], *, event_id: str, actor: Actor) -> Inb
     action, argument = value.get("action"), value.get("value")
     if not isinstance(action, str) or not isinstance(argument, str):
         action, argument = "", ""
+    if value.get(SUBMIT_KEY) == FIELDS:
+        return FormFilled(
+            id=event_id, actor=actor, action=action, value=argument, answers=_answers(value)
+        )
     if value.get(SUBMIT_KEY) == FORM:
         field = value.get("input")
         text = value.get(field) if isinstance(field, str) else None
@@ -199,6 +206,20 @@ def _submission(value: Mapping[str, Any], *, event_id: str, actor: Actor) -> Inb
             text=text if isinstance(text, str) else "",
         )
     return ChoiceMade(id=event_id, actor=actor, action=action, value=argument)
+
+
+def _answers(value: Mapping[str, Any]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each field's answers: a multiple choice arrives comma-separated, an empty one not at all."""
+    fields, multi = value.get("fields"), value.get("multi")
+    fields = [f for f in fields if isinstance(f, str)] if isinstance(fields, list) else []
+    multi = {f for f in multi if isinstance(f, str)} if isinstance(multi, list) else set()
+    answers = []
+    for field in fields:
+        raw = value.get(FIELD_ID + field)
+        text = raw if isinstance(raw, str) else ""
+        picked = [v for v in text.split(",") if v] if field in multi else [text] if text else []
+        answers.append((field, tuple(picked)))
+    return tuple(answers)
 
 
 def _edit(activity: Activity, admins: frozenset[str]) -> InboundEvent | None:

@@ -1,9 +1,10 @@
-"""The participant's side (SPEC §13): the invitation, the intake by DM, and its reminders.
+"""The participant's side (SPEC §13): the invitation, the intake, and its reminders.
 
-The intake is asked question by question in the DM with the bot; each
-question names its choices, and an answer that is not one of them gets a
-clear answer and the question again, with nothing stored. `intake` starts it
-over, until the programme is matched. Reminders follow SPEC §4's rules: inside
+The intake is a form (the invitation's button opens it, prefilled with the
+answers so far) or is asked question by question in the DM with the bot
+(`intake`). Both read every answer with the same `QUESTIONS`: one that is
+not among the choices gets a clear answer (beside its field, or with the
+question again) and nothing is stored. It can change until the programme is matched. Reminders follow SPEC §4's rules: inside
 the person's working hours, and at most two. The "not with" answer is stored
 for the matching constraints alone; nothing ever shows it back, not even to
 its author's managers.
@@ -18,10 +19,23 @@ from datetime import datetime, timedelta
 
 from bot import grammar, keys, membership
 from bot.context import Ctx
-from bot.errors import UserError
+from bot.errors import FieldErrors, UserError
+from bot.events import FormFilled
 from bot.matching.intake import FunctionPreference
-from bot.messages import Authored, Choice, Choices, Message, Name, Paragraph, Strong, ToPerson
+from bot.messages import (
+    Authored,
+    Choice,
+    Choices,
+    Field,
+    Form,
+    Message,
+    Name,
+    Paragraph,
+    Strong,
+    ToPerson,
+)
 from bot.people import Person
+from bot.programmes.cohort import enrolments, people_by_id
 from bot.programmes.model import EXPERIENCE_BANDS, Enrolment, Programme, ProgrammeStatus
 from bot.registry import Call
 
@@ -241,10 +255,7 @@ def _question(programme: Programme, step: int) -> Paragraph:
 async def start(ctx: Ctx, person: Person, programme: Programme) -> None:
     """Ask the first question (again): the intake can be changed until the programme is matched."""
     enrolment = await _enrolment(ctx, person, programme)
-    if programme.status not in _OPEN:
-        raise UserError(
-            f"{programme.name} is already {programme.status.value}, so intakes can no longer change."
-        )
+    _require_open(programme)
     for other in await ctx.uow.enrolments.find(person_id=person.id):
         if other.step is not None and other.id != enrolment.id:  # one intake asked at a time
             other.step = None
@@ -252,6 +263,13 @@ async def start(ctx: Ctx, person: Person, programme: Programme) -> None:
     enrolment.step = 0
     await ctx.uow.enrolments.save(enrolment)
     ctx.say(_question(programme, 0))
+
+
+def _require_open(programme: Programme) -> None:
+    if programme.status not in _OPEN:
+        raise UserError(
+            f"{programme.name} is already {programme.status.value}, so intakes can no longer change."
+        )
 
 
 async def _enrolment(ctx: Ctx, person: Person, programme: Programme) -> Enrolment:
@@ -282,10 +300,166 @@ async def command(ctx: Ctx, call: Call[grammar.IntakeCommand]) -> None:
 
 
 async def on_button(ctx: Ctx, person: Person, value: str) -> None:
+    """The invitation's button: the intake form, with the answers given so far."""
+    programme = await _programme(ctx, value, "button")
+    enrolment = await _enrolment(ctx, person, programme)
+    _require_open(programme)
+    ctx.say(await form(ctx, programme, enrolment))
+
+
+async def _programme(ctx: Ctx, value: str, what: str) -> Programme:
     programme = await ctx.uow.programmes.first(id=int(value)) if value.isdigit() else None
     if programme is None:
-        raise UserError("That button is no longer valid.")
-    await start(ctx, person, programme)
+        raise UserError(f"That {what} is no longer valid.")
+    return programme
+
+
+# --- the form: the same questions, all at once --------------------------------------------
+
+# One field per question, in `QUESTIONS` order; the ratings' question has one per area.
+FIELDS = ("wants", "own_words", "offers", "function", "experience", "preference", "not_with")
+_RATING = "rating:"
+_PREFERENCES = (
+    (FunctionPreference.SAME, "The same function as mine"),
+    (FunctionPreference.DIFFERENT, "A different function"),
+    (FunctionPreference.NONE, "Either"),
+)
+_SCALE = tuple((str(n), str(n)) for n in range(1, 6))
+
+
+async def form(ctx: Ctx, programme: Programme, enrolment: Enrolment) -> Form:
+    """The intake as one form, prefilled; "not with" offers the programme's other participants."""
+    assert programme.id is not None
+    others = [e.person_id for e in await enrolments(ctx, programme) if e.id != enrolment.id]
+    people = await people_by_id(ctx, sorted({*others, *enrolment.not_with}))
+    done = enrolment.intake_done_at is not None
+    rated = dict(zip(programme.areas, enrolment.ratings, strict=False))
+    return Form(
+        title="Your intake",
+        submit="Save",
+        action="intake",
+        value=str(programme.id),
+        intro=(
+            f"{programme.name}: what you want to develop and what you can offer, to match you with "
+            "the right people. You can change it until the programme is matched."
+        ),
+        fields=(
+            _areas_field(
+                "wants", "Which areas do you want to develop?", programme, enrolment.wants
+            ),
+            Field(
+                id="own_words",
+                label="In one line of your own words, what do you want to get better at?",
+                kind="short",
+                initial=(enrolment.own_words,) if enrolment.own_words else (),
+                required=False,
+            ),
+            _areas_field(
+                "offers",
+                "Which areas could you help others with?",
+                programme,
+                enrolment.offers,
+                required=False,
+            ),
+            Field(
+                id="function",
+                label="Your function or team",
+                kind="short",
+                initial=(enrolment.function,) if enrolment.function else (),
+                hint="e.g. Engineering or Sales",
+            ),
+            Field(
+                id="experience",
+                label="Experience in your role",
+                kind="one",
+                options=tuple((b, b) for b in EXPERIENCE_BANDS),
+                initial=(enrolment.experience,) if enrolment.experience else (),
+            ),
+            Field(
+                id="preference",
+                label="Matched with people from",
+                kind="one",
+                options=tuple((p.value, label) for p, label in _PREFERENCES),
+                initial=(enrolment.preference.value,) if done else (),
+            ),
+            Field(
+                id="not_with",
+                label="Anyone you should not be matched with? (Private: nobody else ever sees it.)",
+                kind="people",
+                options=tuple((people[i].key.user, people[i].name) for i in others if i in people),
+                initial=tuple(
+                    people[i].key.user for i in sorted(enrolment.not_with) if i in people
+                ),
+                required=False,
+            ),
+            *(
+                Field(
+                    id=f"{_RATING}{n}",
+                    label=f"Rate yourself in {area}: 1 (just starting) to 5 (strong)",
+                    kind="one",
+                    options=_SCALE,
+                    initial=(str(rated[area]),) if area in rated else (),
+                )
+                for n, area in enumerate(programme.areas)
+            ),
+        ),
+    )
+
+
+def _areas_field(
+    id: str, label: str, programme: Programme, initial: tuple[str, ...], *, required: bool = True
+) -> Field:
+    options = tuple((a, a) for a in programme.areas)
+    return Field(
+        id=id, label=label, kind="many", options=options, initial=initial, required=required
+    )
+
+
+def _as_typed(programme: Programme, filled: FormFilled) -> list[tuple[str, str]]:
+    """Each question's answer as it would be typed in the DM, with the field it came from."""
+    typed = {
+        "wants": ", ".join(filled.get("wants")),
+        "own_words": filled.text("own_words"),
+        "offers": ", ".join(filled.get("offers")) or "none",
+        "function": filled.text("function"),
+        "experience": filled.text("experience"),
+        "preference": filled.text("preference"),
+        "not_with": " ".join(f"<@{user}>" for user in filled.get("not_with")) or "none",
+    }
+    ratings = [filled.text(f"{_RATING}{n}") for n in range(len(programme.areas))]
+    bad = next((n for n, r in enumerate(ratings) if r not in "12345" or len(r) != 1), 0)
+    return [*((f, typed[f]) for f in FIELDS), (f"{_RATING}{bad}", " ".join(ratings))]
+
+
+async def on_form(ctx: Ctx, person: Person, filled: FormFilled) -> None:
+    """The intake form submitted: every answer read as the DM reads it; one bad, none stored."""
+    programme = await _programme(ctx, filled.value, "form")
+    enrolment = await _enrolment(ctx, person, programme)
+    _require_open(programme)
+    problems: dict[str, str] = {}
+    for question, (field, text) in zip(QUESTIONS, _as_typed(programme, filled), strict=True):
+        try:
+            await question.read(ctx, programme, enrolment, text.strip())
+        except UserError as error:
+            problems[field] = error.message
+    if problems:
+        shown = await form(ctx, programme, enrolment)
+        raise FieldErrors(problems, {f.id: f.label for f in shown.fields})
+    _complete(ctx, programme, enrolment)
+    await ctx.uow.enrolments.save(enrolment)
+
+
+def _complete(ctx: Ctx, programme: Programme, enrolment: Enrolment) -> None:
+    enrolment.step = None
+    enrolment.intake_done_at = enrolment.intake_done_at or ctx.now
+    ctx.say(
+        Paragraph(
+            (
+                f"Thank you: your intake for {programme.name} is complete. You can change it with "
+                f"`intake` until the programme is matched.",
+            )
+        )
+    )
 
 
 async def answer(ctx: Ctx, person: Person, text: str, *, free_text_only: bool = False) -> bool:
@@ -313,16 +487,7 @@ async def answer(ctx: Ctx, person: Person, text: str, *, free_text_only: bool = 
             enrolment.step = step + 1
             ctx.say(_question(programme, step + 1))
         else:
-            enrolment.step = None
-            enrolment.intake_done_at = enrolment.intake_done_at or ctx.now
-            ctx.say(
-                Paragraph(
-                    (
-                        f"Thank you: your intake for {programme.name} is complete. You can change it with "
-                        f"`intake` until the programme is matched.",
-                    )
-                )
-            )
+            _complete(ctx, programme, enrolment)
         await ctx.uow.enrolments.save(enrolment)
         return True
     return False

@@ -1,5 +1,8 @@
 """The managers' commands (SPEC §13): new, invite, status, match, move, lock, launch, close.
 
+`programme new` alone opens the programme form; its submission is read by
+the command's own grammar, field by field, and created by the same `new`.
+
 Each checks who may run it (`cohort.programme_for`) and what the programme's
 status allows before it writes anything, so a refusal changes nothing. The
 proposal is the matching engine's (`bot.matching.proposal.propose`); launch
@@ -16,13 +19,14 @@ from typing import Any
 from bot import grammar, membership
 from bot.circles import CircleStatus
 from bot.context import Ctx
-from bot.errors import UserError
+from bot.errors import FieldErrors, UsageError, UserError
+from bot.events import FormFilled
 from bot.kinds import DEFAULT_KIND, PRESETS, Kind
 from bot.matching.constraints import forbidden_pairs
 from bot.matching.explain import explain
 from bot.matching.proposal import Proposal, propose
 from bot.matching.score import Emphasis
-from bot.messages import Block, Heading, Paragraph, Strong
+from bot.messages import Block, Field, Form, Heading, Paragraph, Strong
 from bot.people import Person
 from bot.programmes import homes, intake
 from bot.programmes.cohort import (
@@ -51,6 +55,9 @@ HERE = "#here"  # `programme invite #here`: this conversation's members
 async def new(ctx: Ctx, call: Call[grammar.ProgrammeNew]) -> None:
     person, command = call.person, call.command
     assert person.id is not None
+    if command.asks_form:
+        ctx.say(FORM)
+        return
     platform, workspace = person.key.platform, person.key.workspace
     if await ctx.uow.programmes.by_name(platform, workspace, command.name):
         raise UserError(
@@ -96,6 +103,77 @@ async def new(ctx: Ctx, call: Call[grammar.ProgrammeNew]) -> None:
         ),
         Paragraph((f"Next: `{ctx.prefix}programme invite @someone … #channel`.",)),
     )
+
+
+FORM = Form(
+    title="New programme",
+    submit="Create",
+    action="programme",
+    value="new",
+    intro="A cohort matched into circles or pairs by what each wants to develop; you manage it.",
+    fields=(
+        Field(id="name", label="Name", kind="short", hint="e.g. New Leads"),
+        Field(
+            id="areas",
+            label="Capability areas (3 to 8, separated by commas)",
+            kind="long",
+            hint="feedback, delegation, hiring",
+        ),
+        Field(
+            id="kind",
+            label="Kind",
+            kind="one",
+            options=tuple((k.value, k.value) for k in Kind),
+            initial=(DEFAULT_KIND.value,),
+        ),
+        Field(id="size", label="Circle size", kind="short", hint="e.g. 4-6", required=False),
+        Field(
+            id="emphasis",
+            label="Matching emphasis",
+            kind="one",
+            options=tuple((e.value, e.value) for e in Emphasis),
+            initial=(Emphasis.BALANCED.value,),
+        ),
+        Field(
+            id="schedule",
+            label="Schedule once launched",
+            kind="short",
+            hint="e.g. fortnightly on tue at 09:00 for 6 sessions",
+            required=False,
+        ),
+        Field(id="focus", label="Focus", kind="long", required=False),
+    ),
+)
+
+
+async def on_form(ctx: Ctx, person: Person, filled: FormFilled) -> None:
+    """The programme form: each field read by the command's grammar; any bad, nothing made."""
+    if filled.value != "new":
+        raise UserError("That form is no longer valid.")
+    args = grammar.Args.of("programme new", grammar.PROGRAMME_NEW_USAGE, "", free_text=True)
+    problems: dict[str, str] = {}
+
+    def read(field: str) -> Any:
+        text = filled.text(field)
+        try:
+            needed = text or field in ("name", "areas")
+            return grammar.PROGRAMME_PARTS[field](args, text) if needed else None
+        except UsageError as error:
+            problems[field] = error.problem
+            return None
+
+    command = grammar.ProgrammeNew(
+        name=read("name") or "",
+        areas=read("areas") or (),
+        kind=read("kind"),
+        size=read("size"),
+        emphasis=read("emphasis"),
+        schedule=read("schedule"),
+        focus=filled.text("focus"),
+    )
+    if problems:
+        raise FieldErrors(problems, {f.id: f.label for f in FORM.fields})
+    await new(ctx, Call(person=person, command=command, admin=False, conversation=None, names={}))
 
 
 async def invite(ctx: Ctx, call: Call[grammar.ProgrammeInvite]) -> None:

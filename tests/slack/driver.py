@@ -268,6 +268,41 @@ class Workspace:
         )
         return await self.expect_ok(self.interaction(payload))
 
+    async def fill(
+        self, user: str, view: Mapping[str, Any], answers: Mapping[str, tuple[str, ...]]
+    ) -> Sent:
+        """`user` answers the multi-field modal `view` (as opened by views.open) and submits it:
+        each input's state as Slack reports its element type."""
+        values: dict[str, Any] = {}
+        for block in view["blocks"]:
+            if block["type"] != "input":
+                continue
+            element, picked = block["element"], answers.get(block["block_id"], ())
+            options = {o["value"]: o for o in element.get("options", [])}
+            state: dict[str, Any] = {"type": element["type"]}
+            match element["type"]:
+                case "plain_text_input":
+                    state["value"] = "\n".join(picked) or None
+                case "static_select":
+                    state["selected_option"] = options[picked[0]] if picked else None
+                case "multi_static_select":
+                    state["selected_options"] = [options[v] for v in picked]
+                case "multi_users_select":
+                    state["selected_users"] = list(picked)
+            values[block["block_id"]] = {element["action_id"]: state}
+        payload = fixture("view_submission")
+        payload["user"].update(id=user, username=user.lower(), name=user.lower())
+        payload["team"]["id"] = self.team
+        payload["trigger_id"] = f"trigger.{next(self._triggers)}"
+        payload["view"].update(
+            id=view["id"],
+            callback_id=view["callback_id"],
+            private_metadata=view["private_metadata"],
+            blocks=view["blocks"],
+            state={"values": values},
+        )
+        return await self.expect_ok(self.interaction(payload))
+
     @staticmethod
     async def expect_ok(sending: Any) -> Sent:
         sent: Sent = await sending

@@ -41,6 +41,7 @@ def test_a_slash_command_in_a_channel() -> None:
         text="invite <@U0BEN|ben> <@U0CHEN> <3 & more",
         conversation="slack:T0ACME:C0HOME",
         inline=True,
+        modal=True,
         prefix="/circle ",
         names=(("U0BEN", "Ben"),),
     )

@@ -306,6 +306,13 @@ class TeamsBot:
         post, data = self._find(who, lambda a: a["data"].get("input") is not None, label=label)
         await self.submit(who, {**data, data["input"]: text}, reply_to=post.id)
 
+    async def fill_form(self, who: Member, answers: dict[str, str]) -> dict[str, Any]:
+        """Answer the newest form card in the person's chat (input id: value) and submit it;
+        the card's body, as it was shown."""
+        post, data = self._find(who, lambda a: a["data"].get("circles") == "fields")
+        await self.submit(who, {**data, **answers}, reply_to=post.id)
+        return dict(post.card)
+
     async def submit(self, who: Member, value: Any, *, reply_to: str = "1763712000000") -> None:
         """An Action.Submit from a card in the person's 1:1 chat, carrying `value`."""
         activity = self.activity(
@@ -327,7 +334,7 @@ class TeamsBot:
                 for action in element.get("actions", []) if element["type"] == "ActionSet" else []:
                     if not wanted(action):
                         continue
-                    if label is not None and fields.get(action["data"]["input"]) != label:
+                    if label is not None and fields.get(action["data"].get("input")) != label:
                         continue
                     data: dict[str, Any] = action["data"]
                     return post, data

@@ -401,6 +401,8 @@ function blocks(list, ref) {
         return choices(block, ref);
       case "input":
         return textInput(block, ref);
+      case "form":
+        return formBlock(block, ref);
       case "document":
         return documentBlock(block);
       default:
@@ -460,6 +462,63 @@ function textInput(block, ref) {
     if (event.key === "Enter" && (event.metaKey || event.ctrlKey)) form.requestSubmit();
   });
   return form;
+}
+
+// A `Form`: every field at once, sent to the playground API as {field id: [values]}.
+function formBlock(block, ref) {
+  const readers = [];
+  const fields = block.fields.map((field) => {
+    const id = `f-${ref}-${field.id}`;
+    let input;
+    if (field.kind === "short" || field.kind === "long") {
+      input = el(field.kind === "long" ? "textarea" : "input", {
+        id,
+        rows: 2,
+        maxLength: 4000,
+        placeholder: field.hint || "",
+        required: field.required,
+      });
+      input.value = field.initial.join("\n");
+      readers.push(() => [field.id, input.value.trim() ? [input.value] : []]);
+    } else if (field.kind === "one") {
+      input = el(
+        "select",
+        { id, required: field.required },
+        el("option", { value: "" }, "—"),
+        field.options.map((option) =>
+          el("option", { value: option.value, selected: field.initial.includes(option.value) }, option.label),
+        ),
+      );
+      readers.push(() => [field.id, input.value ? [input.value] : []]);
+    } else {
+      const boxes = field.options.map((option) =>
+        el("input", { type: "checkbox", value: option.value, checked: field.initial.includes(option.value) }),
+      );
+      input = el(
+        "div",
+        { id, class: "b-picks", role: "group" },
+        boxes.map((box, n) => el("label", {}, box, " ", field.options[n].label)),
+      );
+      readers.push(() => [field.id, boxes.filter((box) => box.checked).map((box) => box.value)]);
+    }
+    return el("div", { class: "b-field" }, el("label", { for: id }, field.label), input);
+  });
+  return el(
+    "form",
+    {
+      class: "b-form",
+      autocomplete: "off",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const answers = Object.fromEntries(readers.map((read) => read()));
+        await call("fields", { post: ref, action: block.action, value: block.value, answers });
+      },
+    },
+    el("strong", {}, block.title),
+    block.intro ? el("p", {}, block.intro) : null,
+    fields,
+    el("button", { type: "submit", class: "primary small" }, block.submit),
+  );
 }
 
 function documentBlock(block) {
