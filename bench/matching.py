@@ -26,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.matching import CircleSolver, PairSolver
+from adapters.matching.circles import CircleSolver
+from adapters.matching.pairs import PairSolver
 from bot.matching.constraints import SizeBounds, forbidden_pairs, plan_sizes
 from bot.matching.exhaustive import ExhaustiveSolver
 from bot.matching.intake import FunctionPreference, History, Intake, Participant

@@ -433,7 +433,7 @@ def commitment_prompt(
 ) -> Message:
     assert session.id is not None and person.id is not None
     question = PRESETS[circle.kind].commitment_question
-    by = f" ({day(next_opens, person.tz)}, {person.tz})" if next_opens else ""
+    by = f" ({day(next_opens, person.tz)})" if next_opens else ""  # a day in their own zone
     optional = circle.commitments is Commitments.OPTIONAL
     focus: tuple[Block, ...] = (
         (Paragraph((Strong("Focus: "), Authored(circle.focus))),) if circle.focus else ()

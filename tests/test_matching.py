@@ -12,6 +12,8 @@ scores are compared with the exhaustive optimum.
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from collections.abc import Sequence
 from datetime import date
 from itertools import combinations
@@ -20,7 +22,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.matching import CircleSolver, PairSolver, solver_for
+from adapters.matching import solver_for
+from adapters.matching.circles import CircleSolver
+from adapters.matching.pairs import PairSolver
 from bot.matching.constraints import Infeasible, SizeBounds, forbidden_pairs, plan_sizes
 from bot.matching.exhaustive import ExhaustiveSolver
 from bot.matching.intake import FunctionPreference, History, Intake, Participant
@@ -352,3 +356,15 @@ def test_a_lock_that_cannot_be_kept_is_refused_and_changes_nothing() -> None:
     ):
         with pytest.raises(Infeasible, match=message):
             match(people, History(), bounds, SEARCHING, locked=locked)
+
+
+def test_a_server_that_never_matches_does_not_load_the_solvers() -> None:
+    """OR-Tools brings numpy and pandas: about 70 MB that `circles serve` pays only once a
+    programme is matched."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, adapters.serve; print(sorted(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "'ortools'" not in loaded and "'networkx'" not in loaded and "'pandas'" not in loaded

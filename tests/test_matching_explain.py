@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from adapters.matching import CircleSolver
+from adapters.matching.circles import CircleSolver
 from bot.matching.constraints import SizeBounds
 from bot.matching.explain import explain
 from bot.matching.intake import FunctionPreference, History, Intake, Participant

@@ -543,12 +543,9 @@ async def test_reminder_commitment_prompt_and_last_call_go_only_to_those_who_owe
     for member in (BEN, CHEN, DARA):
         assert h.arrived(member, "commitment") == [at_fraction(1, 0.6)], member
     [ask] = with_text(h.inbox(BEN), "What is one specific thing you will do")
-    assert (
-        "What is one specific thing you will do before the next session "
-        "(Mon 30 Nov, America/New_York)?" in ask
-    )
+    assert "What is one specific thing you will do before the next session (Mon 30 Nov)?" in ask
     [ask] = with_text(h.inbox(DARA), "What is one specific thing you will do")
-    assert "(Mon 30 Nov, Australia/Sydney)?" in ask
+    assert "(Mon 30 Nov)?" in ask
 
     await h.command(BEN, "commit Block two focus afternoons a week.")
 

@@ -303,12 +303,6 @@ class Demo:
 
         return act
 
-    def _command_dm(self, who: Persona, text: str) -> Callable[[], Awaitable[None]]:
-        async def act() -> None:
-            await self.command(who, text, conversation=None)
-
-        return act
-
     def _answer_ask(self, arrival: Arrival, *, author: int, session_id: int) -> None:
         """Mastermind: the next two members after the asker answer in the ask's own thread."""
         if arrival.edit:
@@ -345,8 +339,7 @@ class Demo:
     def _agree_later(self, arrival: Arrival, *, circle_id: str, now: bool = False) -> None:
         assert arrival.person is not None
         who = self.by_key[arrival.person]
-        if who.user == "eli" and not now:  # sets his time zone; agrees only when he checks in
-            self.sim.at(arrival.at + who.delay, self._command_dm(who, f"tz {who.tz}"))
+        if who.user == "eli" and not now:  # agrees only when he checks in
             return
 
         async def act() -> None:
