@@ -468,6 +468,7 @@ async def test_a_programme_runs_in_the_playground_through_its_channels(
 
         await run("programme new Spring Mentoring areas feedback, delegation, coaching, strategy")
         assert "Invited Amara, Bruno" in await run("programme invite #cohort")
+        assert (await visitor.state())["cohort"] == {"here": True, "intakes": 24}
         waiting = await visitor.post("intakes", member="ana")
         assert waiting["state"]["cohort"] == {"here": True, "intakes": 0}
         assert (
@@ -500,8 +501,13 @@ async def test_a_programme_runs_in_the_playground_through_its_channels(
         )
         assert refused.startswith("There is no channel '#nowhere' here")
 
-        # Reset takes the launched channels away; the page falls back to #circle.
-        await visitor.post("reset", member="ana")
+        # Reset, pressed as Yara, takes her and the launched channels away: the page
+        # falls back to Ana in #circle.
+        reset = await visitor.post("reset", member="yara", channel=homes[0])
+        assert (reset["state"]["member"], reset["state"]["channel"]["name"]) == ("ana", "#circle")
+        assert "Unknown member 'yara'" in await visitor.refused(
+            "dm", {"member": "yara", "text": "hi"}
+        )
         response = await visitor.client.get(
             "/playground/api/state", params={"member": "ana", "channel": homes[0]}
         )

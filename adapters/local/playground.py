@@ -4,7 +4,10 @@
 as any of four people, sees the circle's channel with its session threads and
 each person's DMs, types commands and replies, clicks the same choices Slack
 and Teams show, and moves the clock on to watch prompts, nudges and summaries
-arrive. It is the local adapter's two translations, like the Slack and Teams
+arrive. For a programme (SPEC §13), #cohort brings two dozen more people; the
+core's `Spaces` are the world's channels, so `programme invite #cohort` reads
+its members and `programme launch` opens a channel per circle, which the page
+lists and opens like #circle. It is the local adapter's two translations, like the Slack and Teams
 ones: a JSON request becomes a neutral event (`request_to_event`-style
 handlers below), and a delivered neutral message becomes a small JSON tree
 (`message_to_json`) that the page turns into DOM nodes with `textContent`
@@ -453,7 +456,7 @@ class Playground:
         if not isinstance(blank, bool):
             raise BadRequest('"blank" must be true or false.')
         await self.reset(seed=not blank)
-        return user
+        return user if user in self.people else ORGANISER.user  # #cohort's people are gone
 
     async def reset(self, *, seed: bool = True) -> None:
         """Start over: an empty database, a new world, the clock back at the start."""
@@ -507,6 +510,25 @@ class Playground:
         waiting: list[tuple[Persona, str, tuple[str, ...]]] = []
         if _address(COHORT_CHANNEL) not in self.world.channels:
             return waiting
+        cohort = {persona.key: persona for persona in COHORT}
+        async with self.uow() as uow:
+            people = {
+                p.id: cohort[p.key]
+                for p in await uow.people.find(platform="local", workspace=WORKSPACE)
+                if p.key in cohort
+            }
+            for programme in await uow.programmes.find(platform="local", workspace=WORKSPACE):
+                if programme.status not in (ProgrammeStatus.DRAFT, ProgrammeStatus.ENROLLING):
+                    continue
+                for enrolment in await uow.enrolments.find(programme_id=programme.id):
+                    if (
+                        enrolment.person_id in people
+                        and enrolment.active
+                        and enrolment.intake_done_at is None
+                    ):
+                        persona = people[enrolment.person_id]
+                        waiting.append((persona, programme.name, programme.areas))
+        return waiting
         async with self.uow() as uow:
             for persona in COHORT:
                 person = await uow.people.by_key(persona.key)

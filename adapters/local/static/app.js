@@ -145,6 +145,8 @@ function show(payload) {
   const switched =
     previous && (previous.member !== payload.state.member || previous.channel.name !== payload.state.channel.name);
   ui.state = payload.state;
+  ui.member = payload.state.member; // Ana again once a reset took a #cohort member away
+  localStorage.setItem("circles.member", ui.member);
   ui.channel = payload.state.channel.name; // #circle again once a reset took the channel away
   localStorage.setItem("circles.channel", ui.channel);
   markFresh(payload.state, !previous || switched);
