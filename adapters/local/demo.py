@@ -33,6 +33,7 @@ from bot.events import (
 from bot.kinds import PRESETS, Kind
 from bot.people import PersonKey
 from bot.sessions import SessionStatus
+from bot.working_hours import DEFAULT_HOURS, delivery_moment
 from storage.db import Database, create_engine, upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -312,9 +313,13 @@ class Demo:
         topic = self._topic(asker, number)
         helpers = [self.members[(author + step) % len(self.members)] for step in range(2)]
         for who in helpers:
-            delay = who.delay + timedelta(hours=1)
+            # They see the ask when they are at work: nobody answers at 03:00 their time.
+            seen = delivery_moment(
+                hours=DEFAULT_HOURS, tz=who.tz, due=arrival.at + who.delay, closes_at=None
+            )
+            assert seen is not None  # a moment not tied to a session is held, never dropped
             respond = self._respond(who, arrival.post.ref, topic, ask_of=asker.name)
-            self.sim.at(arrival.at + delay, respond)
+            self.sim.at(seen + timedelta(hours=1), respond)
 
     def _respond(
         self, who: Persona, thread: str, topic: int, *, ask_of: str | None = None
