@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adapters.matching import solver_for
+from adapters.spaces import PlatformSpaces
 from bot.context import Config
 from bot.core import Core
 from bot.ports import Clock
@@ -27,6 +28,7 @@ class Circles:
 
     core: Core
     uow: SqlUnitOfWorkFactory
+    spaces: PlatformSpaces  # Slack's and Teams' join once their adapters are built
 
 
 def bootstrap(
@@ -35,14 +37,15 @@ def bootstrap(
     """The core on `engine` (on SQLite, sharing the one database is what keeps its
     transactions and the delivery worker's from overlapping: `storage.sqlite`), matching
     on the solvers of `adapters.matching`, and reaching channels through `spaces` where a
-    platform provides them (the local one does)."""
+    platform provides them (the local one does; Slack's and Teams' join `Circles.spaces`)."""
     uow = SqlUnitOfWorkFactory(engine)
+    routes = PlatformSpaces(spaces)
     core = Core(
         uow=uow,
         clock=clock,
         calendar=RhythmCalendar(),
         config=config or Config(),
         solver_for=solver_for,
-        spaces=spaces,
+        spaces=routes,
     )
-    return Circles(core=core, uow=uow)
+    return Circles(core=core, uow=uow, spaces=routes)

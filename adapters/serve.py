@@ -36,6 +36,7 @@ from bot.core import Core, Outcome
 from bot.events import InboundEvent
 from bot.messages import Block
 from bot.people import PersonKey
+from bot.programmes.ports import Spaces
 from scheduler.delivery import DeliveryWorker
 from scheduler.leader import Election, leader_for
 from scheduler.messenger import Messenger
@@ -74,6 +75,7 @@ class Platforms:
     mounts: list[Mount] = field(default_factory=list)
     messengers: dict[str, Messenger] = field(default_factory=dict)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    spaces: dict[str, Spaces] = field(default_factory=dict)  # for programmes, by platform
 
 
 class NotifyingCore:
@@ -121,6 +123,7 @@ def platforms_for(
         found.mounts.append(slack.adapter)
         found.messengers["slack"] = slack.messenger
         found.closers.append(slack.adapter.close)
+        found.spaces["slack"] = slack.spaces
     if settings.teams_enabled:
         from adapters.teams.config import TeamsConfig
         from adapters.teams.wiring import create_teams
@@ -134,6 +137,7 @@ def platforms_for(
         )
         found.mounts.append(teams.adapter)
         found.messengers["teams"] = teams.messenger
+        found.spaces["teams"] = teams.spaces
     return found
 
 
@@ -240,6 +244,8 @@ async def _run(settings: Settings, *, engine: Database, stop: asyncio.Event) -> 
     platforms = platforms_for(
         settings, core=notifying, engine=engine, metrics=metrics, config=config
     )
+    for name, spaces in platforms.spaces.items():
+        circles.spaces.add(name, spaces)
     store = OutboxStore(engine)
     by_platform = {
         name: DeliveryWorker(

@@ -28,7 +28,7 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.grammar import Command, is_review_text
 from bot.people import Person
-from bot.programmes import intake
+from bot.programmes import homes, intake
 from bot.programmes import manage as programmes
 from bot.registry import Acts, Audience, Call, Handler, Menu, Registry, Spec
 from bot.routing import resolve_circle, split_circle
@@ -535,6 +535,12 @@ ROWS: tuple[Spec[Any], ...] = (
         "create, schedule and welcome every circle of the proposal, each in its own channel",
         grammar.read_bare(grammar.ProgrammeLaunch),
         programmes.launch,
+    ),
+    _managing(
+        "programme home <n>",
+        "typed in a channel or group chat made by hand: it becomes circle n's home",
+        grammar.read_circle_number(grammar.ProgrammeHome),
+        homes.home,
     ),
     _managing(
         "programme close",

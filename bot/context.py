@@ -13,13 +13,14 @@ their working hours), and the answer to what someone just did with `reply`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.messages import Block, Message, ToConversation, ToPerson
 from bot.people import Person
 from bot.ports import Calendar
-from bot.programmes.ports import SolverFor, Spaces
+from bot.programmes.ports import Answer, AskPlatform, Request, SolverFor, Spaces
 from bot.store import UnitOfWork
 from bot.working_hours import delivery_moment
 
@@ -44,6 +45,15 @@ class Ctx:
     solver_for: SolverFor | None = None  # matching (SPEC §14), wired by the composition root
     spaces: Spaces | None = None  # the platforms' channels, for programmes (SPEC §13)
     answer: list[Block] = field(default_factory=list)
+    asked: dict[Request, Answer] = field(default_factory=dict)  # the platform's, this event
+
+    def platform(self, requests: Sequence[Request]) -> list[Answer]:
+        """The platform's answers to `requests`; the ones not known yet are asked for
+        (`AskPlatform`: the core asks outside the transaction and runs the event again)."""
+        missing = [r for r in requests if r not in self.asked]
+        if missing:
+            raise AskPlatform(missing)
+        return [self.asked[r] for r in requests]
 
     async def send(self, message: Message) -> bool:
         """Queue a post in a conversation; False if its key was queued before."""

@@ -51,10 +51,12 @@ from bot.messages import Authored, Block, Message, Paragraph, Quote, ToPerson
 from bot.people import Person, PersonKey
 from bot.ports import Calendar, Clock
 from bot.programmes import intake
-from bot.programmes.ports import SolverFor, Spaces
+from bot.programmes.ports import Answer, AskPlatform, Request, SolverFor, Spaces, ask
 from bot.registry import Audience
 from bot.sessions import Session
 from bot.store import Conflict, UnitOfWork, UnitOfWorkFactory
+
+MOST_ASKS = 3  # runs of one event while it asks the platform (each run asks what it needs)
 
 
 @dataclass(frozen=True)
@@ -86,15 +88,22 @@ class Core:
     # --- inbound ------------------------------------------------------------
 
     async def handle(self, event: InboundEvent) -> Outcome:
-        try:
-            return await self._handle(event)
-        except Conflict:
-            # A concurrent event took a unique key first (both were someone's first
-            # contact, or a retry raced its original). This transaction was rolled
-            # back whole; handling it again finds the other's row.
-            return await self._handle(event)
+        asked: dict[Request, Answer] = {}
+        for _ in range(MOST_ASKS):
+            try:
+                try:
+                    return await self._handle(event, asked)
+                except Conflict:
+                    # A concurrent event took a unique key first (both were someone's first
+                    # contact, or a retry raced its original). This transaction was rolled
+                    # back whole; handling it again finds the other's row.
+                    return await self._handle(event, asked)
+            except AskPlatform as needed:  # rolled back: ask outside it, then run again
+                for request in needed.requests:
+                    asked[request] = await ask(self._spaces, request)
+        raise RuntimeError("the platform's answers kept changing what the event needed")
 
-    async def _handle(self, event: InboundEvent) -> Outcome:
+    async def _handle(self, event: InboundEvent, asked: dict[Request, Answer]) -> Outcome:
         event = _storable(event)
         inline = getattr(event, "inline", False)
         prefix = event.prefix if isinstance(event, CommandIssued) else ""
@@ -110,6 +119,7 @@ class Core:
                 prefix=prefix,
                 solver_for=self._solver_for,
                 spaces=self._spaces,
+                asked=asked,
             )
             try:
                 person = await self._person(ctx, event)

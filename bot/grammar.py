@@ -955,6 +955,14 @@ class ProgrammeUnlock(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ProgrammeHome(Command):
+    """Typed in the conversation made by hand for circle `number` of a launched programme."""
+
+    keyword = "programme home"
+    number: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class ProgrammeLaunch(Command):
     keyword = "programme launch"
 
@@ -1075,7 +1083,9 @@ def read_programme_move(args: Args) -> ProgrammeMove:
     )
 
 
-def read_circle_number(command: type[ProgrammeLock | ProgrammeUnlock]) -> Parser[Command]:
+def read_circle_number(
+    command: type[ProgrammeLock | ProgrammeUnlock | ProgrammeHome],
+) -> Parser[Command]:
     def parse(args: Args) -> Command:
         if len(args.tokens) != 1:
             raise args.fail(f"Name the circle by its number, e.g. `{args.keyword} 2`.")

@@ -30,7 +30,13 @@ class LocalSpaces:
         return None if found is None else sorted(found.items())
 
     async def open_home(
-        self, *, platform: str, workspace: str, name: str, members: Sequence[PersonKey]
+        self,
+        *,
+        platform: str,
+        workspace: str,
+        name: str,
+        members: Sequence[PersonKey],
+        pair: bool = False,
     ) -> str | None:
         if platform != PLATFORM:
             return None

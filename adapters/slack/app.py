@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Sequence
 from typing import Any, Protocol
 
 import aiohttp
@@ -83,13 +83,16 @@ COMMAND = "/circle"
 BOT_SCOPES = (
     "app_mentions:read",  # app_mention
     "channels:history",  # message.channels: thread replies in a public home channel
-    "channels:read",  # member_joined_channel in public channels
+    "channels:read",  # member_joined_channel in public channels; conversations.members/list
     "chat:write",  # chat.postMessage, chat.update
     "commands",  # /circle
     "files:write",  # exports as files (files.getUploadURLExternal / completeUploadExternal)
     "groups:history",  # message.groups: thread replies in a private home channel
-    "groups:read",  # member_joined_channel in private channels
+    "groups:read",  # member_joined_channel in private channels; conversations.members/list
+    "groups:write",  # conversations.create/invite: a launched programme circle's private channel
     "im:history",  # message.im: answers, edits and deletions in the DM
+    "mpim:history",  # message.mpim: thread replies in a launched pair's group DM
+    "mpim:write",  # conversations.open with users: a launched pair's group DM
     "users:read",  # users.info: names, time zones, admins
 )
 BOT_EVENTS = (
@@ -100,8 +103,11 @@ BOT_EVENTS = (
     "message.channels",
     "message.groups",
     "message.im",
+    "message.mpim",  # a launched pair's home is a group DM
     "tokens_revoked",
 )
+ANSWER_WITHIN = 2.0  # seconds a slash command's answer may take; Slack waits three
+WORKING = "Working on it: the answer follows here in a moment."
 SORRY = (
     "Sorry, something went wrong on my side and nothing was changed. Please try again in a minute."
 )
@@ -176,6 +182,7 @@ class SlackAdapter:
         self._settings = settings
         self._core = core
         self._text_limit = text_limit
+        self.answer_within = ANSWER_WITHIN  # tests make it 0 to see the slow path
         self._metrics = metrics
         self._api_url = settings.slack_api_url.rstrip("/") + "/"
         self._sdk_log = _quiet_logger("adapters.slack.sdk")
@@ -338,25 +345,46 @@ class SlackAdapter:
                 self.app.event(event)(self._on_uninstalled)
 
     async def _on_command(self, ack: Any, body: dict[str, Any]) -> None:
-        """A slash command: its answer is the acknowledgement, shown only to the caller."""
-        try:
-            answer = await self._serve(body)
-        except Exception as error:
-            # The type only: a database error's message can quote the member's text.
-            log.error(
-                "slash command failed",
-                extra={"team": body.get("team_id"), "error": type(error).__name__},
-            )
-            await ack(response_type="ephemeral", text=SORRY)
+        """A slash command: its answer is the acknowledgement, shown only to the caller.
+
+        One that takes longer than `answer_within` (a programme launch opening many
+        channels) is acknowledged with "working on it", and its answer follows through
+        the command's response_url: Slack waits three seconds, and the answer is not lost.
+        """
+        work = asyncio.ensure_future(self._serve(body))
+        await asyncio.wait({work}, timeout=self.answer_within)
+        url = str(body.get("response_url") or "")
+        if not work.done() and url:
+            await ack(response_type="ephemeral", text=WORKING)
+            self.background(self._answer_later(work, url, team=body.get("team_id")))
             return
-        parts = message_to_blocks(answer) if answer else ()
+        parts = await self._answer_of(work, team=body.get("team_id"))
         if not parts:
             await ack()
             return
         first = parts[0]
-        await ack(response_type="ephemeral", text=first.text, blocks=list(first.blocks))
-        if len(parts) > 1 and body.get("response_url"):
-            self.background(self._respond(str(body["response_url"]), parts[1:]))
+        if first.blocks:
+            await ack(response_type="ephemeral", text=first.text, blocks=list(first.blocks))
+        else:
+            await ack(response_type="ephemeral", text=first.text)
+        if len(parts) > 1 and url:
+            self.background(self._respond(url, parts[1:]))
+
+    async def _answer_of(self, work: Awaitable[tuple[Block, ...]], *, team: Any) -> Sequence[Part]:
+        try:
+            answer = await work
+        except Exception as error:
+            # The type only: a database error's message can quote the member's text.
+            log.error("slash command failed", extra={"team": team, "error": type(error).__name__})
+            return (Part(blocks=(), text=SORRY),)
+        return message_to_blocks(answer) if answer else ()
+
+    async def _answer_later(
+        self, work: Awaitable[tuple[Block, ...]], url: str, *, team: Any
+    ) -> None:
+        parts = await self._answer_of(work, team=team)
+        if parts:
+            await self._respond(url, parts)
 
     async def _on_event(self, body: dict[str, Any]) -> None:
         """An Events API callback (Bolt acknowledges it when this returns; an error is a 500, retried)."""

@@ -484,7 +484,7 @@ def _message(
             # A reply in the thread of one of our DMs: the prompt it answers.
             replying_to=str(thread) if thread and thread != ts else None,
         )
-    if event.get("channel_type") in ("channel", "group") and thread and thread != ts:
+    if event.get("channel_type") in ("channel", "group", "mpim") and thread and thread != ts:
         return ThreadReply(
             id=eid,
             actor=_actor(who, known),

@@ -156,6 +156,35 @@ class PeopleDirectory:
         for record in await self._rows.load(team, users):
             self._known[(team, record.user)] = _known(record)
 
+    async def resolve(self, team: str, users: Iterable[str]) -> dict[str, Profile | None]:
+        """Many people now (a channel's members for `programme invite #channel`): cached
+        profiles, else `users.info`, each person once and `concurrency` at a time. None: a
+        bot, a deactivated account or someone Slack does not know; absent: Slack could not
+        say (paused or failing), and nothing was cached."""
+        wanted = [u for u in dict.fromkeys(users) if u]
+        found, stale = await self.profiles(team, wanted)
+        answers: dict[str, Profile | None] = {u: found.get(u) for u in wanted if u not in stale}
+
+        async def ask(user: str) -> None:
+            async with self._slots:
+                try:
+                    answer = None if self._pause_of(team) else await self._ask(team, user)
+                except _Later:
+                    answer = None
+            if answer is None:  # Slack could not say: what we knew, if anything
+                if user in found:
+                    answers[user] = found[user]
+                else:
+                    self.look_up(team, user)
+                return
+            await self._store(team, user, answer.profile)
+            answers[user] = answer.profile
+            if answer.profile is not None:  # the core stores the name and time zone
+                self._start(team, user, self._report(self._updated(team, user, answer.profile)))
+
+        await asyncio.gather(*(ask(u) for u in stale))
+        return answers
+
     # --- in the background ---------------------------------------------------------------
 
     def look_up(self, team: str, user: str) -> None:

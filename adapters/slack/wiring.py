@@ -15,6 +15,7 @@ from adapters.config import Settings
 from adapters.observability import Metrics
 from adapters.slack.app import CoreHandle, SlackAdapter
 from adapters.slack.messenger import SlackMessenger
+from adapters.slack.spaces import SlackSpaces
 from bot.context import Config
 from bot.ports import Clock
 from storage.db import Database
@@ -24,6 +25,7 @@ from storage.db import Database
 class Slack:
     adapter: SlackAdapter  # mount it: `create_app(mounts=[slack.adapter, …])`; close it at exit
     messenger: SlackMessenger  # for the delivery worker, for platform "slack"
+    spaces: SlackSpaces  # for programmes: add it to `Circles.spaces` as "slack"
 
 
 def create_slack(
@@ -43,4 +45,7 @@ def create_slack(
         text_limit=config.text_limit,
         metrics=metrics,
     )
-    return Slack(adapter=adapter, messenger=adapter.messenger)
+    spaces = SlackSpaces(
+        workspaces=adapter.workspaces, client_for=adapter.client_for, people=adapter.people
+    )
+    return Slack(adapter=adapter, messenger=adapter.messenger, spaces=spaces)

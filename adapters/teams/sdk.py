@@ -74,6 +74,7 @@ UNKNOWN_KEY_REFETCH = 3600.0  # an unknown key id fetches again at most this oft
 TOKEN_RENEW_BEFORE = 300.0  # seconds before its expiry an access token is renewed
 TOKEN_MARGIN = 60.0  # an access token this close to expiry is not sent any more
 TOKEN_RETRY = 30.0  # while the old token lasts, a failed renewal is tried again after this
+ROSTER_PAGE = 500  # members per roster page asked for (the Bot Connector takes it as a hint)
 
 
 class Unauthorized(Exception):
@@ -495,6 +496,24 @@ class BotFramework:
         member = await _call(client.conversations.get_conversation_member(conversation, user))
         name = getattr(member, "name", None)
         return name if isinstance(name, str) and name.strip() else None
+
+    async def roster(self, service_url: str, conversation: str) -> list[tuple[str, str]]:
+        """Everyone in a conversation's roster (a channel's is its team's), as (id, name), page
+        by page (a page may repeat a member of the one before: each is listed once)."""
+        client = await self._connector(service_url)
+        found: dict[str, str] = {}
+        token: str | None = None
+        while True:
+            page = await _call(
+                client.conversations.get_conversation_paged_members(
+                    conversation, page_size=ROSTER_PAGE, continuation_token=token
+                )
+            )
+            for member in page.members or ():
+                found.setdefault(str(member.id), str(getattr(member, "name", "") or ""))
+            token = page.continuation_token or None
+            if token is None:
+                return list(found.items())
 
     async def close(self) -> None:
         await self._clients.close()

@@ -16,6 +16,7 @@ from adapters.teams.endpoint import CoreHandle, TeamsAdapter
 from adapters.teams.messenger import TeamsMessenger
 from adapters.teams.references import ReferenceStore
 from adapters.teams.sdk import BotFramework
+from adapters.teams.spaces import TeamsSpaces
 from bot.ports import Clock
 from storage.db import Database
 
@@ -24,6 +25,7 @@ from storage.db import Database
 class Teams:
     adapter: TeamsAdapter  # mount it: `create_app(mounts=[teams.adapter, …])`
     messenger: TeamsMessenger  # for the delivery worker, for platform "teams"
+    spaces: TeamsSpaces  # for programmes: add it to `Circles.spaces` as "teams"
 
 
 def create_teams(
@@ -43,4 +45,5 @@ def create_teams(
             config=config, core=core, references=references, bot=bot, metrics=metrics
         ),
         messenger=TeamsMessenger(bot=bot, references=references, app_id=config.app_id),
+        spaces=TeamsSpaces(bot=bot, references=references),
     )

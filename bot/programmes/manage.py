@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from itertools import combinations
 from typing import Any
 
-from bot import grammar, membership, steering
-from bot.circles import Circle, CircleStatus
-from bot.compose import welcome
+from bot import grammar, membership
+from bot.circles import CircleStatus
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.kinds import DEFAULT_KIND, PRESETS, Kind
@@ -25,7 +24,7 @@ from bot.matching.proposal import Proposal, propose
 from bot.matching.score import Emphasis
 from bot.messages import Block, Heading, Paragraph, Strong
 from bot.people import Person
-from bot.programmes import intake
+from bot.programmes import homes, intake
 from bot.programmes.cohort import (
     Cohort,
     cohort,
@@ -38,14 +37,15 @@ from bot.programmes.cohort import (
 from bot.programmes.model import (
     Enrolment,
     Grouping,
-    MatchRecord,
     Programme,
     ProgrammeStatus,
     kind_sizes,
 )
+from bot.programmes.ports import ChannelMembers, Refused
 from bot.registry import Call
 
 MOST_NAMED = 10
+HERE = "#here"  # `programme invite #here`: this conversation's members
 
 
 async def new(ctx: Ctx, call: Call[grammar.ProgrammeNew]) -> None:
@@ -113,7 +113,7 @@ async def invite(ctx: Ctx, call: Call[grammar.ProgrammeInvite]) -> None:
         assert invited.id is not None
         invitees[invited.id] = invited
     for channel in command.channels:
-        for invited in await _channel_people(ctx, person, channel):
+        for invited in await _channel_people(ctx, person, channel, here=call.conversation):
             assert invited.id is not None
             invitees[invited.id] = invited
     known = {e.person_id: e for e in await ctx.uow.enrolments.find(programme_id=programme.id)}
@@ -149,18 +149,29 @@ async def invite(ctx: Ctx, call: Call[grammar.ProgrammeInvite]) -> None:
     ctx.say(Paragraph((" ".join(lines) or "Nobody new to invite.",)))
 
 
-async def _channel_people(ctx: Ctx, person: Person, channel: str) -> list[Person]:
-    found = None
-    if ctx.spaces is not None:
-        found = await ctx.spaces.members(
-            platform=person.key.platform, workspace=person.key.workspace, channel=channel
-        )
-    if found is None:
+async def _channel_people(
+    ctx: Ctx, person: Person, channel: str, *, here: str | None
+) -> list[Person]:
+    """The people in `channel`, or with `#here` in the conversation the command is typed in."""
+    key = person.key
+    if channel.lower() == HERE:
+        if here is None:
+            raise UserError(
+                f"Type `{ctx.prefix}programme invite #here` in the channel or group chat whose "
+                "members to invite."
+            )
+        channel = here
+    [found] = ctx.platform([ChannelMembers(key.platform, key.workspace, channel)])
+    if isinstance(found, Refused):
+        raise found
+    if not isinstance(found, list):
         raise UserError(f"I can't see who is in {channel}; mention the people to invite instead.")
     people = []
-    for key, name in found:
-        mention = grammar.Mention(user=key.user, label=name or None)
-        people.append(await membership.person_for(ctx, person.key, mention, {}))
+    for member, name in found:
+        if member == key:  # a manager inviting a channel they are in is not enrolled by it
+            continue
+        mention = grammar.Mention(user=member.user, label=name or None)
+        people.append(await membership.person_for(ctx, key, mention, {}))
     return people
 
 
@@ -226,6 +237,13 @@ async def _next_step(
                 return f"The proposal is out of date: {stale}. Run `{ctx.prefix}programme match` again."
             return f"Next: review the proposal (`{ctx.prefix}programme match` shows it anew), then `{ctx.prefix}programme launch`."
         case ProgrammeStatus.RUNNING:
+            left = await homes.waiting(ctx, programme)
+            if left:
+                numbers = ", ".join(str(w.number) for w in left)
+                return (
+                    f"Its circles are running; {numbers} still wait for a home: make each, add me, "
+                    f"and type `{ctx.prefix}programme home <n>` there."
+                )
             return "Its circles are running."
         case ProgrammeStatus.ENDED:
             return "It has ended."
@@ -485,90 +503,33 @@ async def launch(ctx: Ctx, call: Call[grammar.ProgrammeLaunch]) -> None:
             f"The proposal is out of date ({stale}). Run `{ctx.prefix}programme match` again "
             "(locked circles are kept), then launch."
         )
-    if ctx.spaces is None:
-        raise UserError("This platform can't open homes for new circles yet.")
-    titles = [f"{programme.name} {n}" for n in range(1, len(grouping.circles) + 1)]
-    for title in titles:
-        if await ctx.uow.circles.by_name(programme.platform, programme.workspace, title):
-            raise UserError(f"There is already a circle called “{title}”; rename it, then launch.")
-    people = await people_by_id(ctx, [p for c in grouping.circles for p in c])
-    taking_part = {e.person_id: e for e in await enrolments(ctx, programme)}
-    homes: list[str] = []
-    for title, members in zip(titles, grouping.circles, strict=True):
-        circle = await _launch_circle(
-            ctx, programme, title, [people[i] for i in members], manager=call.person
-        )
-        assert circle.id is not None and programme.id is not None
-        for person_id in members:
-            enrolment = taking_part[person_id]
-            enrolment.circle_id, enrolment.step = circle.id, None
-            await ctx.uow.enrolments.save(enrolment)
-        await ctx.uow.match_records.add(
-            MatchRecord(
-                programme_id=programme.id,
-                circle_id=circle.id,
-                members=frozenset(members),
-                pair=programme.forms_pairs,
-                at=ctx.now,
-            )
-        )
-        homes.append(f"{circle.name} ({len(members)})")
-    for enrolment in taking_part.values():
+    numbers = range(1, len(grouping.circles) + 1)
+    for name in (homes.title(programme, n) for n in numbers):
+        if await ctx.uow.circles.by_name(programme.platform, programme.workspace, name):
+            raise UserError(f"There is already a circle called “{name}”; rename it, then launch.")
+    started, left, reasons = await homes.opened(
+        ctx, programme, grouping.circles, manager=call.person
+    )
+    for enrolment in await enrolments(ctx, programme):
         if enrolment.step is not None:  # an unfinished intake closes with the launch
             enrolment.step = None
             await ctx.uow.enrolments.save(enrolment)
     programme.transition("launch")
     await ctx.uow.programmes.save(programme)
-    ctx.say(
-        Paragraph(
-            (
-                f"Launched {programme.name}: {', '.join(homes)}. Each has its own channel, its schedule "
-                f"({programme.schedule}) and a welcome for every member.",
+    if started:
+        listed = ", ".join(f"{circle.name} ({size})" for circle, size in started)
+        ctx.say(
+            Paragraph(
+                (
+                    f"Launched {programme.name}: {listed}. Each has its own channel, its schedule "
+                    f"({programme.schedule}) and a welcome for every member.",
+                )
             )
         )
-    )
-
-
-async def _launch_circle(
-    ctx: Ctx, programme: Programme, title: str, members: Sequence[Person], *, manager: Person
-) -> Circle:
-    """A circle made exactly as by hand: created by its first member, the rest invited, scheduled."""
-    assert ctx.spaces is not None
-    home = await ctx.spaces.open_home(
-        platform=programme.platform,
-        workspace=programme.workspace,
-        name=title,
-        members=[m.key for m in members],
-    )
-    if home is None:
-        raise UserError("This platform can't open homes for new circles yet.")
-    organiser, *others = members
-    answer, ctx.answer = (
-        ctx.answer,
-        [],
-    )  # the handlers' answers are for the organiser, not the manager
-    try:
-        await membership.create(
-            ctx, organiser, grammar.Create(name=title, kind=programme.kind), conversation=home
-        )
-        circle = await ctx.uow.circles.by_name(programme.platform, programme.workspace, title)
-        assert circle is not None
-        if len(members) > circle.max_size:  # a pair programme's one trio
-            circle.max_size = len(members)
-            await ctx.uow.circles.save(circle)
-        if others:
-            mentions = tuple(grammar.Mention(user=m.key.user, label=m.name) for m in others)
-            await membership.invite(
-                ctx, organiser, circle, grammar.Invite(people=mentions), names={}
-            )
-        plan = grammar.read_schedule(
-            grammar.Args.of("schedule", grammar.SCHEDULE_USAGE, programme.schedule, free_text=False)
-        )
-        await steering.schedule(ctx, organiser, circle, plan)
-    finally:
-        ctx.answer = answer
-    await ctx.send_to(organiser, welcome(person=organiser, circle=circle, inviter=manager.name))
-    return await ctx.uow.circles.get(circle.id or 0)
+    else:
+        ctx.say(Paragraph((f"Launched {programme.name}: its circles wait for their homes.",)))
+    if left:
+        ctx.say(*homes.instructions(ctx, programme, left, reasons))
 
 
 async def close(ctx: Ctx, call: Call[grammar.ProgrammeClose]) -> None:

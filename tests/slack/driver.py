@@ -350,10 +350,13 @@ async def workspace(
     """The bot serving Slack on a loopback port, against `fake`."""
     clock = FakeClock(START)
     config = Config(admins=frozenset({ROOT}))
-    core = bootstrap(engine, clock=clock, config=config).core
-    adapter = create_slack(
+    circles = bootstrap(engine, clock=clock, config=config)
+    core = circles.core
+    slack = create_slack(
         settings(fake, **overrides), core=core, engine=engine, clock=clock, config=config
-    ).adapter
+    )
+    circles.spaces.add("slack", slack.spaces)
+    adapter = slack.adapter
     server = TestServer(create_app(mounts=[adapter]), host="127.0.0.1")
     await server.start_server()
     try:

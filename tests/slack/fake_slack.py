@@ -11,7 +11,11 @@ and can be told to fail: an `ok: false` error, a 429 with `Retry-After`, a
 and `conversations.replies` with it, and can leave `chat.postMessage` to a
 channel hanging (the message posted, the answer never sent). It also serves
 the file-upload URL, `response_url`s, the OAuth token
-exchange and a Socket Mode websocket.
+exchange and a Socket Mode websocket. For programmes it keeps channels' members
+(`rosters`), creates private channels (`name_taken` on a name in use, checked
+like Slack's names), invites to them, lists members in pages and opens group
+DMs; each of these answers `missing_scope` (naming the scope) when `scopes`
+lacks it.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ BOT_ID = "B0BOT"
 BOT_TOKEN = "xoxb-test-token"
 SCOPES = (
     "app_mentions:read,channels:history,channels:read,chat:write,commands,files:write,"
-    "groups:history,groups:read,im:history,users:read"
+    "groups:history,groups:read,groups:write,im:history,mpim:history,mpim:write,users:read"
 )
 
 
@@ -127,6 +131,10 @@ class FakeSlack:
         self.hanging: set[str] = set()  # channels whose chat.postMessage never answers
         self._hung = asyncio.Event()  # set at close, to let hanging requests end
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.rosters: dict[str, list[str]] = {}  # channel -> its members' ids, for programmes
+        self.names: dict[str, str] = {}  # channel id -> name
+        self.private: set[str] = set()
+        self.page = 2  # conversations.members answers at most this many a page (Slack may)
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file}", self._upload)
@@ -422,6 +430,111 @@ class FakeSlack:
         self._acks[str(envelope["envelope_id"])] = future
         await self._socket.send_json(dict(envelope))
         return await asyncio.wait_for(future, timeout=10)
+
+    # --- channels for programmes: members, private channels, group DMs ----------------------
+
+    def channel(self, name: str, members: list[str], *, private: bool = False) -> str:
+        """A channel that exists in the workspace, with these members (the bot only if listed)."""
+        channel = f"C{next(self._ids):04d}{name.upper()[:6]}"
+        self.names[channel], self.rosters[channel] = name, list(members)
+        self.channels.setdefault(channel, [])
+        if BOT_USER in members:
+            self.member_of.add(channel)
+        if private:
+            self.private.add(channel)
+        return channel
+
+    def _lacks(self, scope: str) -> web.Response | None:
+        if scope in self.scopes.split(","):
+            return None
+        return _error("missing_scope", needed=scope, provided=self.scopes)
+
+    async def _conversations_members(self, args: dict[str, Any]) -> web.Response:
+        channel = str(args.get("channel", ""))
+        private = channel in self.private or channel.startswith("G")
+        if (lacking := self._lacks("groups:read" if private else "channels:read")) is not None:
+            return lacking
+        if channel not in self.rosters or (private and channel not in self.member_of):
+            return _error("channel_not_found")  # Slack's answer for a channel the bot can't see
+        start = int(args.get("cursor") or 0)
+        limit = min(int(args.get("limit") or 100), self.page)
+        members = self.rosters[channel][start : start + limit]
+        following = start + limit if start + limit < len(self.rosters[channel]) else ""
+        return web.json_response(
+            {
+                "ok": True,
+                "members": members,
+                "response_metadata": {"next_cursor": str(following)},
+            }
+        )
+
+    async def _conversations_list(self, args: dict[str, Any]) -> web.Response:
+        if (lacking := self._lacks("channels:read")) is not None:
+            return lacking
+        seen = [
+            {"id": c, "name": name, "is_private": c in self.private}
+            for c, name in self.names.items()
+            if c not in self.private or c in self.member_of
+        ]
+        start = int(args.get("cursor") or 0)
+        limit = min(int(args.get("limit") or 100), self.page)
+        following = start + limit if start + limit < len(seen) else ""
+        return web.json_response(
+            {
+                "ok": True,
+                "channels": seen[start : start + limit],
+                "response_metadata": {"next_cursor": str(following)},
+            }
+        )
+
+    async def _conversations_create(self, args: dict[str, Any]) -> web.Response:
+        if (lacking := self._lacks("groups:write")) is not None:
+            return lacking
+        name = str(args.get("name", ""))
+        if not name or len(name) > 80:
+            return _error("invalid_name_maxlength" if name else "invalid_name_required")
+        if any(not (c.islower() or c.isdigit() or c in "-_") for c in name):
+            return _error("invalid_name_specials")
+        if name in self.names.values():
+            return _error("name_taken")
+        channel = self.channel(
+            name, [BOT_USER], private=str(args.get("is_private")) in ("1", "true", "True")
+        )
+        return web.json_response(
+            {
+                "ok": True,
+                "channel": {"id": channel, "name": name, "is_private": channel in self.private},
+            }
+        )
+
+    async def _conversations_invite(self, args: dict[str, Any]) -> web.Response:
+        if (lacking := self._lacks("groups:write")) is not None:
+            return lacking
+        channel = str(args.get("channel", ""))
+        if channel not in self.rosters:
+            return _error("channel_not_found")
+        if channel not in self.member_of:
+            return _error("not_in_channel")
+        users = [u for u in str(args.get("users", "")).split(",") if u]
+        if not users or any(u not in self.users for u in users):
+            return _error("user_not_found")
+        self.rosters[channel] += [u for u in users if u not in self.rosters[channel]]
+        return web.json_response({"ok": True, "channel": {"id": channel}})
+
+    async def _conversations_open(self, args: dict[str, Any]) -> web.Response:
+        users = sorted(u for u in str(args.get("users", "")).split(",") if u)
+        if len(users) < 2:
+            return _error("not_implemented")  # a DM: the messenger posts to user ids instead
+        if (lacking := self._lacks("mpim:write")) is not None:
+            return lacking
+        if any(u not in self.users for u in users):
+            return _error("user_not_found")
+        mpim = "G" + "".join(u.removeprefix("U0") for u in users)
+        if mpim not in self.rosters:
+            self.rosters[mpim] = [BOT_USER, *users]
+            self.private.add(mpim)
+            self.join(mpim)
+        return web.json_response({"ok": True, "channel": {"id": mpim}})
 
 
 def _messages(posted: list[Posted], args: dict[str, Any]) -> web.Response:

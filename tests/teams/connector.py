@@ -3,7 +3,7 @@
 Like bolt-python's mock Web API server and opsdroid's external API: a real
 aiohttp server speaking the Bot Connector REST API (`/v3/conversations`:
 create a conversation or a channel thread, send to a conversation, reply to
-an activity, update an activity, get a member), recording every request and
+an activity, update an activity, get a member, page through a roster), recording every request and
 keeping what was posted as Teams would show it: channels with their threads,
 and chats. `fail_next` scripts failures (429 with Retry-After, 403, …).
 """
@@ -72,6 +72,8 @@ class FakeConnector:
         self.chat_of: dict[str, str] = {}  # user id -> their 1:1 chat id with the bot
         self.people: dict[str, dict[str, str]] = {}  # user id -> how Teams describes them
         self.posts: dict[str, Post] = {}
+        self.rosters: dict[str, list[str]] = {}  # conversation id -> its members' user ids
+        self.page = 2  # roster members a page, at most (Teams takes pageSize as a hint)
         self._failures: list[Failure] = []
         self._ids = (str(n) for n in itertools.count(1763712000000, 1117))
         app = web.Application()
@@ -80,6 +82,7 @@ class FakeConnector:
         app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._reply)
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._update)
         app.router.add_get("/v3/conversations/{conversation}/members/{member}", self._member)
+        app.router.add_get("/v3/conversations/{conversation}/pagedmembers", self._paged_members)
         self._server = TestServer(app, host="127.0.0.1")
 
     async def start(self) -> str:
@@ -183,6 +186,21 @@ class FakeConnector:
                 {"error": {"code": "MemberNotFoundInConversation"}}, status=404
             )
         return web.json_response(member)
+
+    async def _paged_members(self, request: web.Request) -> web.Response:
+        if (failed := await self._record(request)) is not None:
+            return failed
+        roster = self.rosters.get(request.match_info["conversation"])
+        if roster is None:
+            return web.json_response({"error": {"code": "ConversationNotFound"}}, status=404)
+        start = int(request.query.get("continuationToken") or 0)
+        end = start + min(int(request.query.get("pageSize") or 100), self.page)
+        page: dict[str, Any] = {
+            "members": [self.people.get(u, {"id": u, "name": "Bot"}) for u in roster[start:end]]
+        }
+        if end < len(roster):
+            page["continuationToken"] = str(end)
+        return web.json_response(page)
 
     def _deliver(
         self, conversation: str, activity: dict[str, Any], *, reply_to: str | None

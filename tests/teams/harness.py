@@ -209,6 +209,7 @@ class TeamsBot:
             authentication=authentication,
             metrics=metrics,
         )
+        circles.spaces.add("teams", self.teams.spaces)
         self.sim = Simulation(
             core=self.core,
             uow=self.uow,
