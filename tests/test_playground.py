@@ -442,3 +442,75 @@ async def test_it_refuses_to_empty_a_database_that_holds_platform_data(
 
 def test_the_static_files_are_where_the_server_looks() -> None:
     assert {p.name for p in Path(STATIC).iterdir()} >= {"index.html", "app.css", "app.js"}
+
+
+async def test_a_programme_runs_in_the_playground_through_its_channels(
+    sqlite_engine: Database,
+) -> None:
+    """#cohort, invited by channel after a reset (the core's `Spaces` follow the new world),
+    matched, launched into channels of their own that the page lists and opens."""
+    async with playground(sqlite_engine) as visitor:
+        await visitor.post("reset", member="ana", blank=True)
+        added = await visitor.post("cohort", member="ana")
+        assert added["state"]["channels"] == [
+            {"name": "#circle", "members": 4},
+            {"name": "#cohort", "members": 24},
+        ]
+        assert len(added["state"]["members"]) == 28
+        assert "already here" in await visitor.refused("cohort", {"member": "ana"})
+        assert "invite it first" in await visitor.refused("intakes", {"member": "ana"})
+
+        async def run(text: str, channel: str = "#circle") -> str:
+            state = (await visitor.post("command", member="ana", text=text, channel=channel))[
+                "state"
+            ]
+            return words(state["channel"]["posts"][-1])
+
+        await run("programme new Spring Mentoring areas feedback, delegation, coaching, strategy")
+        assert "Invited Amara, Bruno" in await run("programme invite #cohort")
+        assert (await visitor.state())["cohort"] == {"here": True, "intakes": 24}
+        waiting = await visitor.post("intakes", member="ana")
+        assert waiting["state"]["cohort"] == {"here": True, "intakes": 0}
+        assert (
+            "your intake for Spring Mentoring is complete" in inbox(await visitor.state("yara"))[-1]
+        )
+        proposal = await run("programme match")
+        assert "A random grouping of the same people" in proposal
+        assert "shared working hours a week" in proposal
+        launched = await run("programme launch")
+        assert "Launched Spring Mentoring" in launched
+
+        state = await visitor.state()
+        homes = [c["name"] for c in state["channels"] if c["name"].startswith("#spring")]
+        assert homes == [f"#spring-mentoring-{n}" for n in range(1, len(homes) + 1)]
+        assert sum(c["members"] for c in state["channels"] if c["name"] in homes) == 24
+        for _ in homes:
+            await visitor.post("clock", member="ana", step="open")
+        for home in homes:
+            response = await visitor.client.get(
+                "/playground/api/state", params={"member": "ana", "channel": home}
+            )
+            seen = (await response.json())["state"]
+            assert seen["channel"]["name"] == home
+            assert seen["channel"]["circle"]["name"] == f"Spring Mentoring {home[-1]}"
+            assert [words(k)[:30] for k in kickoffs(seen)] == [
+                f"Session 1 · Spring Mentoring {home[-1]}"[:30]
+            ]
+        refused = await visitor.refused(
+            "command", {"member": "ana", "text": "status", "channel": "#nowhere"}
+        )
+        assert refused.startswith("There is no channel '#nowhere' here")
+
+        # Reset, pressed as Yara, takes her and the launched channels away: the page
+        # falls back to Ana in #circle.
+        reset = await visitor.post("reset", member="yara", channel=homes[0])
+        assert (reset["state"]["member"], reset["state"]["channel"]["name"]) == ("ana", "#circle")
+        assert "Unknown member 'yara'" in await visitor.refused(
+            "dm", {"member": "yara", "text": "hi"}
+        )
+        response = await visitor.client.get(
+            "/playground/api/state", params={"member": "ana", "channel": homes[0]}
+        )
+        after = (await response.json())["state"]
+        assert after["channel"]["name"] == "#circle"
+        assert [c["name"] for c in after["channels"]] == ["#circle"]

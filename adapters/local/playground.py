@@ -4,7 +4,10 @@
 as any of four people, sees the circle's channel with its session threads and
 each person's DMs, types commands and replies, clicks the same choices Slack
 and Teams show, and moves the clock on to watch prompts, nudges and summaries
-arrive. It is the local adapter's two translations, like the Slack and Teams
+arrive. For a programme (SPEC §13), #cohort brings two dozen more people; the
+core's `Spaces` are the world's channels, so `programme invite #cohort` reads
+its members and `programme launch` opens a channel per circle, which the page
+lists and opens like #circle. It is the local adapter's two translations, like the Slack and Teams
 ones: a JSON request becomes a neutral event (`request_to_event`-style
 handlers below), and a delivered neutral message becomes a small JSON tree
 (`message_to_json`) that the page turns into DOM nodes with `textContent`
@@ -36,13 +39,14 @@ from sqlalchemy import delete, func, select
 
 from adapters.bootstrap import bootstrap
 from adapters.clock import FakeClock
+from adapters.local.personas import CAST, COHORT, COHORT_CHANNEL, WORKSPACE, Persona
 from adapters.local.simulation import Simulation
+from adapters.local.spaces import LocalSpaces
 from adapters.local.world import Arrival, LocalWorld, Post
 from bot.circles import Circle, CircleStatus
 from bot.context import Config
 from bot.core import Core
 from bot.events import (
-    Actor,
     ChoiceMade,
     CommandIssued,
     DirectMessage,
@@ -70,7 +74,7 @@ from bot.messages import (
     TextInput,
     plain_text,
 )
-from bot.people import PersonKey
+from bot.programmes.model import ProgrammeStatus
 from bot.sessions import SessionStatus
 from storage.db import Database
 from storage.tables import PersonRow, metadata
@@ -78,7 +82,6 @@ from storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
-WORKSPACE = "playground"
 CHANNEL_NAME = "#circle"
 CHANNEL = f"local:{WORKSPACE}:{CHANNEL_NAME}"
 START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday, 09:00 in Berlin
@@ -98,30 +101,7 @@ SECURITY_HEADERS = {
 }
 
 
-@dataclass(frozen=True)
-class Persona:
-    user: str
-    name: str
-    tz: str
-
-    @property
-    def key(self) -> PersonKey:
-        return PersonKey("local", WORKSPACE, self.user)
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(key=self.key, name=self.name, tz=self.tz)
-
-
-CAST = (
-    Persona("ana", "Ana", "Europe/Berlin"),
-    Persona("ben", "Ben", "America/New_York"),
-    Persona("chen", "Chen", "Asia/Tokyo"),
-    Persona("dara", "Dara", "Australia/Sydney"),
-)
 ORGANISER = CAST[0]
-BY_USER = {p.user: p for p in CAST}
-BY_NAME = {p.name: p for p in CAST}
 
 # The seeded circle, typed by Ana as a visitor would (the answers stay in her view).
 SEED_COMMANDS = (
@@ -149,6 +129,7 @@ class Ephemeral:
     ref: str
     at: datetime
     user: str
+    channel: str
     typed: str
     blocks: tuple[Block, ...]
 
@@ -256,19 +237,17 @@ class Playground:
         core: Core,
         uow: SqlUnitOfWorkFactory,
         clock: FakeClock,
-        world: LocalWorld,
-        sim: Simulation,
+        spaces: LocalSpaces,
         start: datetime = START,
     ) -> None:
         self.core = core
         self.uow = uow
         self.clock = clock
-        self.world = world
-        self.sim = sim
+        self.spaces = spaces  # the core's channels: they follow the world a reset makes
         self._start = start
         self._lock = asyncio.Lock()  # one visitor action at a time: the simulation is sequential
         self._ids = itertools.count(1)  # event ids; never reused, even across resets
-        self._forget()
+        self._new_world()
 
     @classmethod
     def create(
@@ -276,12 +255,26 @@ class Playground:
     ) -> Playground:
         """A playground on its own (migrated) database; it is seeded when the app starts."""
         clock = FakeClock(start)
-        circles = bootstrap(engine, clock=clock, config=config)
-        world = LocalWorld()
-        sim = Simulation(core=circles.core, uow=circles.uow, clock=clock, world=world)
-        return cls(
-            core=circles.core, uow=circles.uow, clock=clock, world=world, sim=sim, start=start
-        )
+        spaces = LocalSpaces(LocalWorld())
+        circles = bootstrap(engine, clock=clock, config=config, spaces=spaces)
+        return cls(core=circles.core, uow=circles.uow, clock=clock, spaces=spaces, start=start)
+
+    def _new_world(self) -> None:
+        """An empty workspace: the four people in #circle, and the core's `Spaces` on it
+        (the core is built once, so its channels must follow the world, not keep the first)."""
+        self.world = LocalWorld()
+        self.spaces.world = self.world
+        self.sim = Simulation(core=self.core, uow=self.uow, clock=self.clock, world=self.world)
+        self.people: dict[str, Persona] = {}
+        self._by_name: dict[str, Persona] = {}
+        self._join(CHANNEL, CAST)
+        self._forget()
+
+    def _join(self, channel: str, people: Iterable[Persona]) -> None:
+        for persona in people:
+            self.people[persona.user] = persona
+            self._by_name[persona.name] = persona
+            self.world.join(channel, persona.key, persona.name)
 
     def _forget(self) -> None:
         """What only the page knows: private answers, pressed buttons, sent forms, read DMs."""
@@ -305,6 +298,8 @@ class Playground:
             ("fields", self.fill),
             ("clock", self.advance),
             ("reset", self.reset_request),
+            ("cohort", self.add_cohort),
+            ("intakes", self.cohort_intakes),
         ):
             app.router.add_post(f"{API}/{name}", self._post(action))
         app.cleanup_ctx.append(self._lifespan)
@@ -319,11 +314,12 @@ class Playground:
 
     async def _get_state(self, request: web.Request) -> web.Response:
         try:
-            user = _member({"member": request.query.get("member", ORGANISER.user)})
+            user = self._member({"member": request.query.get("member", ORGANISER.user)})
         except BadRequest as error:
             return _error(error)
         async with self._lock:
-            return _json({"state": await self.state(user), "happened": []})
+            channel = self._viewing(request.query.get("channel"))
+            return _json({"state": await self.state(user, channel), "happened": []})
 
     def _post(
         self, action: Callable[[dict[str, Any]], Awaitable[str]]
@@ -335,7 +331,8 @@ class Playground:
                     seen = len(self.world.arrivals)
                     user = await action(body)
                     happened = self._happened(self.world.arrivals[seen:], viewer=user)
-                    return _json({"state": await self.state(user), "happened": happened})
+                    channel = self._viewing(body.get("channel"))
+                    return _json({"state": await self.state(user, channel), "happened": happened})
             except BadRequest as error:
                 return _error(error)
 
@@ -345,14 +342,15 @@ class Playground:
 
     async def command(self, body: dict[str, Any]) -> str:
         """A command, typed in the channel (answered privately there) or in the DM."""
-        user = _member(body)
+        user = self._member(body)
         typed = _text(body)
         where = body.get("where", "channel")
         if where not in ("channel", "dm"):
             raise BadRequest('"where" must be "channel" or "dm".')
-        who = BY_USER[user]
+        channel = self._channel(body) if where == "channel" else None
+        who = self.people[user]
         bare = COMMAND_PREFIX.sub("", typed, count=1).strip()
-        text = _mentions(bare)
+        text = self._mentions(bare)
         if where == "dm":
             self.world.dm_from(person=who.key, author=who.name, text=typed, at=self.clock.now())
         outcome = await self._send(
@@ -360,17 +358,18 @@ class Playground:
                 id=self._id(),
                 actor=who.actor,
                 text=text,
-                conversation=CHANNEL if where == "channel" else None,
-                inline=where == "channel",
-                names=tuple((p.user, p.name) for p in CAST),
+                conversation=channel,
+                inline=channel is not None,
+                names=tuple((p.user, p.name) for p in self.people.values()),
             )
         )
-        if where == "channel":
+        if channel is not None:
             self._ephemeral.append(
                 Ephemeral(
                     ref=self.world.new_ref(),
                     at=self.clock.now(),
                     user=user,
+                    channel=channel,
                     typed=f"/circle {bare}",
                     blocks=outcome.answer,
                 )
@@ -380,8 +379,8 @@ class Playground:
     async def dm(self, body: dict[str, Any]) -> str:
         """A plain message in the DM with the bot: an answer, or a command (SPEC §6); with
         `replying_to`, a reply to one of the bot's DMs (a Slack DM thread, a Teams quote)."""
-        user, text = _member(body), _text(body)
-        who = BY_USER[user]
+        user, text = self._member(body), _text(body)
+        who = self.people[user]
         replying_to = body.get("replying_to")
         if replying_to is not None and not any(
             post.ref == replying_to and post.author is None
@@ -400,24 +399,25 @@ class Playground:
 
     async def reply(self, body: dict[str, Any]) -> str:
         """A reply in a thread of the channel: hot-seat responses."""
-        user, text = _member(body), _text(body)
+        user, text = self._member(body), _text(body)
+        channel = self._channel(body)
         thread = _string(body, "thread")
-        if thread not in {post.ref for post in self.world.channels.get(CHANNEL, [])}:
-            raise BadRequest(f"There is no thread {thread!r} in {CHANNEL_NAME}.")
-        who = BY_USER[user]
+        if thread not in {post.ref for post in self.world.channels[channel]}:
+            raise BadRequest(f"There is no thread {thread!r} in {_name(channel)}.")
+        who = self.people[user]
         ref = self.world.say(
-            author=who.name, conversation=CHANNEL, text=text, at=self.clock.now(), thread=thread
+            author=who.name, conversation=channel, text=text, at=self.clock.now(), thread=thread
         )
         await self._send(
             ThreadReply(
-                id=self._id(), actor=who.actor, conversation=CHANNEL, thread=thread, ref=ref
+                id=self._id(), actor=who.actor, conversation=channel, thread=thread, ref=ref
             )
         )
         return user
 
     async def choose(self, body: dict[str, Any]) -> str:
         """A button pressed: only one the bot actually showed this person."""
-        user = _member(body)
+        user = self._member(body)
         post, action, value = _string(body, "post"), _string(body, "action"), _string(body, "value")
         if not any(
             isinstance(b, Choices)
@@ -427,13 +427,13 @@ class Playground:
             raise BadRequest("That message has no such button.")
         self._chosen[(user, post)] = f"{action}:{value}"
         await self._send(
-            ChoiceMade(id=self._id(), actor=BY_USER[user].actor, action=action, value=value)
+            ChoiceMade(id=self._id(), actor=self.people[user].actor, action=action, value=value)
         )
         return user
 
     async def submit(self, body: dict[str, Any]) -> str:
         """A `TextInput` filled in and sent: a form submission, as from a Slack modal."""
-        user, text = _member(body), _text(body)
+        user, text = self._member(body), _text(body)
         post, action, value = _string(body, "post"), _string(body, "action"), _string(body, "value")
         if not any(
             isinstance(b, TextInput) and b.action == action and b.value == value
@@ -443,7 +443,7 @@ class Playground:
         self._sent[(user, post, action, value)] = text
         await self._send(
             FormSubmitted(
-                id=self._id(), actor=BY_USER[user].actor, action=action, value=value, text=text
+                id=self._id(), actor=self.people[user].actor, action=action, value=value, text=text
             )
         )
         return user
@@ -486,7 +486,7 @@ class Playground:
 
     async def advance(self, body: dict[str, Any]) -> str:
         """Move the simulated clock: by an hour or a day, or to the next open or close."""
-        user = _member(body)
+        user = self._member(body)
         step = body.get("step")
         target: datetime | None
         if step in STEPS:
@@ -507,12 +507,12 @@ class Playground:
         return user
 
     async def reset_request(self, body: dict[str, Any]) -> str:
-        user = _member(body) if "member" in body else ORGANISER.user
+        user = self._member(body) if "member" in body else ORGANISER.user
         blank = body.get("blank", False)
         if not isinstance(blank, bool):
             raise BadRequest('"blank" must be true or false.')
         await self.reset(seed=not blank)
-        return user
+        return user if user in self.people else ORGANISER.user  # #cohort's people are gone
 
     async def reset(self, *, seed: bool = True) -> None:
         """Start over: an empty database, a new world, the clock back at the start."""
@@ -529,16 +529,124 @@ class Playground:
                 await conn.execute(delete(table))
         log.info("playground reset", extra={"seeded": seed})
         self.clock.restart(self._start)  # the core keeps this clock: time starts over
-        self.world = LocalWorld()
-        self.sim = Simulation(core=self.core, uow=self.uow, clock=self.clock, world=self.world)
-        self._forget()
-        for persona in CAST:  # what Slack's users.info would tell the bot: names and zones
-            await self._send(ProfileUpdated(id=self._id(), actor=persona.actor))
+        self._new_world()
+        await self._introduce(CAST)
         if seed:
             for typed in SEED_COMMANDS:
                 await self.command({"member": ORGANISER.user, "text": typed})
 
+    async def add_cohort(self, body: dict[str, Any]) -> str:
+        """#cohort: twenty-four more people over twelve time zones, for a programme's first try."""
+        user = self._member(body)
+        if _address(COHORT_CHANNEL) in self.world.channels:
+            raise BadRequest(f"{COHORT_CHANNEL} is already here: invite it to a programme.")
+        self._join(_address(COHORT_CHANNEL), COHORT)
+        await self._introduce(COHORT)
+        return user
+
+    async def cohort_intakes(self, body: dict[str, Any]) -> str:
+        """Everyone in #cohort with an unfinished intake answers it by DM, question by question,
+        as they would type it (the four of the cast answer their own)."""
+        user = self._member(body)
+        waiting = await self._waiting_intakes()
+        if not waiting:
+            raise BadRequest(
+                f"Nobody in {COHORT_CHANNEL} has an intake to fill in: invite it first, e.g. "
+                f"`programme invite {COHORT_CHANNEL}`."
+            )
+        for persona, name, areas in waiting:
+            await self.command({"member": persona.user, "text": f"intake in {name}", "where": "dm"})
+            for answer in persona.intake_answers(areas):
+                await self.dm({"member": persona.user, "text": answer})
+            self._read[persona.user] = len(self.world.dms.get(persona.key, []))  # they wrote it
+        return user
+
+    async def _waiting_intakes(self) -> list[tuple[Persona, str, tuple[str, ...]]]:
+        """Each unfinished intake in #cohort: who, and the programme's name and areas."""
+        waiting: list[tuple[Persona, str, tuple[str, ...]]] = []
+        if _address(COHORT_CHANNEL) not in self.world.channels:
+            return waiting
+        cohort = {persona.key: persona for persona in COHORT}
+        async with self.uow() as uow:
+            people = {
+                p.id: cohort[p.key]
+                for p in await uow.people.find(platform="local", workspace=WORKSPACE)
+                if p.key in cohort
+            }
+            for programme in await uow.programmes.find(platform="local", workspace=WORKSPACE):
+                if programme.status not in (ProgrammeStatus.DRAFT, ProgrammeStatus.ENROLLING):
+                    continue
+                for enrolment in await uow.enrolments.find(programme_id=programme.id):
+                    if (
+                        enrolment.person_id in people
+                        and enrolment.active
+                        and enrolment.intake_done_at is None
+                    ):
+                        persona = people[enrolment.person_id]
+                        waiting.append((persona, programme.name, programme.areas))
+        return waiting
+        async with self.uow() as uow:
+            for persona in COHORT:
+                person = await uow.people.by_key(persona.key)
+                if person is None:
+                    continue
+                for enrolment in await uow.enrolments.find(person_id=person.id):
+                    if enrolment.active and enrolment.intake_done_at is None:
+                        joined = await uow.programmes.get(enrolment.programme_id)
+                        if joined.status in (ProgrammeStatus.DRAFT, ProgrammeStatus.ENROLLING):
+                            waiting.append((persona, joined.name, joined.areas))
+        return waiting
+
     # --- helpers ----------------------------------------------------------------------------
+
+    async def _introduce(self, people: Iterable[Persona]) -> None:
+        """What Slack's users.info would tell the bot (names and zones), and each person's
+        working hours, set with the core's own `hours` command (its answer is not shown)."""
+        for persona in people:
+            await self._send(ProfileUpdated(id=self._id(), actor=persona.actor))
+            if persona.hours is not None:
+                await self._send(
+                    CommandIssued(
+                        id=self._id(),
+                        actor=persona.actor,
+                        text=f"hours {persona.hours}",
+                        conversation=None,
+                        inline=True,
+                    )
+                )
+
+    def _member(self, body: dict[str, Any]) -> str:
+        user = body.get("member")
+        if not isinstance(user, str) or user not in self.people:
+            names = ", ".join(self.people)
+            raise BadRequest(f"Unknown member {user!r}: choose one of {names}.")
+        return user
+
+    def _channels(self) -> list[str]:
+        """The workspace's channels: #circle first, then as they were made."""
+        return list(self.world.channels)
+
+    def _channel(self, body: dict[str, Any]) -> str:
+        name = body.get("channel", CHANNEL_NAME)
+        if not isinstance(name, str) or _address(name) not in self.world.channels:
+            names = ", ".join(_name(c) for c in self._channels())
+            raise BadRequest(f"There is no channel {name!r} here: choose one of {names}.")
+        return _address(name)
+
+    def _viewing(self, name: Any) -> str:
+        """The channel the page shows: the one it asked for, or #circle once that is gone."""
+        if isinstance(name, str) and _address(name) in self.world.channels:
+            return _address(name)
+        return CHANNEL
+
+    def _mentions(self, text: str) -> str:
+        """`@Ben` as typed in the page becomes the platform mention `<@ben>`, as Slack sends."""
+
+        def mention(match: re.Match[str]) -> str:
+            persona = self.people.get(match.group(1).lower())
+            return f"<@{persona.user}>" if persona else match.group(0)
+
+        return MENTION.sub(mention, text)
 
     def _id(self) -> str:
         return f"playground-{next(self._ids)}"
@@ -550,17 +658,18 @@ class Playground:
 
     def _offered(self, user: str, ref: str) -> tuple[Block, ...]:
         """The blocks of a bot message this person can see: a DM, a channel post, a private answer."""
-        for post in self.world.dms.get(BY_USER[user].key, []):
+        for post in self.world.dms.get(self.people[user].key, []):
             if post.ref == ref and post.author is None:
                 return post.blocks
-        for post in self.world.channels.get(CHANNEL, []):
-            for candidate in (post, *post.replies):
-                if candidate.ref == ref and candidate.author is None:
-                    return candidate.blocks
+        for posts in self.world.channels.values():
+            for post in posts:
+                for candidate in (post, *post.replies):
+                    if candidate.ref == ref and candidate.author is None:
+                        return candidate.blocks
         for answer in self._ephemeral:
             if answer.ref == ref and answer.user == user:
                 return answer.blocks
-        raise BadRequest(f"There is no message {ref!r} for {BY_USER[user].name}.")
+        raise BadRequest(f"There is no message {ref!r} for {self.people[user].name}.")
 
     async def _next_open(self) -> datetime | None:
         async with self.uow() as uow:
@@ -589,18 +698,22 @@ class Playground:
 
     def _happened(self, arrivals: Iterable[Arrival], *, viewer: str) -> list[dict[str, Any]]:
         """What the bot delivered during one action, for the page's activity feed."""
-        tz = BY_USER[viewer].tz
+        tz = self.people[viewer].tz
         happened = []
         for arrival in arrivals:
             if arrival.person is not None:
-                persona = BY_USER.get(arrival.person.user)
+                persona = self.people.get(arrival.person.user)
                 where = {
                     "to": "dm",
                     "member": arrival.person.user,
                     "name": persona and persona.name,
                 }
             else:
-                where = {"to": "thread" if arrival.thread else "channel", "member": None}
+                where = {
+                    "to": "thread" if arrival.thread else "channel",
+                    "member": None,
+                    "channel": arrival.conversation and _name(arrival.conversation),
+                }
             happened.append(
                 {
                     **where,
@@ -615,14 +728,14 @@ class Playground:
 
     # --- the page's view of the world -----------------------------------------------------
 
-    async def state(self, user: str) -> dict[str, Any]:
-        """Everything the page shows to `user`; reading it marks their DMs as read."""
+    async def state(self, user: str, channel: str = CHANNEL) -> dict[str, Any]:
+        """Everything the page shows to `user` in `channel`; reading it marks their DMs read."""
         async with self.uow() as uow:
             people = {
                 p.key.user: p for p in await uow.people.find(platform="local", workspace=WORKSPACE)
             }
             circle = await uow.circles.first(
-                platform="local", workspace=WORKSPACE, home=CHANNEL, order_by="-id"
+                platform="local", workspace=WORKSPACE, home=channel, order_by="-id"
             )
             roles: dict[int, str] = {}
             session = None
@@ -633,12 +746,12 @@ class Playground:
                 session = await uow.sessions.first(
                     circle_id=circle.id, status=SessionStatus.OPEN, order_by="-id"
                 )
-        tz = people[user].tz if user in people else BY_USER[user].tz
+        tz = people[user].tz if user in people else self.people[user].tz
         now = self.clock.now()
-        dms = self.world.dms.get(BY_USER[user].key, [])
+        dms = self.world.dms.get(self.people[user].key, [])
         self._read[user] = len(dms)
         members = []
-        for persona in CAST:
+        for persona in self.people.values():
             person = people.get(persona.user)
             count = len(self.world.dms.get(persona.key, []))
             members.append(
@@ -649,6 +762,7 @@ class Playground:
                     "role": roles.get(person.id) if person and person.id is not None else None,
                     "local": _stamp(now, person.tz if person else persona.tz),
                     "unread": count - self._read.get(persona.user, 0),
+                    "cast": persona in CAST,
                 }
             )
         person = people.get(user)
@@ -668,17 +782,27 @@ class Playground:
                 "next_close": next_close and _stamp(next_close, tz),
             },
             "channel": {
-                "name": CHANNEL_NAME,
+                "name": _name(channel),
                 "circle": _circle_json(circle, session.number if session else None),
-                "posts": self._channel_json(user, tz, kinds),
+                "posts": self._channel_json(channel, user, tz, kinds),
+            },
+            "channels": [
+                {"name": _name(address), "members": len(self.world.members.get(address, {}))}
+                for address in self._channels()
+            ],
+            "cohort": {
+                "here": _address(COHORT_CHANNEL) in self.world.channels,
+                "intakes": len(await self._waiting_intakes()),
             },
             "dms": [self._post_json(post, user, tz, kinds) for post in dms],
         }
 
-    def _channel_json(self, user: str, tz: str, kinds: dict[str, str]) -> list[dict[str, Any]]:
+    def _channel_json(
+        self, channel: str, user: str, tz: str, kinds: dict[str, str]
+    ) -> list[dict[str, Any]]:
         posts = [
             (_order(p.ref), self._post_json(p, user, tz, kinds))
-            for p in self.world.channels.get(CHANNEL, [])
+            for p in self.world.channels.get(channel, [])
         ]
         posts += [
             (
@@ -694,12 +818,12 @@ class Playground:
                 },
             )
             for e in self._ephemeral
-            if e.user == user
+            if e.user == user and e.channel == channel
         ]
         return [post for _, post in sorted(posts, key=lambda pair: pair[0])]
 
     def _post_json(self, post: Post, user: str, tz: str, kinds: dict[str, str]) -> dict[str, Any]:
-        author = BY_NAME.get(post.author) if post.author is not None else None
+        author = self._by_name.get(post.author) if post.author is not None else None
         return {
             "ref": post.ref,
             "kind": kinds.get(post.ref, "message"),
@@ -761,14 +885,6 @@ async def _read_json(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _member(body: dict[str, Any]) -> str:
-    user = body.get("member")
-    if not isinstance(user, str) or user not in BY_USER:
-        names = ", ".join(p.user for p in CAST)
-        raise BadRequest(f"Unknown member {user!r}: choose one of {names}.")
-    return user
-
-
 def _string(body: dict[str, Any], field: str) -> str:
     value = body.get(field)
     if not isinstance(value, str) or not value or len(value) > 255:
@@ -787,14 +903,13 @@ def _text(body: dict[str, Any]) -> str:
     return text
 
 
-def _mentions(text: str) -> str:
-    """`@Ben` as typed in the page becomes the platform mention `<@ben>`, as Slack sends it."""
+def _address(name: str) -> str:
+    """A channel as the page names it (`#cohort`) -> its address in the world."""
+    return f"local:{WORKSPACE}:{name}"
 
-    def mention(match: re.Match[str]) -> str:
-        persona = BY_USER.get(match.group(1).lower())
-        return f"<@{persona.user}>" if persona else match.group(0)
 
-    return MENTION.sub(mention, text)
+def _name(address: str) -> str:
+    return address.rsplit(":", 1)[1]
 
 
 def _json(payload: dict[str, Any]) -> web.Response:

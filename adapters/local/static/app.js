@@ -9,6 +9,7 @@ const COLOURS = { ana: "#e4572e", ben: "#17a398", chen: "#7a5af5", dara: "#f0a20
 
 const ui = {
   member: localStorage.getItem("circles.member") || "ana",
+  channel: localStorage.getItem("circles.channel") || "#circle",
   state: null,
   busy: false,
   expanded: new Set(), // thread roots opened by the visitor
@@ -65,8 +66,16 @@ function initials(name) {
   return (name || "?").trim().charAt(0).toUpperCase();
 }
 
+// People beyond the four get a colour of their own, the same on every visit.
+function colourOf(id) {
+  if (COLOURS[id]) return COLOURS[id];
+  let hash = 0;
+  for (const char of id || "") hash = (hash * 31 + char.charCodeAt(0)) % 360;
+  return `hsl(${hash} 55% 45%)`;
+}
+
 function avatar(id, name) {
-  const colour = COLOURS[id] || "#64748b";
+  const colour = colourOf(id);
   return el("span", { class: "avatar", style: `--tint:${colour}`, "aria-hidden": "true" }, initials(name));
 }
 
@@ -84,7 +93,7 @@ async function call(path, body) {
     const response = await fetch(`${API}/${path}`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ member: ui.member, ...body }),
+      body: JSON.stringify({ member: ui.member, channel: ui.channel, ...body }),
     });
     const payload = await response.json();
     if (!response.ok) {
@@ -103,7 +112,7 @@ async function call(path, body) {
 }
 
 async function load() {
-  const response = await fetch(`${API}/state?member=${encodeURIComponent(ui.member)}`);
+  const response = await fetch(stateUrl(ui.member));
   const payload = await response.json();
   if (!response.ok && ui.member !== "ana") {
     ui.member = "ana"; // a member remembered from another version of the playground
@@ -115,6 +124,10 @@ async function load() {
     return;
   }
   show(payload);
+}
+
+function stateUrl(member) {
+  return `${API}/state?member=${encodeURIComponent(member)}&channel=${encodeURIComponent(ui.channel)}`;
 }
 
 function toast(message) {
@@ -129,12 +142,19 @@ function toast(message) {
 
 function show(payload) {
   const previous = ui.state;
-  const switched = previous && previous.member !== payload.state.member;
+  const switched =
+    previous && (previous.member !== payload.state.member || previous.channel.name !== payload.state.channel.name);
   ui.state = payload.state;
+  ui.member = payload.state.member; // Ana again once a reset took a #cohort member away
+  localStorage.setItem("circles.member", ui.member);
+  ui.channel = payload.state.channel.name; // #circle again once a reset took the channel away
+  localStorage.setItem("circles.channel", ui.channel);
   markFresh(payload.state, !previous || switched);
   const drafts = saveDrafts();
   drawClock(payload.state);
   drawPeople(payload.state);
+  drawChannels(payload.state);
+  drawPresets(payload.state);
   drawChannel(payload.state, previous && !switched ? previous : null);
   drawDms(payload.state, previous && !switched ? previous : null);
   drawActivity(payload.happened || []);
@@ -197,7 +217,7 @@ function drawClock(state) {
 function drawPeople(state) {
   const list = $("people");
   list.replaceChildren(
-    ...state.members.map((member) =>
+    ...state.members.filter((member) => member.cast).map((member) =>
       el(
         "button",
         {
@@ -224,10 +244,72 @@ function drawPeople(state) {
       ),
     ),
   );
+  list.append(...morePeople(state));
   const me = state.members.find((member) => member.id === state.member);
   $("dm-title").replaceChildren(avatar(me.id, me.name), ` ${me.name}'s DMs with Circles`);
   $("dm-input").placeholder = `Message Circles as ${me.name}`;
-  $("command-input").setAttribute("aria-label", `Command in #circle, as ${me.name}`);
+  $("command-input").setAttribute("aria-label", `Command in ${state.channel.name}, as ${me.name}`);
+}
+
+// Everyone beyond the four (a cohort of two dozen) in one picker, with their unread DMs.
+function morePeople(state) {
+  const others = state.members.filter((member) => !member.cast);
+  if (!others.length) return [];
+  const acting = others.find((member) => member.id === state.member);
+  const unread = others.filter((member) => member.id !== state.member).reduce((sum, member) => sum + member.unread, 0);
+  const picker = el(
+    "select",
+    {
+      id: "people-more",
+      class: "people-more",
+      "aria-label": "Act as someone else",
+      onchange: (event) => event.target.value && switchTo(event.target.value),
+    },
+    el("option", { value: "" }, `${others.length} more people${unread ? ` · ${unread} unread` : ""}…`),
+    others.map((member) =>
+      el(
+        "option",
+        { value: member.id, selected: member.id === state.member },
+        `${member.name} · ${member.local.split(", ")[1]} ${member.tz.split("/").pop().replace(/_/g, " ")}${
+          member.unread > 0 && member.id !== state.member ? ` · ${member.unread} new` : ""
+        }`,
+      ),
+    ),
+  );
+  return [el("div", { class: `people-more-box${acting ? " acting" : ""}` }, acting ? avatar(acting.id, acting.name) : null, picker)];
+}
+
+// The workspace's channels: #circle, #cohort once added, and each launched circle's home.
+function drawChannels(state) {
+  const nav = $("channels");
+  nav.hidden = state.channels.length < 2;
+  nav.replaceChildren(
+    ...state.channels.map((channel) =>
+      el(
+        "button",
+        {
+          type: "button",
+          class: "channel-tab",
+          "aria-pressed": String(channel.name === state.channel.name),
+          title: `${channel.members} ${channel.members === 1 ? "member" : "members"}`,
+          dataset: { channel: channel.name },
+          onclick: () => openChannel(channel.name),
+        },
+        channel.name,
+        el("span", { class: "count" }, String(channel.members)),
+      ),
+    ),
+  );
+  const current = nav.querySelector('[aria-pressed="true"]');
+  if (current && !nav.hidden) nav.scrollLeft = Math.max(0, current.offsetLeft - nav.offsetLeft - 16);
+  $("channel-title").replaceChildren(el("span", { class: "hash" }, "#"), state.channel.name.slice(1));
+}
+
+function drawPresets(state) {
+  const waiting = state.cohort.intakes;
+  $("add-cohort").hidden = state.cohort.here;
+  $("cohort-intakes").hidden = !waiting;
+  $("cohort-intakes").textContent = `#cohort answers ${waiting} ${waiting === 1 ? "intake" : "intakes"}`;
 }
 
 function drawChannel(state, previous) {
@@ -236,16 +318,18 @@ function drawChannel(state, previous) {
     ? [circle.name, circle.kind.replace(/-/g, " "), circle.open_session ? `session ${circle.open_session} open` : circle.status, circle.rhythm]
         .filter(Boolean)
         .join(" · ")
-    : "No circle here yet: try “create My Circle”.";
+    : state.channel.name === "#circle"
+      ? "No circle here yet: try “create My Circle”."
+      : `${state.channels.find((channel) => channel.name === state.channel.name)?.members || 0} people, no circle.`;
   const feed = $("channel-feed");
   const atBottom = feed.scrollHeight - feed.scrollTop - feed.clientHeight < 40;
   const kickoffs = state.channel.posts.filter((post) => post.kind === "kickoff");
   const latest = kickoffs.length ? kickoffs[kickoffs.length - 1].ref : null;
   const items = state.channel.posts.map((post) => channelPost(post, post.ref === latest));
   if (!items.length) {
-    items.push(el("li", { class: "empty" }, "Nothing in #circle yet."));
+    items.push(el("li", { class: "empty" }, `Nothing in ${state.channel.name} yet.`));
   }
-  feed.replaceChildren(intro(), ...items);
+  feed.replaceChildren(...(state.channel.name === "#circle" ? [intro()] : []), ...items);
   const grew = !previous || state.channel.posts.length > previous.channel.posts.length;
   const fresh = [...feed.querySelectorAll(".fresh")].pop();
   if (grew || (atBottom && !fresh) || (fresh && feed.lastElementChild.contains(fresh))) {
@@ -262,7 +346,14 @@ function intro() {
     el("strong", {}, "Welcome to the playground. "),
     "This is the real Circles bot in a pretend workspace. Act as Ana, Ben, Chen or Dara, run ",
     el("code", {}, "/circle"),
-    " commands here, answer DMs on the right, and move the clock to see prompts, nudges and summaries arrive.",
+    " commands here, answer DMs on the right, and move the clock to see prompts, nudges and summaries arrive. ",
+    "To try a programme, add ",
+    el("code", {}, "#cohort"),
+    " (two dozen people in twelve time zones), then ",
+    el("code", {}, "programme new Mentoring areas feedback, delegation, coaching, strategy"),
+    " and ",
+    el("code", {}, "programme invite #cohort"),
+    ".",
   );
 }
 
@@ -586,7 +677,8 @@ function drawActivity(happened) {
   $("activity-list").replaceChildren(
     ...(count > shown.length ? [el("li", { class: "more" }, `… and ${count - shown.length} earlier`)] : []),
     ...shown.map((item) => {
-      const where = item.to === "dm" ? `DM → ${names[item.member] || item.member}` : item.to === "thread" ? "#circle thread" : "#circle";
+      const channel = item.channel || "#circle";
+      const where = item.to === "dm" ? `DM → ${names[item.member] || item.member}` : item.to === "thread" ? `${channel} thread` : channel;
       return el(
         "li",
         {},
@@ -596,7 +688,12 @@ function drawActivity(happened) {
             type: "button",
             class: "activity-item",
             title: item.to === "dm" ? `Show ${names[item.member]}'s DMs` : "Show the channel",
-            onclick: () => (item.to === "dm" && item.member !== ui.member ? switchTo(item.member, "dms") : setTab(item.to === "dm" ? "dms" : "channel")),
+            onclick: () =>
+              item.to === "dm"
+                ? item.member !== ui.member
+                  ? switchTo(item.member, "dms")
+                  : setTab("dms")
+                : openChannel(channel),
           },
           el("time", {}, item.time.split(", ")[1] || item.time),
           el("span", { class: `where ${item.to}` }, where),
@@ -613,9 +710,18 @@ function drawActivity(happened) {
 async function switchTo(member, tab) {
   ui.member = member;
   localStorage.setItem("circles.member", member);
-  const response = await fetch(`${API}/state?member=${encodeURIComponent(member)}`);
+  const response = await fetch(stateUrl(member));
   if (response.ok) show(await response.json());
   if (tab) setTab(tab);
+}
+
+async function openChannel(name) {
+  if (name !== ui.channel) {
+    ui.channel = name;
+    const response = await fetch(stateUrl(ui.member));
+    if (response.ok) show(await response.json());
+  }
+  setTab("channel");
 }
 
 function setTab(tab) {
@@ -646,6 +752,8 @@ function wire() {
   $("reset-blank").addEventListener("click", () =>
     startAgain("Start with a blank playground? Everything is cleared: no circles at all, and the clock goes back to its start.", true),
   );
+  $("add-cohort").addEventListener("click", () => call("cohort", {}));
+  $("cohort-intakes").addEventListener("click", () => call("intakes", {}));
   $("activity-close").addEventListener("click", () => ($("activity").hidden = true));
 
   $("command-form").addEventListener("submit", async (event) => {
