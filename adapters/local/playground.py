@@ -450,7 +450,7 @@ class Playground:
 
     async def fill(self, body: dict[str, Any]) -> str:
         """A `Form` filled in and sent: `answers` maps each field's id to its values."""
-        user = _member(body)
+        user = self._member(body)
         post, action, value = _string(body, "post"), _string(body, "action"), _string(body, "value")
         form = next(
             (
@@ -476,7 +476,7 @@ class Playground:
         await self._send(
             FormFilled(
                 id=self._id(),
-                actor=BY_USER[user].actor,
+                actor=self.people[user].actor,
                 action=action,
                 value=value,
                 answers=tuple((f, tuple(v)) for f, v in answers.items()),
