@@ -346,15 +346,16 @@ async def on_direct_message(
 ) -> None:
     """A plain DM is a command if it parses as one; otherwise an answer (SPEC §6)."""
     stripped = text.strip()
-    if await intake.answer(ctx, person, stripped, free_text_only=True):
+    asked = await intake.asking(ctx, person)
+    if asked is not None and await intake.answer(ctx, asked, stripped, free_text_only=True):
         return  # a programme's intake question that any line answers
     if commands.is_review_text(stripped) or _dm_command(stripped):
         await commands.run(
             ctx, person, commands.parse_command(stripped), conversation=None, names={}
         )
         return
-    if await intake.answer(ctx, person, stripped):  # a programme's intake question is waiting
-        return
+    if asked is not None and await intake.answer(ctx, asked, stripped):
+        return  # a programme's intake question is waiting
     await replies.answer(ctx, person, stripped, ref=ref, replying_to=replying_to)
 
 

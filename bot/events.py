@@ -7,7 +7,7 @@ activity id), so a retried delivery is recognised and has no second effect.
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from dataclasses import dataclass
 
 from bot.people import PersonKey
@@ -146,16 +146,13 @@ InboundEvent = (
 # Bidirectional embeddings, overrides and isolates: they reorder what follows them on
 # the line, so "gnihtemos" can read as "something" in a post (the marks U+200E, U+200F
 # and U+061C only mark direction, and RTL writing needs them).
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_KEPT = frozenset("\n\t")
+# Every control character (Unicode's "Cc": C0, DEL and C1) but line feed and tab, and the
+# bidirectional embeddings, overrides and isolates.
+_UNWANTED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def member_text(text: str) -> str:
     """Member words as the core keeps them: without control characters or bidirectional
     overrides (terminal escapes, bells, NUL, U+202E…), with line breaks, tabs, emoji and
     every script kept. The one place member text is cleaned, as it enters the core."""
-    return "".join(
-        char
-        for char in text.replace("\r\n", "\n")
-        if char in _KEPT or (char not in _BIDI_CONTROLS and unicodedata.category(char) != "Cc")
-    )
+    return _UNWANTED.sub("", text.replace("\r\n", "\n"))

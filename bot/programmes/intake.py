@@ -462,35 +462,45 @@ def _complete(ctx: Ctx, programme: Programme, enrolment: Enrolment) -> None:
     )
 
 
-async def answer(ctx: Ctx, person: Person, text: str, *, free_text_only: bool = False) -> bool:
-    """Take a plain DM as the answer to the intake question being asked; False if none is.
+async def asking(ctx: Ctx, person: Person) -> tuple[Programme, Enrolment] | None:
+    """The intake whose question is waiting for this person's next DM, if any: the
+    latest one they started, of a programme still taking intakes."""
+    for enrolment in await ctx.uow.enrolments.find(person_id=person.id, order_by="-id"):
+        if enrolment.step is None or not enrolment.active:
+            continue
+        programme = await ctx.uow.programmes.get(enrolment.programme_id)
+        if programme.status in (*_OPEN, ProgrammeStatus.MATCHED):
+            return programme, enrolment
+    return None
+
+
+async def answer(
+    ctx: Ctx, asked: tuple[Programme, Enrolment], text: str, *, free_text_only: bool = False
+) -> bool:
+    """Take a plain DM as the answer to the intake question `asked` (see `asking`); False
+    if it is not one.
 
     With `free_text_only`, only a question any line answers takes it: the DM router
     asks so before it reads a DM as a command ("Focus on strategy", "skip" are answers
     there, `intake` and `help` stay commands), and without it once the DM is known not
     to be one.
     """
-    for enrolment in await ctx.uow.enrolments.find(person_id=person.id, order_by="-id"):
-        if enrolment.step is None or not enrolment.active:
-            continue
-        programme = await ctx.uow.programmes.get(enrolment.programme_id)
-        if programme.status not in (*_OPEN, ProgrammeStatus.MATCHED):
-            continue
-        step = enrolment.step
-        if free_text_only and (not QUESTIONS[step].free_text or text.lower() in ESCAPES):
-            return False
-        try:
-            await QUESTIONS[step].read(ctx, programme, enrolment, text.strip())
-        except UserError as error:
-            raise UserError(f"{error.message} {QUESTIONS[step].ask(programme)}") from None
-        if step + 1 < len(QUESTIONS):
-            enrolment.step = step + 1
-            ctx.say(_question(programme, step + 1))
-        else:
-            _complete(ctx, programme, enrolment)
-        await ctx.uow.enrolments.save(enrolment)
-        return True
-    return False
+    programme, enrolment = asked
+    step = enrolment.step
+    assert step is not None
+    if free_text_only and (not QUESTIONS[step].free_text or text.lower() in ESCAPES):
+        return False
+    try:
+        await QUESTIONS[step].read(ctx, programme, enrolment, text.strip())
+    except UserError as error:
+        raise UserError(f"{error.message} {QUESTIONS[step].ask(programme)}") from None
+    if step + 1 < len(QUESTIONS):
+        enrolment.step = step + 1
+        ctx.say(_question(programme, step + 1))
+    else:
+        _complete(ctx, programme, enrolment)
+    await ctx.uow.enrolments.save(enrolment)
+    return True
 
 
 async def leave(ctx: Ctx, call: Call[grammar.ProgrammeLeave]) -> None:
