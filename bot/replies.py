@@ -61,11 +61,12 @@ async def answer(
             await _answer_prompt(ctx, circle, session, person, kind, text, ref=ref)
             return
         pinned = circle  # a welcome, a last call: it names the circle, not the prompt
-    waiting = await _waiting(ctx, person)
+    opened = await _open_sessions(ctx, person)
+    waiting = await _waiting(ctx, person, opened)
     if pinned is not None:
         waiting = {c: p for c, p in waiting.items() if c == pinned.id}
     if not waiting:
-        await _nothing_waiting(ctx, person, text)
+        await _nothing_waiting(ctx, person, text, opened)
         return
     # A trailing `in <circle name>` says where the answer goes; it is not part of it.
     circles = {c.id: c for c in await ctx.uow.circles.among("id", sorted(waiting))}
@@ -154,14 +155,16 @@ async def _record(
             await answers.record_commitment(ctx, circle, person, text, source=ref)
 
 
-async def _waiting(ctx: Ctx, person: Person) -> dict[int, list[Prompt]]:
+async def _waiting(
+    ctx: Ctx, person: Person, opened: list[tuple[Circle, Session]]
+) -> dict[int, list[Prompt]]:
     """Per circle, the prompts a DM could answer: those owed, and, while the member's
     opening prompts are still on their way (held for working hours), what they will ask.
     Those count as asked when the session opened, so a DM then goes in the SPEC's order."""
     waiting = await owed_prompt_circles(ctx, person)
     if person.is_away(ctx.now):
         return waiting
-    for circle, session in await _open_sessions(ctx, person):
+    for circle, session in opened:
         assert circle.id is not None and session.id is not None and person.id is not None
         record = await ctx.uow.attendance.first(session_id=session.id, person_id=person.id)
         if record is not None and Stage.OPENING in record.handled:
@@ -202,12 +205,14 @@ async def _open_sessions(ctx: Ctx, person: Person) -> list[tuple[Circle, Session
     return found
 
 
-async def _nothing_waiting(ctx: Ctx, person: Person, text: str) -> None:
+async def _nothing_waiting(
+    ctx: Ctx, person: Person, text: str, opened: list[tuple[Circle, Session]]
+) -> None:
     """Nothing asked: text a member could still give in an open session is handed back with
     the command that records it; otherwise they see what they have open, and the help."""
     answers.check_length(ctx, text)
     ways = []
-    for circle, session in await _open_sessions(ctx, person):
+    for circle, session in opened:
         if await posted_checkin(ctx, session, person) is None:
             ways.append(f"`{ctx.prefix}checkin <your text>` (your check-in in {circle.name})")
         if (
