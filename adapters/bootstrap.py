@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from adapters.local.spaces import PLATFORM as LOCAL
 from adapters.matching import solver_for
 from adapters.spaces import PlatformSpaces
 from bot.context import Config
@@ -36,10 +37,12 @@ def bootstrap(
 ) -> Circles:
     """The core on `engine` (on SQLite, sharing the one database is what keeps its
     transactions and the delivery worker's from overlapping: `storage.sqlite`), matching
-    on the solvers of `adapters.matching`, and reaching channels through `spaces` where a
-    platform provides them (the local one does; Slack's and Teams' join `Circles.spaces`)."""
+    on the solvers of `adapters.matching`, and reaching channels through `spaces`, the
+    local platform's where one is simulated (Slack's and Teams' join `Circles.spaces`)."""
     uow = SqlUnitOfWorkFactory(engine)
-    routes = PlatformSpaces(spaces)
+    routes = PlatformSpaces()
+    if spaces is not None:
+        routes.add(LOCAL, spaces)
     core = Core(
         uow=uow,
         clock=clock,

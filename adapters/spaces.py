@@ -15,15 +15,17 @@ from bot.programmes.ports import Spaces
 
 
 class PlatformSpaces:
-    def __init__(self, default: Spaces | None = None) -> None:
+    """The one place a request is matched to its platform: each `Spaces` behind it is
+    asked only about its own platform's workspaces."""
+
+    def __init__(self) -> None:
         self._by_platform: dict[str, Spaces] = {}
-        self._default = default  # for platforms without their own (the local one)
 
     def add(self, platform: str, spaces: Spaces) -> None:
         self._by_platform[platform] = spaces
 
     def _of(self, platform: str) -> Spaces | None:
-        return self._by_platform.get(platform, self._default)
+        return self._by_platform.get(platform)
 
     async def members(
         self, *, platform: str, workspace: str, channel: str

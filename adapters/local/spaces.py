@@ -24,8 +24,6 @@ class LocalSpaces:
     async def members(
         self, *, platform: str, workspace: str, channel: str
     ) -> list[tuple[PersonKey, str]] | None:
-        if platform != PLATFORM:
-            return None
         found = self.world.members.get(_address(workspace, channel.lstrip("#")))
         return None if found is None else sorted(found.items())
 
@@ -38,8 +36,6 @@ class LocalSpaces:
         members: Sequence[PersonKey],
         pair: bool = False,
     ) -> str | None:
-        if platform != PLATFORM:
-            return None
         conversation = _address(workspace, re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-"))
         for person in members:
             self.world.join(conversation, person, person.user)

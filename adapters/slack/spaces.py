@@ -64,8 +64,6 @@ class SlackSpaces:
     async def members(
         self, *, platform: str, workspace: str, channel: str
     ) -> list[tuple[PersonKey, str]] | None:
-        if platform != PLATFORM:
-            return None
         client = await self._client(workspace)
         if client is None:
             return None
@@ -101,8 +99,6 @@ class SlackSpaces:
         members: Sequence[PersonKey],
         pair: bool = False,
     ) -> str | None:
-        if platform != PLATFORM:
-            return None
         client = await self._client(workspace)
         if client is None:
             return None

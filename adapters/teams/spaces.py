@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from bot.people import PersonKey
 from bot.programmes.ports import Refused
 
-from .addresses import PLATFORM, person_key
+from .addresses import person_key
 from .references import ReferenceStore
 from .sdk import BotFramework, ConnectorError
 
@@ -38,8 +38,6 @@ class TeamsSpaces:
     async def members(
         self, *, platform: str, workspace: str, channel: str
     ) -> list[tuple[PersonKey, str]] | None:
-        if platform != PLATFORM:
-            return None
         reference = await self._references.get(channel)
         if reference is None:  # a channel named by `#name`: Teams has no such look-up
             raise Refused(
@@ -68,6 +66,4 @@ class TeamsSpaces:
         members: Sequence[PersonKey],
         pair: bool = False,
     ) -> str | None:
-        if platform != PLATFORM:
-            return None
         raise Refused(NO_HOMES)
