@@ -22,6 +22,7 @@ from bot.nudges import Attendance
 from bot.people import Person, PersonKey
 from bot.programmes.model import Enrolment, Grouping, MatchRecord, Programme
 from bot.prompts import Prompt
+from bot.pulses import Pulse, Survey
 from bot.sessions import Session
 
 T = TypeVar("T")
@@ -137,6 +138,8 @@ class UnitOfWork(Protocol):
     groupings: Repository[Grouping]
     match_records: Repository[MatchRecord]
     calendar_feeds: CalendarFeeds
+    pulses: Repository[Pulse]
+    surveys: Repository[Survey]
     outbox: Outbox
     inbound: Inbound
 

@@ -30,6 +30,7 @@ from bot.nudges import Attendance, Stage
 from bot.people import Person, PersonKey
 from bot.programmes.model import Enrolment, Grouping, MatchRecord, Programme
 from bot.prompts import Prompt
+from bot.pulses import Pulse, Survey
 from bot.sessions import Link, Session
 from storage import tables
 
@@ -240,6 +241,17 @@ MATCH_RECORDS = Codec(
     tables.MatchRecordRow,
     encode=lambda m: {"members": _ids(m.members)},
     decode=lambda r: {"members": _from_ids(r["members"])},
+)
+
+
+# --- checkpoints and surveys (SPEC §15) -----------------------------------------------
+
+PULSES = Codec(Pulse, tables.PulseRow)
+SURVEYS = Codec(
+    Survey,
+    tables.SurveyRow,
+    encode=lambda s: {"ratings": "".join(str(r) for r in s.ratings)},
+    decode=lambda r: {"ratings": tuple(int(c) for c in r["ratings"])},
 )
 
 

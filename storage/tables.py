@@ -274,6 +274,8 @@ class ProgrammeRow(SQLModel, table=True):
     managers: str = Field(max_length=400)  # person ids, comma-separated
     created_at: datetime = _when()
     status: str = Field(max_length=16)
+    midpoint_at: datetime | None = _when(nullable=True)  # when the managers' digest went
+    reported_at: datetime | None = _when(nullable=True)  # when the programme report went
 
 
 class EnrolmentRow(SQLModel, table=True):
@@ -335,6 +337,49 @@ class CalendarFeedRow(SQLModel, table=True):
     person_id: int = Field(foreign_key="people.id", unique=True)
     secret_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = _when()
+
+
+# --- checkpoints and surveys (SPEC §15) ---------------------------------------------
+
+
+class PulseRow(SQLModel, table=True):
+    __tablename__ = "pulses"
+    __table_args__ = (
+        UniqueConstraint("session_id", "person_id", "kind", name="uq_pulses"),
+        Index("ix_pulses_person", "person_id", "answered_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="people.id")
+    circle_id: int = Field(foreign_key="circles.id", index=True)
+    session_id: int = Field(foreign_key="sessions.id")
+    kind: str = Field(max_length=16)
+    asked_at: datetime = _when()
+    programme_id: int | None = Field(default=None, foreign_key="programmes.id", index=True)
+    score: int | None = None
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    shared: bool = False
+    answered_at: datetime | None = _when(nullable=True)
+
+
+class SurveyRow(SQLModel, table=True):
+    __tablename__ = "surveys"
+    __table_args__ = (
+        UniqueConstraint("programme_id", "person_id", name="uq_surveys"),
+        Index("ix_surveys_person", "person_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    programme_id: int = Field(foreign_key="programmes.id")
+    person_id: int = Field(foreign_key="people.id")
+    asked_at: datetime = _when()
+    step: int | None = None
+    reminders: int = 0
+    ratings: str = Field(default="", max_length=64)  # digits 1-5, in the programme's area order
+    changed: str = Field(default="", sa_column=Column(Text, nullable=False))
+    shared: bool = False
+    recommend: int | None = None
+    answered_at: datetime | None = _when(nullable=True)
 
 
 metadata = SQLModel.metadata

@@ -40,6 +40,7 @@ from bot.nudges import Attendance
 from bot.people import Person, PersonKey
 from bot.programmes.model import Enrolment, Grouping, MatchRecord, Programme
 from bot.prompts import Prompt
+from bot.pulses import Pulse, Survey
 from bot.sessions import Session
 from storage import codec, tables
 from storage.codec import Codec
@@ -396,6 +397,8 @@ _REPOSITORIES: dict[str, Callable[[Connection], object]] = {
     "groupings": lambda conn: SqlRepository(conn, codec.GROUPINGS),
     "match_records": lambda conn: SqlRepository(conn, codec.MATCH_RECORDS),
     "calendar_feeds": lambda conn: SqlCalendarFeeds(conn, codec.CALENDAR_FEEDS),
+    "pulses": lambda conn: SqlRepository(conn, codec.PULSES),
+    "surveys": lambda conn: SqlRepository(conn, codec.SURVEYS),
     "outbox": SqlOutbox,
     "inbound": SqlInbound,
 }
@@ -423,6 +426,8 @@ class SqlUnitOfWork:
     groupings: store.Repository[Grouping]
     match_records: store.Repository[MatchRecord]
     calendar_feeds: store.CalendarFeeds
+    pulses: store.Repository[Pulse]
+    surveys: store.Repository[Survey]
     outbox: store.Outbox
     inbound: store.Inbound
 

@@ -61,6 +61,8 @@ class Programme:
     managers: frozenset[int]  # person ids
     created_at: datetime
     status: ProgrammeStatus = ProgrammeStatus.DRAFT
+    midpoint_at: datetime | None = None  # when the managers' midpoint digest went (SPEC §15)
+    reported_at: datetime | None = None  # when the programme report went
     id: int | None = field(default=None, compare=False)
 
     def transition(self, event: str) -> None:
