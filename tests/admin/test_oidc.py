@@ -244,6 +244,14 @@ async def test_an_id_token_that_cannot_be_trusted_is_refused(
     assert "could not be verified" in await refused(idp, provider)
 
 
+async def test_a_token_for_another_app_is_refused_even_if_it_names_us_as_its_party(
+    idp: FakeIdentityProvider, sign_ins: dict[str, Provider]
+) -> None:
+    idp.sign_in_as(**slack_person())
+    idp.id_token_changes = {"aud": "another-app", "azp": SLACK_APP}
+    assert "could not be verified" in await refused(idp, sign_ins["slack"])
+
+
 async def test_a_token_a_minute_past_expiry_passes_as_clock_difference(
     idp: FakeIdentityProvider, provider: Provider
 ) -> None:
