@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import re
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -58,7 +59,11 @@ LEEWAY = 60  # seconds of clock difference tolerated on an ID token's times
 SCOPE = "openid profile email"
 SLACK_TEAM = "https://slack.com/team_id"
 SLACK_USER = "https://slack.com/user_id"
-TENANT_PLACEHOLDER = "{tenantid}"  # in a multi-tenant Entra ID issuer: the token's `tid`
+SIGNATURES = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"})
+TENANT_PLACEHOLDER = "{tenantid}"
+ERROR_CODE = re.compile(
+    r"[a-z0-9_.-]{1,64}"
+)  # RFC 6749's codes, and Slack's  # in a multi-tenant Entra ID issuer: the token's `tid`
 
 FindPerson = Callable[[str, str], Awaitable[PersonKey | None]]
 Claims = Mapping[str, Any]
@@ -139,8 +144,8 @@ class OpenID:
     ) -> Claims:
         """The verified ID token's claims for this callback."""
         if denied := query.get("error"):
-            self._refused("denied", denied[:64])
-            raise SignInFailed(f"{self._provider} did not sign you in ({denied[:64]}).")
+            self._refused("denied", _code(denied))
+            raise SignInFailed(f"{self._provider} did not sign you in ({_code(denied)}).")
         state, expected = query.get("state", ""), kept.get("state", "")
         if not (state and expected and hmac.compare_digest(state, expected)):
             self._refused("state", "mismatch")
@@ -163,7 +168,7 @@ class OpenID:
                         code_verifier=kept.get("verifier", ""),
                     )
             except OAuthError as error:
-                self._refused("token", str(error.error)[:64])
+                self._refused("token", _code(str(error.error)))
                 raise SignInFailed(
                     f"{self._provider} refused the sign-in: please sign in again."
                 ) from None
@@ -194,8 +199,8 @@ class OpenID:
     async def _verified(
         self, id_token: str, metadata: Mapping[str, Any], *, nonce: str, access_token: Any
     ) -> Claims:
-        algorithms = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
-        registry = JWSRegistry(algorithms=[a for a in algorithms if a != "none"])
+        offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
+        registry = JWSRegistry(algorithms=[a for a in offered if a in SIGNATURES])
         try:
             try:
                 decoded = jwt.decode(id_token, await self._key_set(), registry=registry)
@@ -264,13 +269,20 @@ class OpenID:
 
     def _unreachable(self, error: Exception) -> SignInFailed:
         self._refused("unreachable", type(error).__name__)
-        return SignInFailed(f"{self._provider} did not answer in time: please try again.")
+        if isinstance(error, TimeoutError | httpx2.TimeoutException):
+            return SignInFailed(f"{self._provider} did not answer in time: please try again.")
+        return SignInFailed(f"{self._provider} could not be reached: please try again later.")
 
     def _refused(self, step: str, reason: str) -> None:
         log.info(
             "admin.sign_in_failed",
             extra={"provider": self._provider, "step": step, "reason": reason},
         )
+
+
+def _code(value: str) -> str:
+    """An OAuth error code as it may be shown and logged: anything else is not one."""
+    return value if ERROR_CODE.fullmatch(value) else "unknown_error"
 
 
 def _issuer(metadata: Mapping[str, Any], claims: Claims) -> str:

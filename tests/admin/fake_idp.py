@@ -23,7 +23,7 @@ answers with an ID token signed by the RSA key its JWKS publishes.
 
 Tests make it misbehave with `id_token_changes` (another audience, an expired
 token, another issuer or nonce; None removes a claim), `signing_key` (a key
-the JWKS does not publish), `token_error` (the token endpoint refuses) and
+the JWKS does not publish), `forged_id_token`, `token_error` (the token endpoint refuses) and
 `endpoints` (discovery names other URLs, e.g. a `Silent` server's).
 `Silent` accepts connections and never answers: a provider that hangs.
 """
@@ -74,6 +74,7 @@ class FakeIdentityProvider:
         self.person: dict[str, Any] = {}
         self.id_token_changes: dict[str, Any] = {}
         self.token_error: str | None = None
+        self.forged_id_token: str | None = None  # sent instead of the one it would sign
         self.endpoints: dict[str, str] = {}  # discovery overrides, e.g. token_endpoint
         self.token_requests = 0
         self._grants: dict[str, _Grant] = {}
@@ -193,7 +194,7 @@ class FakeIdentityProvider:
         answer: dict[str, Any] = {
             "access_token": access_token,
             "token_type": "Bearer",
-            "id_token": self._id_token(grant),
+            "id_token": self.forged_id_token or self._id_token(grant),
         }
         if tenant is None:
             answer["ok"] = True

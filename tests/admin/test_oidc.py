@@ -274,6 +274,27 @@ async def test_a_token_signed_by_a_key_the_provider_does_not_publish_is_refused(
     assert "could not be verified" in await refused(idp, provider)
 
 
+@pytest.mark.parametrize(
+    "forged",
+    ["not-a-token", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJVMEFOQSJ9."],  # the second is unsigned
+    ids=["garbage", "unsigned"],
+)
+async def test_an_id_token_that_is_not_a_signed_token_is_refused(
+    idp: FakeIdentityProvider, provider: Provider, forged: str
+) -> None:
+    idp.forged_id_token = forged
+    assert "could not be verified" in await refused(idp, provider)
+
+
+async def test_a_provider_that_answers_with_an_error_page_fails_the_sign_in(
+    idp: FakeIdentityProvider, users: TeamsUsers, clock: FakeClock
+) -> None:
+    idp.endpoints["token_endpoint"] = f"{idp.url}/nowhere"  # 404, a page, not JSON
+    [slack, _entra] = providers(settings(idp.url), clock=clock, find_person=users.person)
+    idp.sign_in_as(**slack_person())
+    assert "could not be reached" in await refused(idp, slack)
+
+
 async def test_keys_the_provider_rotated_in_are_fetched_again(
     idp: FakeIdentityProvider, provider: Provider
 ) -> None:
@@ -318,6 +339,9 @@ async def test_someone_who_declines_at_the_provider_is_told_so(
     with pytest.raises(SignInFailed, match="did not sign you in \\(access_denied\\)"):
         await finish(provider, query, kept)
     assert idp.token_requests == 0
+    odd = {"error": "<b>Click here</b> https://evil.example", "state": kept["state"]}
+    with pytest.raises(SignInFailed, match="did not sign you in \\(unknown_error\\)"):
+        await finish(provider, odd, kept)
 
 
 async def test_nothing_secret_reaches_the_logs(
