@@ -34,9 +34,9 @@ import asyncio
 import base64
 import hashlib
 import itertools
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -65,10 +65,16 @@ def new_key(kid: str) -> RSAKey:
     return RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig", "alg": "RS256"})
 
 
+@cache
+def published_key() -> RSAKey:
+    """The key every fake starts with: made once, as making one takes a noticeable moment."""
+    return new_key("fake-1")
+
+
 class FakeIdentityProvider:
     def __init__(self, *, clock: Clock) -> None:
         self.clock = clock
-        self.key = new_key("fake-1")
+        self.key = published_key()
         self.signing_key: RSAKey | None = None  # None: sign with `key`, the published one
         self.clients: dict[str, str] = {}  # client id -> secret
         self.person: dict[str, Any] = {}
@@ -265,7 +271,3 @@ class Silent:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
-
-
-def query_of(url: str) -> Mapping[str, str]:
-    return dict(parse_qsl(urlsplit(url).query))
