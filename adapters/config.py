@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     microsoft_app_type: str = "MultiTenant"
     teams_allow_unauthenticated: bool = False
 
+    # Signing in to the dashboard (SPEC §16): "Sign in with Slack" uses SLACK_CLIENT_ID and
+    # SLACK_CLIENT_SECRET; Microsoft Entra ID its own app registration. The URLs are where
+    # each provider's `.well-known/openid-configuration` lives (tests point them elsewhere).
+    slack_oidc_url: str = "https://slack.com"
+    entra_client_id: str | None = None
+    entra_client_secret: SecretStr | None = None
+    entra_tenant_id: str = Field(default="organizations", pattern=r"^[A-Za-z0-9.-]{1,64}$")
+    entra_authority_url: str = "https://login.microsoftonline.com"
+
     circles_admins: str = ""
     circles_default_tz: str = "UTC"
     circles_retention_days: int = Field(default=365, ge=1)
@@ -90,6 +99,14 @@ class Settings(BaseSettings):
             )
         if self.slack_app_token and not self.slack_bot_token and not self.slack_client_id:
             found.append("SLACK_APP_TOKEN (Socket Mode) needs SLACK_BOT_TOKEN")
+        if self.entra_client_id and not self.entra_client_secret:
+            found.append("ENTRA_CLIENT_ID is set but ENTRA_CLIENT_SECRET is not")
+        for name, url in (
+            ("SLACK_OIDC_URL", self.slack_oidc_url),
+            ("ENTRA_AUTHORITY_URL", self.entra_authority_url),
+        ):
+            if not url.startswith(("https://", "http://")):
+                found.append(f"{name} must start with https:// (or http://), not {url}")
         if self.microsoft_app_id and not self.microsoft_app_password:
             found.append("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not")
         if (

@@ -5,7 +5,7 @@ token (botbuilder checks it). Without it the composition root does not mount
 this endpoint at all (404), unless `TEAMS_ALLOW_UNAUTHENTICATED=true`, which
 is for local testing on a loopback address and logged as a warning at start;
 a `TeamsAdapter` given neither still answers 401 to everything. Nothing here calls Teams: the references an activity
-carries are stored, the event goes to the core (one transaction: state,
+carries are stored (and its sender's Entra ID object id, for the dashboard's sign-in), the event goes to the core (one transaction: state,
 outbox, event id), and the request is acknowledged; the delivery worker sends
 the answers.
 """
@@ -37,6 +37,7 @@ from adapters.teams.inbound import (
 )
 from adapters.teams.references import Reference, ReferenceStore, reference_of
 from adapters.teams.sdk import BotFramework, ConnectorError, Unauthorized, Unavailable
+from adapters.teams.users import TeamsUsers
 from bot.core import Outcome
 from bot.events import Actor, InboundEvent, ProfileUpdated
 from storage import codec
@@ -61,12 +62,14 @@ class TeamsAdapter:
         config: TeamsConfig,
         core: CoreHandle,
         references: ReferenceStore,
+        users: TeamsUsers,
         bot: BotFramework,
         metrics: Metrics | None = None,
     ) -> None:
         self._config = config
         self._core = core
         self._references = references
+        self._users = users
         self._bot = bot
         self._metrics = metrics
         self._tasks: set[asyncio.Task[None]] = set()
@@ -111,6 +114,7 @@ class TeamsAdapter:
             found = reference_of(body)
             if found is not None:
                 await self._references.remember(*found, force=body["type"] in MEMBERSHIP)
+            await self._users.remember_sender(body)
             if event is None:
                 return
             outcome = CORE

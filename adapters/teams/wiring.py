@@ -2,7 +2,7 @@
 
 The endpoint and the messenger share one `BotFramework` (its connector
 clients) and one `ReferenceStore` (what the endpoint learns, the messenger
-uses). The endpoint's mount closes the clients when the server stops.
+uses); `TeamsUsers` is what the endpoint learns for the dashboard's sign-in. The endpoint's mount closes the clients when the server stops.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from adapters.teams.messenger import TeamsMessenger
 from adapters.teams.references import ReferenceStore
 from adapters.teams.sdk import BotFramework
 from adapters.teams.spaces import TeamsSpaces
+from adapters.teams.users import TeamsUsers
 from bot.ports import Clock
 from storage.db import Database
 
@@ -26,6 +27,7 @@ class Teams:
     adapter: TeamsAdapter  # mount it: `create_app(mounts=[teams.adapter, …])`
     messenger: TeamsMessenger  # for the delivery worker, for platform "teams"
     spaces: TeamsSpaces  # for programmes: add it to `Circles.spaces` as "teams"
+    users: TeamsUsers  # for the dashboard's Entra ID sign-in: `users.person` finds the person
 
 
 def create_teams(
@@ -40,10 +42,17 @@ def create_teams(
     """`config` from `TeamsConfig.from_settings(settings)`; `authentication` only for tests."""
     bot = BotFramework(config, authentication=authentication)
     references = ReferenceStore(engine, clock=clock)
+    users = TeamsUsers(engine, clock=clock)
     return Teams(
         adapter=TeamsAdapter(
-            config=config, core=core, references=references, bot=bot, metrics=metrics
+            config=config,
+            core=core,
+            references=references,
+            users=users,
+            bot=bot,
+            metrics=metrics,
         ),
         messenger=TeamsMessenger(bot=bot, references=references, app_id=config.app_id),
         spaces=TeamsSpaces(bot=bot, references=references),
+        users=users,
     )

@@ -32,7 +32,8 @@ def test_the_manifest_is_valid_against_slacks_schema() -> None:
 def test_it_asks_for_exactly_the_scopes_and_events_the_code_uses() -> None:
     data = manifest()
     assert sorted(data["oauth_config"]["scopes"]["bot"]) == sorted(BOT_SCOPES)
-    assert "user" not in data["oauth_config"]["scopes"]
+    # Only who a person is, for "Sign in with Slack" to the dashboard (OpenID Connect).
+    assert sorted(data["oauth_config"]["scopes"]["user"]) == ["email", "openid", "profile"]
     assert sorted(data["settings"]["event_subscriptions"]["bot_events"]) == sorted(BOT_EVENTS)
     assert "user_events" not in data["settings"]["event_subscriptions"]
 
@@ -51,4 +52,8 @@ def test_the_command_escapes_mentions_and_everything_points_at_one_placeholder_h
         *data["oauth_config"]["redirect_urls"],
     ]
     assert {u.split("/")[2] for u in urls} == {"circles.example.com"}
-    assert {u.split("/", 3)[3] for u in urls} == {"slack/events", "slack/oauth_redirect"}
+    assert {u.split("/", 3)[3] for u in urls} == {
+        "slack/events",
+        "slack/oauth_redirect",
+        "admin/callback/slack",
+    }

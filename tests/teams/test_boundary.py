@@ -28,6 +28,7 @@ ALLOWED = (
     "storage/teams_tables.py",
     "storage/teams_store.py",
     "storage/migrations/versions/0004_teams.py",
+    "storage/migrations/versions/0011_pulses_and_surveys.py",  # and its `teams_users` table
 )
 TEAMS_TABLES_IMPORT = "from storage import teams_tables as teams_tables"
 TEAMS_NAME = re.compile(

@@ -6,7 +6,9 @@ Revises: 0010
 A pulse is one person's 1–5 answer about a session (and, at a programme's
 midpoint, an optional line and whether to share it). A survey is a programme
 participant's end survey. A programme records when its midpoint digest and its
-report went, so neither goes twice (SPEC §15).
+report went, so neither goes twice (SPEC §15). The Teams adapter keeps each
+Teams user's Entra ID object id, so signing in to the dashboard with Entra ID
+finds the person (SPEC §16).
 """
 
 from __future__ import annotations
@@ -62,9 +64,18 @@ def upgrade() -> None:
         sa.UniqueConstraint("programme_id", "person_id", name="uq_surveys"),
     )
     op.create_index("ix_surveys_person", "surveys", ["person_id"])
+    op.create_table(
+        "teams_users",
+        sa.Column("tenant", sa.String(length=64), nullable=False),
+        sa.Column("aad_object_id", sa.String(length=64), nullable=False),
+        sa.Column("user", sa.String(length=128), nullable=False),
+        _when("updated_at"),
+        sa.PrimaryKeyConstraint("tenant", "aad_object_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("teams_users")
     op.drop_index("ix_surveys_person", table_name="surveys")
     op.drop_table("surveys")
     op.drop_index("ix_pulses_person", table_name="pulses")
