@@ -514,7 +514,7 @@ ROWS: tuple[Spec[Any], ...] = (
     ),
     _managing(
         "programme move <@person> to <n>",
-        "move someone to another circle of the proposal",
+        "move someone to another circle: of the proposal, or once launched, of the programme",
         grammar.read_programme_move,
         programmes.move,
     ),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.circles import Circle
 from bot.pulses import Pulse, PulseKind
 from storage.db import Database
 from tests.harness import ANA, BEN, CHEN, DARA, ZOE, Harness, Member, later
@@ -301,3 +302,69 @@ async def test_a_circle_outside_any_programme_asks_no_midpoint(engine: Database)
     assert "not a programme's circle" in await h.command(
         ZOE, "programme nudge Growth Circle", conversation=None
     )
+
+
+async def test_a_manager_moves_someone_between_running_circles(engine: Database) -> None:
+    h = Harness(engine)
+    quiet, busy = await launched_programme(h)
+    await through_session(h, 1, busy)
+    mover = quiet[0]
+
+    refused = await h.command(
+        quiet[1], f"programme move {mover.mention} to 2 in New Leads", conversation=None
+    )
+    assert "Only New Leads's managers" in refused
+    assert "New Leads has no circle 3." in await h.command(
+        MIA, f"programme move {mover.mention} to 3", conversation=None
+    )
+    assert f"{mover.name} is already in New Leads 1." in await h.command(
+        MIA, f"programme move {mover.mention} to 1", conversation=None
+    )
+    await _set_max_size(h, "New Leads 2", 4)
+    assert "New Leads 2 is full (4 of 4)." in await h.command(
+        MIA, f"programme move {mover.mention} to 2", conversation=None
+    )
+    two = await _set_max_size(h, "New Leads 2", 5)
+
+    moved = await h.command(MIA, f"programme move {mover.mention} to 2", conversation=None)
+    assert moved == (
+        f"Moved {mover.name} from New Leads 1 to New Leads 2; both circles are told, and "
+        f"{mover.name} gets New Leads 2's welcome."
+    )
+    await h.run(later(hours=1))
+    for circle in (await _circle(h, "New Leads 1"), two):
+        told = [p.body for p in h.world.channels[circle.home] if "has moved" in p.body]
+        assert told == [
+            f"{mover.name} has moved from New Leads 1 to New Leads 2, arranged with the "
+            "New Leads team."
+        ]
+    assert any(b.startswith("👋 Welcome to New Leads 2") for b in h.inbox(mover))
+    async with h.uow() as uow:
+        person = await uow.people.by_key(mover.key)
+        assert person is not None
+        [enrolment] = await uow.enrolments.find(person_id=person.id)
+        members = {
+            m.circle_id for m in await uow.memberships.find(person_id=person.id, left_at=None)
+        }
+    assert enrolment.circle_id == two.id and members == {two.id}
+    assert "New Leads 2 is full (5 of 5)." in await h.command(
+        MIA, f"programme move {quiet[1].mention} to 2", conversation=None
+    )
+
+
+async def _set_max_size(h: Harness, name: str, size: int) -> Circle:
+    """An organiser's `set size`, straight in the store: the circle's members stay as they are."""
+    async with h.uow() as uow:
+        circle = await uow.circles.by_name("local", "acme", name)
+        assert circle is not None
+        circle.max_size = size
+        await uow.circles.save(circle)
+        await uow.commit()
+    return circle
+
+
+async def _circle(h: Harness, name: str) -> Circle:
+    async with h.uow() as uow:
+        found = await uow.circles.by_name("local", "acme", name)
+    assert found is not None
+    return found
