@@ -172,8 +172,9 @@ async def digest(ctx: Ctx, programme: Programme) -> tuple[Block, ...]:
     blocks.append(
         Context(
             (
-                f"Or type `programme nudge <{unit}>` or `programme message <{unit}> <text>`. "
-                f"A mean is shown from {MIN_ANSWERS} answers up.",
+                f"Or type `programme nudge <{unit}>`, `programme message <{unit}> <text>`, or "
+                f"move someone with `programme move @someone to <n>`. A mean is shown from "
+                f"{MIN_ANSWERS} answers up.",
             )
         )
     )
