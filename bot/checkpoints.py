@@ -268,3 +268,14 @@ def _about(pulse: Pulse, circle: Circle, session: Session) -> str:
     if pulse.kind is PulseKind.MIDPOINT:
         return f"{circle.name} at its midpoint"
     return f"session {session.number} of {circle.name}"
+
+
+async def erase_notes(ctx: Ctx, pulses: list[Pulse]) -> bool:
+    """A note is its author's words: `forget me` and retention erase it, the score stays.
+    True if any was erased."""
+    erased = False
+    for pulse in pulses:
+        if pulse.note:
+            pulse.note, pulse.shared, erased = "", False, True
+            await ctx.uow.pulses.save(pulse)
+    return erased

@@ -227,6 +227,35 @@ async def test_the_midpoint_asks_about_the_circle_and_the_managers_get_one_diges
     await h.run(later(days=3))
     assert len([b for b in h.inbox(MIA) if b.startswith("Midpoint")]) == 1
 
+    # `forget me` erases a note (its score stays a figure).
+    await h.command(busy[2], "forget me confirm", conversation=None)
+    forgotten = await pulse_of(h, busy[2])
+    assert (forgotten.score, forgotten.note, forgotten.shared) == (3, "", False)
+
+
+async def test_the_digest_goes_early_when_a_circle_opens_its_next_session(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    _, busy = await launched_programme(h)
+    for number in (1, 2):  # the busy circle takes part; the midpoint is session 2
+        await through_session(h, number, busy)
+    await h.core.send_digests()
+    await h.sim.deliver()
+    assert not [b for b in h.inbox(MIA) if b.startswith("Midpoint")]
+    async with h.uow() as uow:
+        two = await uow.circles.by_name("local", "acme", "New Leads 2")
+        assert two is not None
+        organiser = next(m for m in await uow.memberships.find(circle_id=two.id) if m.organiser)
+        person = await uow.people.get(organiser.person_id)
+    who = next(m for m in busy if m.key == person.key)
+    assert "Opened session 3 of New Leads 2" in await h.command(
+        who, "open in New Leads 2", conversation=None
+    )
+    await h.core.send_digests()
+    await h.run(later(days=1))
+    assert len([b for b in h.inbox(MIA) if b.startswith("Midpoint · New Leads")]) == 1
+
 
 async def test_managers_nudge_a_quiet_circle_and_message_its_facilitator(
     engine: Database,
