@@ -47,6 +47,7 @@ SCALE = range(1, 6)
 TAP = "pulse"  # a score button: value `<pulse id>:<score>`
 OPEN_FORM = "pulse_form"  # the midpoint's "anything in the way?" button: value `<pulse id>`
 FORM = "pulse"  # the midpoint form's action: value `<pulse id>`
+SHARE = "pulse_share"  # after a note given by a reply: value `<pulse id>`
 SHARED = "shared"
 MOST_SESSIONS = 200  # as `bot.grammar.MAX_SESSIONS`: no circle has more
 
@@ -145,7 +146,12 @@ def _midpoint_question(
                 )
             ),
             Choices((Choice("Anything in the way?", OPEN_FORM, str(pulse.id)),)),
-            Context(("Both optional. Only figures are shown, and only from three answers up.",)),
+            Context(
+                (
+                    "Both optional; or reply to this message with a line. Only figures are "
+                    "shown, and only from three answers up.",
+                )
+            ),
         ),
     )
 
@@ -247,6 +253,49 @@ async def on_form(ctx: Ctx, person: Person, filled: FormFilled) -> None:
     ctx.say(
         Paragraph((f"Thanks — noted {pulse.score}/5 for {_about(pulse, circle, session)}.{kept}",))
     )
+
+
+async def note_by_reply(ctx: Ctx, person: Person, text: str, replying_to: str | None) -> bool:
+    """A reply to the midpoint DM (a Slack DM thread, a Teams quote) is its note, kept to
+    the bot until its author taps "Share it anonymously": the form's fallback in plain DMs.
+    False if the DM replies to no midpoint pulse."""
+    key = await ctx.uow.outbox.dm_key(person.key, replying_to) if replying_to else None
+    parts = key.split(":") if key else []
+    if len(parts) != 4 or parts[0] != "pulse" or parts[2] != PulseKind.MIDPOINT.value:
+        return False
+    asked = await ctx.uow.pulses.first(
+        session_id=int(parts[1]), person_id=person.id, kind=PulseKind.MIDPOINT
+    )
+    if asked is None:
+        return False
+    pulse, circle, session = await _open_pulse(ctx, person, str(asked.id))
+    if len(text) > MAX_NOTE:
+        raise UserError(f"Please keep it to {MAX_NOTE} characters; this is {len(text)}.", echo=text)
+    pulse.note, pulse.shared = answers.check_length(ctx, text), False
+    pulse.answered_at = pulse.answered_at or ctx.now
+    await ctx.uow.pulses.save(pulse)
+    ctx.say(
+        Paragraph(
+            (
+                f"Noted your line about {_about(pulse, circle, session)}; it stays with me. "
+                "Shall the programme team read it, without your name?",
+            )
+        ),
+        Choices((Choice("Share it anonymously", SHARE, str(pulse.id)),)),
+    )
+    return True
+
+
+async def on_share(ctx: Ctx, person: Person, value: str) -> None:
+    """ "Share it anonymously", after a note given by a reply."""
+    pulse, _, _ = await _open_pulse(ctx, person, value)
+    if not pulse.note:
+        raise UserError("There is no note to share: reply to the midpoint message with a line.")
+    if pulse.shared:
+        raise UserError("Your note is already shared with the programme team, without your name.")
+    pulse.shared = True
+    await ctx.uow.pulses.save(pulse)
+    ctx.say(Paragraph(("Shared with the programme team, without your name. Thank you.",)))
 
 
 async def _open_pulse(ctx: Ctx, person: Person, ident: str) -> tuple[Pulse, Circle, Session]:

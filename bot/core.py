@@ -352,6 +352,8 @@ async def on_direct_message(
 ) -> None:
     """A plain DM is a command if it parses as one; otherwise an answer (SPEC §6)."""
     stripped = text.strip()
+    if await checkpoints.note_by_reply(ctx, person, stripped, replying_to):
+        return  # a line in reply to the midpoint pulse: its note
     asked = await intake.asking(ctx, person)
     if asked is not None and await intake.answer(ctx, asked, stripped, free_text_only=True):
         return  # a programme's intake question that any line answers
@@ -403,6 +405,8 @@ async def on_choice(ctx: Ctx, person: Person, action: str, value: str) -> None:
             await checkpoints.on_tap(ctx, person, value)
         case checkpoints.OPEN_FORM:
             await checkpoints.on_open_form(ctx, person, value)
+        case checkpoints.SHARE:
+            await checkpoints.on_share(ctx, person, value)
         case midpoint.NUDGE:  # the midpoint digest's buttons run the managers' commands
             circle = await _circle_by_id(ctx, value)
             await _run(ctx, person, ProgrammeNudge(text=circle.name))

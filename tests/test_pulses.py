@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.circles import Circle
+from bot.events import DirectMessage
 from bot.pulses import Pulse, PulseKind
 from storage.db import Database
 from tests.harness import ANA, BEN, CHEN, DARA, ZOE, Harness, Member, later
@@ -231,6 +232,36 @@ async def test_the_midpoint_asks_about_the_circle_and_the_managers_get_one_diges
     await h.command(busy[2], "forget me confirm", conversation=None)
     forgotten = await pulse_of(h, busy[2])
     assert (forgotten.score, forgotten.note, forgotten.shared) == (3, "", False)
+
+
+async def test_a_reply_to_the_midpoint_message_is_its_note_shared_only_on_a_tap(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    _, busy = await launched_programme(h)
+    for number in (1, 2):
+        await through_session(h, number, busy)
+    who = busy[0]
+    [ref] = [
+        p.ref for p in h.world.dms[who.key] if p.author is None and p.body.startswith("Halfway")
+    ]
+    own = h.world.dm_from(person=who.key, author=who.name, text="x", at=h.clock.now())
+    answer = await h.send(
+        DirectMessage(
+            id="reply-1", actor=who.actor, text="Done: too many meetings", ref=own, replying_to=ref
+        )
+    )
+    assert not answer.duplicate
+    said = h.answer_to("reply-1")
+    assert said.startswith(
+        "Noted your line about New Leads 2 at its midpoint; it stays with me."
+    ), said
+    assert "[Share it anonymously]" in said
+    kept = await pulse_of(h, who)
+    assert (kept.note, kept.shared, kept.score) == ("Done: too many meetings", False, None)
+    assert "Shared with the programme team" in await h.click(who, "pulse_share", str(kept.id))
+    assert (await pulse_of(h, who)).shared
+    assert "already shared" in await h.click(who, "pulse_share", str(kept.id))
 
 
 async def test_the_digest_goes_early_when_a_circle_opens_its_next_session(
