@@ -22,6 +22,7 @@ from bot.circles import Circle
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.events import FormFilled
+from bot.grammar import MAX_SESSIONS
 from bot.lookups import active_members
 from bot.messages import (
     Choice,
@@ -49,7 +50,6 @@ OPEN_FORM = "pulse_form"  # the midpoint's "anything in the way?" button: value 
 FORM = "pulse"  # the midpoint form's action: value `<pulse id>`
 SHARE = "pulse_share"  # after a note given by a reply: value `<pulse id>`
 SHARED = "shared"
-MOST_SESSIONS = 200  # as `bot.grammar.MAX_SESSIONS`: no circle has more
 
 
 async def after_close(ctx: Ctx, circle: Circle, session: Session, took_part: set[int]) -> None:
@@ -92,7 +92,7 @@ def planned_sessions(ctx: Ctx, circle: Circle) -> int | None:
         return None
     before = datetime.combine(circle.anchor - timedelta(days=1), time(), tzinfo=UTC)
     starts = ctx.calendar.sessions(
-        circle.rhythm, tz=circle.tz, anchor=circle.anchor, after=before, count=MOST_SESSIONS
+        circle.rhythm, tz=circle.tz, anchor=circle.anchor, after=before, count=MAX_SESSIONS
     )
     return sum(1 for s in starts if local_date(s, circle.tz) <= circle.end_on) or None
 

@@ -264,6 +264,33 @@ async def test_a_reply_to_the_midpoint_message_is_its_note_shared_only_on_a_tap(
     assert "already shared" in await h.click(who, "pulse_share", str(kept.id))
 
 
+async def test_a_skipped_session_moves_the_midpoint_to_the_session_that_takes_its_number(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    _, busy = await launched_programme(h)
+    await through_session(h, 1, busy)
+    organiser = await _organiser(h, "New Leads 2")
+    assert "Skipped the session" in await h.command(
+        organiser, "skip in New Leads 2", conversation=None
+    )
+    await through_session(h, 2, busy)  # New Leads 2's session 2 is a week later
+    assert all(pulses_to(h, m)[-1].startswith("Halfway · New Leads") for m in busy)
+    await h.run(later(days=2))
+    await h.core.send_digests()
+    await h.run(later(days=3))  # to Mia's working hours, after a weekend
+    assert len([b for b in h.inbox(MIA) if b.startswith("Midpoint · New Leads")]) == 1
+
+
+async def _organiser(h: Harness, name: str) -> Member:
+    async with h.uow() as uow:
+        circle = await uow.circles.by_name("local", "acme", name)
+        assert circle is not None
+        member = next(m for m in await uow.memberships.find(circle_id=circle.id) if m.organiser)
+        person = await uow.people.get(member.person_id)
+    return next(m for m in COHORT if m.key == person.key)
+
+
 async def test_the_digest_goes_early_when_a_circle_opens_its_next_session(
     engine: Database,
 ) -> None:
@@ -274,12 +301,7 @@ async def test_the_digest_goes_early_when_a_circle_opens_its_next_session(
     await h.core.send_digests()
     await h.sim.deliver()
     assert not [b for b in h.inbox(MIA) if b.startswith("Midpoint")]
-    async with h.uow() as uow:
-        two = await uow.circles.by_name("local", "acme", "New Leads 2")
-        assert two is not None
-        organiser = next(m for m in await uow.memberships.find(circle_id=two.id) if m.organiser)
-        person = await uow.people.get(organiser.person_id)
-    who = next(m for m in busy if m.key == person.key)
+    who = await _organiser(h, "New Leads 2")
     assert "Opened session 3 of New Leads 2" in await h.command(
         who, "open in New Leads 2", conversation=None
     )

@@ -58,6 +58,7 @@ ANSWERS_FOR = timedelta(days=2)  # after the last midpoint session closed
 LOW = 3  # a midpoint pulse mean under this is listed
 NUDGE = "programme_nudge"  # the digest's buttons: value `<circle id>`
 MESSAGE = "programme_message"
+HELD = (SessionStatus.OPEN, SessionStatus.CLOSED)
 MOST_NAME_WORDS = 12  # a circle's name is at most this many words (`grammar.MAX_NAME`)
 
 
@@ -91,31 +92,31 @@ async def circles_of(ctx: Ctx, programme: Programme) -> list[Circle]:
     return sorted(found, key=lambda c: c.name)
 
 
-async def _midpoint_session(ctx: Ctx, circle: Circle, *, offset: int = 0) -> Session | None:
-    number = midpoint_number(ctx, circle)
+async def _held(ctx: Ctx, circle: Circle, number: int | None) -> Session | None:
+    """The circle's session `number` that was held (closed or open); a skipped session
+    leaves its number to the next, so several may carry it."""
     if number is None:
         return None
-    return await ctx.uow.sessions.first(circle_id=circle.id, number=number + offset)
+    found = await ctx.uow.sessions.find(circle_id=circle.id, number=number)
+    return next((s for s in found if s.status in HELD), None)
 
 
 async def _due(ctx: Ctx, programme: Programme) -> bool:
     """Every running circle past its midpoint, and its answers given time (or the next opened)."""
-    closed: list[Session] = []
+    closed: list[tuple[Circle, Session]] = []
     for circle in await circles_of(ctx, programme):
-        session = await _midpoint_session(ctx, circle)
+        number = midpoint_number(ctx, circle)
+        session = await _held(ctx, circle, number)
         if session is not None and session.status is SessionStatus.CLOSED:
-            closed.append(session)
-        elif circle.status is CircleStatus.ACTIVE and midpoint_number(ctx, circle) is not None:
+            closed.append((circle, session))
+        elif circle.status is CircleStatus.ACTIVE and number is not None:
             return False  # still on its way there
     if not closed:
         return False
-    if ctx.now >= max(s.closes_at for s in closed) + ANSWERS_FOR:
+    if ctx.now >= max(s.closes_at for _, s in closed) + ANSWERS_FOR:
         return True
-    for session in closed:
-        following = await ctx.uow.sessions.first(
-            circle_id=session.circle_id, number=session.number + 1
-        )
-        if following is not None and following.status in (SessionStatus.OPEN, SessionStatus.CLOSED):
+    for circle, session in closed:
+        if await _held(ctx, circle, session.number + 1) is not None:
             return True
     return False
 
