@@ -142,6 +142,14 @@ async def through_session(h: Harness, number: int, checking_in: list[Member]) ->
     await h.run_until(max(s.closes_at for s in sessions) + timedelta(minutes=5))
 
 
+async def after_session_one(engine: Database) -> tuple[Harness, list[Member], list[Member]]:
+    """New Leads launched (`launched_programme`), its session 1 held by the busy circle."""
+    h = Harness(engine)
+    quiet, busy = await launched_programme(h)
+    await through_session(h, 1, busy)
+    return h, quiet, busy
+
+
 async def test_the_midpoint_asks_about_the_circle_and_the_managers_get_one_digest(
     engine: Database,
 ) -> None:
@@ -267,9 +275,7 @@ async def test_a_reply_to_the_midpoint_message_is_its_note_shared_only_on_a_tap(
 async def test_a_skipped_session_moves_the_midpoint_to_the_session_that_takes_its_number(
     engine: Database,
 ) -> None:
-    h = Harness(engine)
-    _, busy = await launched_programme(h)
-    await through_session(h, 1, busy)
+    h, _, busy = await after_session_one(engine)
     organiser = await _organiser(h, "New Leads 2")
     assert "Skipped the session" in await h.command(
         organiser, "skip in New Leads 2", conversation=None
@@ -387,9 +393,7 @@ async def test_a_circle_outside_any_programme_asks_no_midpoint(engine: Database)
 
 
 async def test_a_manager_moves_someone_between_running_circles(engine: Database) -> None:
-    h = Harness(engine)
-    quiet, busy = await launched_programme(h)
-    await through_session(h, 1, busy)
+    h, quiet, _ = await after_session_one(engine)
     mover = quiet[0]
 
     refused = await h.command(
