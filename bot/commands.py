@@ -28,7 +28,7 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.grammar import Command, is_review_text
 from bot.people import Person
-from bot.programmes import homes, intake
+from bot.programmes import homes, intake, midpoint
 from bot.programmes import manage as programmes
 from bot.registry import Acts, Audience, Call, Handler, Menu, Registry, Spec
 from bot.routing import resolve_circle, split_circle
@@ -514,7 +514,7 @@ ROWS: tuple[Spec[Any], ...] = (
     ),
     _managing(
         "programme move <@person> to <n>",
-        "move someone to another circle of the proposal",
+        "move someone to another circle: of the proposal, or once launched, of the programme",
         grammar.read_programme_move,
         programmes.move,
     ),
@@ -547,6 +547,26 @@ ROWS: tuple[Spec[Any], ...] = (
         "end a programme: no more intakes, matching or reminders",
         grammar.read_bare(grammar.ProgrammeClose),
         programmes.close,
+    ),
+    Spec(
+        keyword="programme nudge",
+        usage="programme nudge <circle>",
+        summary="a kind DM to the circle's members who missed its last session, once a session",
+        who=(ORGANISERS, ADMINS),
+        acts=Acts.ON_CALLER,
+        read=grammar.read_programme_nudge,
+        run=midpoint.nudge,
+        free_text=True,
+    ),
+    Spec(
+        keyword="programme message",
+        usage="programme message <circle> <text>",
+        summary="a DM from you to a programme circle's facilitator",
+        who=(ORGANISERS, ADMINS),
+        acts=Acts.ON_CALLER,
+        read=grammar.read_programme_message,
+        run=midpoint.message,
+        free_text=True,
     ),
     Spec(
         keyword="intake",

@@ -18,6 +18,7 @@ from datetime import datetime
 from bot import (
     answers,
     calendars,
+    checkpoints,
     commands,
     help,
     home,
@@ -47,11 +48,11 @@ from bot.events import (
     ThreadReply,
     member_text,
 )
-from bot.grammar import Help
+from bot.grammar import Help, ProgrammeMessage, ProgrammeNudge
 from bot.messages import Authored, Block, Form, Message, Paragraph, Quote, ToPerson
 from bot.people import Person, PersonKey
 from bot.ports import Calendar, Clock
-from bot.programmes import intake, manage
+from bot.programmes import intake, manage, midpoint
 from bot.programmes.ports import Answer, AskPlatform, Request, SolverFor, Spaces, ask
 from bot.registry import Audience
 from bot.sessions import Session
@@ -237,6 +238,11 @@ class Core:
         async with self._job() as ctx:
             await intake.remind(ctx)
 
+    async def send_digests(self) -> None:
+        """Programme managers' midpoint digests that are due (SPEC §15, once a programme)."""
+        async with self._job() as ctx:
+            await midpoint.send_digests(ctx)
+
     async def erase_expired(self, *, days: int) -> int:
         """Erase the content of circles that ended more than `days` ago (SPEC §10)."""
         async with self._job() as ctx:
@@ -346,6 +352,8 @@ async def on_direct_message(
 ) -> None:
     """A plain DM is a command if it parses as one; otherwise an answer (SPEC §6)."""
     stripped = text.strip()
+    if await checkpoints.note_by_reply(ctx, person, stripped, replying_to):
+        return  # a line in reply to the midpoint pulse: its note
     asked = await intake.asking(ctx, person)
     if asked is not None and await intake.answer(ctx, asked, stripped, free_text_only=True):
         return  # a programme's intake question that any line answers
@@ -393,6 +401,17 @@ async def on_choice(ctx: Ctx, person: Person, action: str, value: str) -> None:
             await intake.on_button(ctx, person, value)
         case "forget" if value == "confirm":
             await personal.forget_me(ctx, person, confirmed=True)
+        case checkpoints.TAP:
+            await checkpoints.on_tap(ctx, person, value)
+        case checkpoints.OPEN_FORM:
+            await checkpoints.on_open_form(ctx, person, value)
+        case checkpoints.SHARE:
+            await checkpoints.on_share(ctx, person, value)
+        case midpoint.NUDGE:  # the midpoint digest's buttons run the managers' commands
+            circle = await _circle_by_id(ctx, value)
+            await _run(ctx, person, ProgrammeNudge(text=circle.name))
+        case midpoint.MESSAGE:
+            ctx.say(midpoint.message_form(await _circle_by_id(ctx, value)))
         case _:
             raise UserError("That button is no longer valid.")
 
@@ -420,8 +439,18 @@ async def on_filled(ctx: Ctx, person: Person, event: FormFilled) -> None:
             await intake.on_form(ctx, person, event)
         case "programme":
             await manage.on_form(ctx, person, event)
+        case checkpoints.FORM:
+            await checkpoints.on_form(ctx, person, event)
+        case midpoint.MESSAGE:
+            circle = await _circle_by_id(ctx, event.value)
+            await _run(ctx, person, ProgrammeMessage(text=f"{circle.name} {event.text('text')}"))
         case _:
             raise UserError("That form is no longer valid.")
+
+
+async def _run(ctx: Ctx, person: Person, command: ProgrammeNudge | ProgrammeMessage) -> None:
+    """A button or form that does what a command does, by running that command."""
+    await commands.run(ctx, person, command, conversation=None, names={})
 
 
 async def _refuse_if_over(ctx: Ctx, action: str, value: str, *, text: str | None = None) -> None:

@@ -1114,6 +1114,36 @@ def read_programme_move(args: Args) -> ProgrammeMove:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class ProgrammeNudge(Command):
+    """`programme nudge <circle>`: the circle by name, or by number in the programme."""
+
+    keyword = "programme nudge"
+    text: str  # the circle, as typed: resolved by the handler among the programme's circles
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgrammeMessage(Command):
+    """`programme message <circle> <text>`: the circle's name (or number) comes first."""
+
+    keyword = "programme message"
+    text: str  # the circle, then the message, as typed
+
+
+def read_programme_nudge(args: Args) -> ProgrammeNudge:
+    if not args.text.strip():
+        raise args.fail("Name the circle, e.g. `programme nudge New Leads 2`.")
+    return ProgrammeNudge(text=args.text.strip())
+
+
+def read_programme_message(args: Args) -> ProgrammeMessage:
+    if len(args.text.split()) < 2:
+        raise args.fail(
+            "Name the circle, then the message, e.g. `programme message New Leads 2 How is it going?`."
+        )
+    return ProgrammeMessage(text=args.text.strip())
+
+
 def read_circle_number(
     command: type[ProgrammeLock | ProgrammeUnlock | ProgrammeHome],
 ) -> Parser[Command]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import compose
+from bot import checkpoints, compose
 from bot.circles import Circle, CircleStatus, Membership
 from bot.commitments import Commitment
 from bot.context import Ctx
@@ -484,6 +484,7 @@ async def close_session(ctx: Ctx, session_id: int) -> None:
         await _note_to_facilitator(
             ctx, circle, session, expected=expected, checked_in=checked_in, waiting=waiting
         )
+    await checkpoints.after_close(ctx, circle, session, checked_in | waiting)
     if session.final:
         await end_circle(ctx, circle)
 

@@ -230,6 +230,15 @@ async def remove(
     ctx.say(Paragraph((f"Removed {target.name} from {circle.name}.",)))
 
 
+async def transfer(ctx: Ctx, person: Person, source: Circle, target: Circle, *, by: Person) -> None:
+    """`person` leaves `source` (as on `remove`) and joins `target` with its welcome, as
+    invited by `by`: a programme's manager moving a participant between its circles."""
+    member = await membership_of(ctx, source, person)
+    assert member is not None
+    await _depart(ctx, source, member)
+    await _add_member(ctx, target, person, inviter=by)
+
+
 async def _depart(ctx: Ctx, circle: Circle, member: Membership) -> None:
     """Leaving: owed prompts are withdrawn, parts recast, and someone stays organiser."""
     member.left_at = ctx.now

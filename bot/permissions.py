@@ -11,6 +11,7 @@ from bot.context import Ctx
 from bot.errors import NotAllowed, UserError
 from bot.lookups import current_or_next, membership_of
 from bot.people import Person
+from bot.programmes.model import Programme
 
 
 async def is_steward(ctx: Ctx, circle: Circle, person: Person) -> bool:
@@ -44,6 +45,12 @@ async def require_member(ctx: Ctx, circle: Circle, person: Person) -> Membership
             f" or type `{ctx.prefix}join` in its channel."
         )
     return member
+
+
+def require_manager(programme: Programme, person: Person, *, admin: bool, action: str) -> None:
+    """A programme's managers, and workspace admins, act on it and its circles (SPEC §13, §15)."""
+    if not admin and person.id not in programme.managers:
+        raise NotAllowed(f"Only {programme.name}'s managers, or a workspace admin, can {action}.")
 
 
 def require_live(circle: Circle) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot import compose, grammar, keys, lifecycle
+from bot import checkpoints, compose, grammar, keys, lifecycle
 from bot.commitments import CommitmentStatus
 from bot.context import Ctx
 from bot.errors import UserError
@@ -172,6 +172,7 @@ async def forget_me(ctx: Ctx, person: Person, *, confirmed: bool) -> None:
             assert session.id is not None and person.id is not None
             key = keys.summary_forgetting(session.id, person.id)
             await ctx.send(replace(summary, key=key, replaces=summary.key))
+    await checkpoints.erase_notes(ctx, await ctx.uow.pulses.find(person_id=person.id))
     await ctx.uow.outbox.forget(person.key)
     feed = await ctx.uow.calendar_feeds.first(person_id=person.id)
     if feed is not None:  # its link names them to whoever holds it: it stops working too

@@ -1,7 +1,7 @@
 """Retention: an ended circle's content is erased after `CIRCLES_RETENTION_DAYS` (SPEC §10).
 
 What members wrote (check-ins, asks, commitments and reflections) becomes
-"[removed]"; the figures stay, so `health` and `export` still count the
+"[removed]", and pulse notes are erased; the figures stay, so `health` and `export` still count the
 sessions, attendance and commitment statuses.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot import checkpoints
 from bot.circles import CircleStatus
 from bot.context import Ctx
 from bot.sessions import SessionStatus
@@ -40,6 +41,8 @@ async def erase_expired(ctx: Ctx, *, days: int) -> int:
             if commitment.text != REMOVED or commitment.reflection is not None:
                 commitment.text, commitment.reflection, changed = REMOVED, None, True
                 await ctx.uow.commitments.save(commitment)
+        pulses = await ctx.uow.pulses.find(circle_id=circle.id)
+        changed = await checkpoints.erase_notes(ctx, pulses) or changed
         if circle.rules != REMOVED or circle.focus:
             circle.rules, circle.focus, changed = REMOVED, "", True
             await ctx.uow.circles.save(circle)

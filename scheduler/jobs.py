@@ -58,6 +58,8 @@ class Runtime(Protocol):
 
     async def remind_intakes(self) -> None: ...
 
+    async def send_digests(self) -> None: ...
+
 
 RUNTIME: ContextVar[Runtime] = ContextVar("circles_scheduler_runtime")
 
@@ -115,6 +117,11 @@ async def erase_expired() -> None:
 async def remind_intakes() -> None:
     """`intakes`, every 15 minutes: reminds invitees of an unfinished programme intake."""
     await _runtime().remind_intakes()
+
+
+async def send_digests() -> None:
+    """`digests`, every 15 minutes: programme managers' midpoint digests that are due."""
+    await _runtime().send_digests()
 
 
 # --- the executor -------------------------------------------------------------------

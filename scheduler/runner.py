@@ -90,6 +90,7 @@ OPEN, DUE, CLOSE = "open", "due", "close"
 CHANGED, SAFETY, RETENTION = "rebuild:changed", "rebuild:safety", "retention"
 INTAKES = "intakes"  # programme intake reminders (SPEC §13)
 INTAKES_EVERY = timedelta(minutes=15)
+DIGESTS = "digests"  # programme managers' midpoint digests (SPEC §15), as often
 SESSION_JOBS: dict[str, Callable[..., Awaitable[None]]] = {
     OPEN: jobs.open_session,
     DUE: jobs.send_due,
@@ -123,6 +124,8 @@ class Jobs(Protocol):
     async def erase_expired(self, *, days: int) -> int: ...
 
     async def remind_intakes(self) -> None: ...
+
+    async def send_digests(self) -> None: ...
 
 
 class Runner:
@@ -206,6 +209,13 @@ class Runner:
             name=INTAKES,
             replace_existing=True,
         )
+        self.scheduler.add_job(
+            jobs.send_digests,
+            IntervalTrigger(seconds=INTAKES_EVERY.total_seconds(), timezone=UTC),
+            id=DIGESTS,
+            name=DIGESTS,
+            replace_existing=True,
+        )
         if not paused:
             self.scheduler.resume()
         log.info("scheduler started with %d jobs", len(self.scheduler.get_jobs()))
@@ -249,6 +259,9 @@ class Runner:
 
     async def remind_intakes(self) -> None:
         await self._core.remind_intakes()
+
+    async def send_digests(self) -> None:
+        await self._core.send_digests()
 
     async def rebuild_changed(self) -> None:
         async with self._rebuilding:  # changes made meanwhile gather for the next one

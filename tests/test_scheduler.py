@@ -129,12 +129,15 @@ async def test_start_builds_one_job_per_thing_that_will_happen(engine: Database)
     intakes = runner.scheduler.get_job("intakes")
     assert intakes.func_ref == "scheduler.jobs:remind_intakes"
     assert intakes.trigger.interval == timedelta(minutes=15)
+    digests = runner.scheduler.get_job("digests")
+    assert digests.func_ref == "scheduler.jobs:send_digests"
+    assert digests.trigger.interval == timedelta(minutes=15)
 
     # Rebuilding again, fully or for the circle, changes nothing.
     await runner.rebuild()
     await runner.rebuild([first.circle_id])
     assert runner.planned() == {f"open:{first.id}": FIRST}
-    assert len(runner.scheduler.get_jobs()) == 4
+    assert len(runner.scheduler.get_jobs()) == 5
     await runner.stop()
 
 

@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.context import Ctx
-from bot.errors import NotAllowed, UserError
+from bot.errors import UserError
 from bot.kinds import Kind
 from bot.matching.intake import History, Participant
 from bot.matching.score import Scorer
 from bot.people import Person, PersonKey
+from bot.permissions import require_manager
 from bot.programmes.model import Enrolment, Grouping, Programme, ProgrammeStatus
 
 
@@ -50,8 +51,7 @@ async def programme_for(
                 f"You manage several programmes ({names}): end the command with `in <programme>`."
             )
         programme = live[0]
-    if not admin and person.id not in programme.managers:
-        raise NotAllowed(f"Only {programme.name}'s managers, or a workspace admin, can {action}.")
+    require_manager(programme, person, admin=admin, action=action)
     return programme
 
 

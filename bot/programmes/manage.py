@@ -28,7 +28,7 @@ from bot.matching.proposal import Proposal, propose
 from bot.matching.score import Emphasis
 from bot.messages import Block, Field, Form, Heading, Paragraph, Strong
 from bot.people import Person
-from bot.programmes import homes, intake
+from bot.programmes import homes, intake, moves
 from bot.programmes.cohort import (
     Cohort,
     cohort,
@@ -429,6 +429,12 @@ def _proposal_blocks(
 
 async def move(ctx: Ctx, call: Call[grammar.ProgrammeMove]) -> None:
     command = call.command
+    running = await programme_for(
+        ctx, call.person, command.circle, admin=call.admin, action="move participants"
+    )
+    if running.status is ProgrammeStatus.RUNNING:  # between launched circles
+        await moves.between_circles(ctx, call, running)
+        return
     programme, grouping = await _proposal_of(ctx, call, "move participants")
     group = await cohort(ctx, programme)
     mover = next(
