@@ -63,7 +63,10 @@ async def test_a_provider_signs_in_through_its_redirect_and_callback(
     playground: Playground, reads: DashboardReads
 ) -> None:
     await playground.command(
-        {"member": "ana", "text": "programme new Spring Mentoring areas feedback, delegation, coaching"}
+        {
+            "member": "ana",
+            "text": "programme new Spring Mentoring areas feedback, delegation, coaching",
+        }
     )
     provider = Pretend()
     async for visitor in open_site(
@@ -127,7 +130,10 @@ async def test_the_playground_signs_in_as_its_people_and_a_bad_cookie_signs_out(
         '<option value="ana">Ana</option>' in page and '<option value="yara">Yara</option>' in page
     )
     await playground.command(
-        {"member": "ana", "text": "programme new Spring Mentoring areas feedback, delegation, coaching"}
+        {
+            "member": "ana",
+            "text": "programme new Spring Mentoring areas feedback, delegation, coaching",
+        }
     )
     await visitor.sign_in_as("ana")
     assert "Spring Mentoring" in await visitor.page("/admin/")
@@ -151,7 +157,10 @@ async def test_every_form_needs_the_sessions_token(
     visitor: Visitor, playground: Playground
 ) -> None:
     await playground.command(
-        {"member": "ana", "text": "programme new Spring Mentoring areas feedback, delegation, coaching"}
+        {
+            "member": "ana",
+            "text": "programme new Spring Mentoring areas feedback, delegation, coaching",
+        }
     )
     forged = await visitor.http.post("/admin/sign-in/as", data={"user": "ana"})
     assert forged.status == 403
