@@ -47,7 +47,7 @@ class Chart:
     rows: tuple[tuple[str, ...], ...]
 
 
-def _options() -> dict[str, object]:
+def _options(**changes: object) -> dict[str, object]:
     return {
         "js": [],  # no tooltip script from a CDN: the chart is a picture
         "style": STYLE,
@@ -58,7 +58,7 @@ def _options() -> dict[str, object]:
         "disable_xml_declaration": True,
         "print_values": False,
         "margin": 16,
-    }
+    } | changes
 
 
 def _image(chart: pygal.graph.graph.Graph) -> str:
@@ -85,7 +85,7 @@ def funnel_chart(funnel: Funnel) -> Chart:
         ("Matched", funnel.matched),
         ("Active", funnel.active),
     )
-    chart = pygal.HorizontalBar(**_options(), show_legend=False, print_values=True)
+    chart = pygal.HorizontalBar(**_options(show_legend=False, print_values=True))
     chart.title = "Enrolment"
     chart.x_labels = [label for label, _ in reversed(steps)]
     chart.add("People", [n for _, n in reversed(steps)])
@@ -100,7 +100,7 @@ def funnel_chart(funnel: Funnel) -> Chart:
 
 def trends_chart(trends: Sequence[SessionTrend], *, title: str = "Per session") -> Chart:
     """Participation and commitments done in per cent; the pulse (1–5) as a fifth of 100."""
-    chart = pygal.Line(**_options(), range=(0, 100), show_dots=True, dots_size=4)
+    chart = pygal.Line(**_options(range=(0, 100), dots_size=4))
     chart.title = title
     chart.x_labels = [f"Session {t.number}" for t in trends]
     chart.y_title = "%"
@@ -126,7 +126,7 @@ def trends_chart(trends: Sequence[SessionTrend], *, title: str = "Per session") 
 
 
 def capability_chart(changes: Sequence[CapabilityChange]) -> Chart:
-    chart = pygal.Bar(**_options(), range=(0, 5))
+    chart = pygal.Bar(**_options(range=(0, 5)))
     chart.title = "Capability, start → end (self-rated 1–5)"
     chart.x_labels = [c.area for c in changes]
     chart.add("Start", [c.start for c in changes])
