@@ -28,20 +28,20 @@ STYLE = Style(
     foreground_subtle="#6e6e73",
     colors=("#2463eb", "#0f9d58", "#e37400", "#8e44ad"),
     font_family="system-ui, sans-serif",
-    title_font_size=18,
-    label_font_size=13,
-    major_label_font_size=13,
-    legend_font_size=14,
-    value_font_size=13,
+    label_font_size=15,
+    major_label_font_size=15,
+    legend_font_size=15,
+    value_font_size=15,
 )
 
 
 @dataclass(frozen=True)
 class Chart:
-    """A chart as an image address, its description, and the same figures as a table."""
+    """A chart as an image address (None: nothing to draw yet), its description, and the
+    same figures as a table. The page's heading names it: the image has no title."""
 
     title: str
-    image: str  # data:image/svg+xml;base64,...
+    image: str | None  # data:image/svg+xml;base64,...
     summary: str  # the image's alt text
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
@@ -51,10 +51,12 @@ def _options(**changes: object) -> dict[str, object]:
     return {
         "js": [],  # no tooltip script from a CDN: the chart is a picture
         "style": STYLE,
-        "width": 720,
-        "height": 360,
+        "width": 600,
+        "height": 320,
         "legend_at_bottom": True,
         "legend_at_bottom_columns": 3,
+        "truncate_legend": -1,
+        "truncate_label": -1,
         "disable_xml_declaration": True,
         "print_values": False,
         "margin": 16,
@@ -86,7 +88,6 @@ def funnel_chart(funnel: Funnel) -> Chart:
         ("Active", funnel.active),
     )
     chart = pygal.HorizontalBar(**_options(show_legend=False, print_values=True))
-    chart.title = "Enrolment"
     chart.x_labels = [label for label, _ in reversed(steps)]
     chart.add("People", [n for _, n in reversed(steps)])
     return Chart(
@@ -98,15 +99,15 @@ def funnel_chart(funnel: Funnel) -> Chart:
     )
 
 
-def trends_chart(trends: Sequence[SessionTrend], *, title: str = "Per session") -> Chart:
+def trends_chart(trends: Sequence[SessionTrend], *, title: str) -> Chart:
     """Participation and commitments done in per cent; the pulse (1–5) as a fifth of 100."""
     chart = pygal.Line(**_options(range=(0, 100), dots_size=4))
-    chart.title = title
-    chart.x_labels = [f"Session {t.number}" for t in trends]
+    chart.x_labels = [str(t.number) for t in trends]
+    chart.x_title = "Session"
     chart.y_title = "%"
-    chart.add("Participation %", [_pct(t.participation) for t in trends])
-    chart.add("Commitments done %", [_pct(t.commitments_done) for t in trends])
-    chart.add("Pulse (1–5, as % of 5)", [_pct(t.pulse / 5 if t.pulse else None) for t in trends])
+    chart.add("Participation", [_pct(t.participation) for t in trends])
+    chart.add("Commitments done", [_pct(t.commitments_done) for t in trends])
+    chart.add("Pulse (of 5)", [_pct(t.pulse / 5 if t.pulse else None) for t in trends])
     rows = tuple(
         (
             str(t.number),
@@ -126,8 +127,9 @@ def trends_chart(trends: Sequence[SessionTrend], *, title: str = "Per session") 
 
 
 def capability_chart(changes: Sequence[CapabilityChange]) -> Chart:
+    """Nothing is drawn before any area has answers enough at both ends: only the table."""
     chart = pygal.Bar(**_options(range=(0, 5)))
-    chart.title = "Capability, start → end (self-rated 1–5)"
+    chart.y_title = "self-rated 1–5"
     chart.x_labels = [c.area for c in changes]
     chart.add("Start", [c.start for c in changes])
     chart.add("End", [c.end for c in changes])
@@ -140,9 +142,10 @@ def capability_chart(changes: Sequence[CapabilityChange]) -> Chart:
         )
         for c in changes
     )
+    drawn = any(c.start is not None and c.end is not None for c in changes)
     return Chart(
         title="Capability, start → end",
-        image=_image(chart),
+        image=_image(chart) if drawn else None,
         summary="Capability self-ratings at the start and the end, per area",
         columns=("Area", "Start", "End", "Change"),
         rows=rows,

@@ -31,7 +31,7 @@ class Column:
 
 
 def _last(value: datetime | None) -> str:
-    return "—" if value is None else f"{value:%Y-%m-%d %H:%M} UTC"
+    return "—" if value is None else f"{value:%Y-%m-%d %H:%M}"
 
 
 HEALTH_ORDER = {Health.DORMANT: 0, Health.AT_RISK: 1, Health.HEALTHY: 2}
@@ -63,7 +63,7 @@ COLUMNS = (
     ),
     Column(
         "last",
-        "Last activity",
+        "Last activity (UTC)",
         lambda c: (c.last_activity is None, c.last_activity or datetime.min.replace(tzinfo=UTC)),
         lambda c: _last(c.last_activity),
     ),
@@ -71,7 +71,13 @@ COLUMNS = (
         "pulse",
         "Pulse",
         lambda c: (c.pulse is None, c.pulse or 0.0),
-        lambda c: score(c.pulse) if c.pulse is not None else f"— ({c.pulse_answers} answers)",
+        lambda c: score(c.pulse),
+    ),
+    Column(
+        "answers",
+        "Pulse answers",
+        lambda c: (False, c.pulse_answers),
+        lambda c: str(c.pulse_answers),
     ),
 )
 BY_KEY = {column.key: column for column in COLUMNS}

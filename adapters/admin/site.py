@@ -295,7 +295,9 @@ class AdminSite:
             link=lambda **changes: "?" + urlencode(view.params(**changes)),
             csv=f"/admin/programmes/{scope}/circles.csv?{urlencode(view.params())}",
             funnel=charts.funnel_chart(page.funnel) if page.funnel else None,
-            trends=charts.trends_chart(page.trends) if page.trends else None,
+            trends=charts.trends_chart(page.trends, title="Trends per session")
+            if page.trends
+            else None,
             capabilities=charts.capability_chart(page.capabilities) if page.capabilities else None,
         )
 
@@ -321,12 +323,14 @@ class AdminSite:
         if page is None:
             raise web.HTTPNotFound()
         flash, session.flash = session.flash, ""
+        lines = await self._reads.programmes(access)
         return self._page(
             "circle.html",
             session=session,
             access=access,
             page=page,
             flash=flash,
+            programme=next((line.name for line in lines if line.scope == page.scope), ""),
             scope="none" if page.scope.programme_id is None else str(page.scope.programme_id),
             sessions=charts.trends_chart(page.sessions, title="Sessions")
             if page.sessions

@@ -100,14 +100,15 @@ async def test_a_programme_shows_its_funnel_circles_and_trends_as_charts_and_tab
     # Every circle, with its figures; those who answered keep theirs healthier.
     assert sorted(rows(page)) == [f"Spring Mentoring {n}" for n in range(1, 5)]
     assert "dormant" in page and "at risk" in page
-    assert "Per session as a table" in page
+    assert "Trends per session as a table" in page
     assert '<th scope="row">1</th>' in page  # session 1 in the trends table
     assert "Capability, start → end as a table" in page
     for area in AREAS.split(", "):
         assert f'<th scope="row">{area}</th><td>too few answers (0)</td>' in page
     assert "Too few answers yet (0); shown from 3." in page
     assert SAID not in page
-    assert page.count('<img src="data:image/svg+xml;base64,') == 3  # funnel, trends, capability
+    # Funnel and trends; no capability chart before the end survey, only its table.
+    assert page.count('<img src="data:image/svg+xml;base64,') == 2
     assert "<script" not in page and "cdn" not in page.lower()
 
 
