@@ -65,8 +65,11 @@ async def site(sqlite_engine: Database) -> AsyncIterator[str]:
     await server.close()
 
 
-async def signed_in(browser: Browser, url: str, viewport: ViewportSize, name: str) -> Page:
-    """A fresh visitor of /admin/, signed in as one of the playground's people."""
+async def signed_in(
+    browser: Browser, url: str, viewport: ViewportSize, name: str, *, shot: str = ""
+) -> Page:
+    """A fresh visitor of /admin/, signed in as one of the playground's people (with `shot`,
+    the sign-in page's screenshot is taken under that name)."""
     from playwright.async_api import expect
 
     context = await browser.new_context(
@@ -80,6 +83,8 @@ async def signed_in(browser: Browser, url: str, viewport: ViewportSize, name: st
     await page.goto(url + "admin/")
     await expect(page).to_have_url(re.compile(r"/admin/sign-in$"))
     await page.get_by_label("sign in as one of its people").select_option(label=name)
+    if shot:
+        await shoot(page, shot)
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.locator("header .who")).to_contain_text(name)
     return page
@@ -185,7 +190,7 @@ async def test_a_manager_follows_a_programme_on_the_dashboard(browser: Browser, 
     await shoot(ana, "dashboard-circle", full_page=True)
 
     # On a phone: one column, tables scroll inside themselves, nothing wider than the screen.
-    phone = await signed_in(browser, site, PHONE, "Ana")
+    phone = await signed_in(browser, site, PHONE, "Ana", shot="phone-dashboard-sign-in")
     await shoot(phone, "phone-dashboard-programmes")
     await phone.get_by_role("link", name="Spring Mentoring").click()
     await expect(phone.locator("figure.chart img")).to_have_count(2)
