@@ -4,7 +4,7 @@ The cookie holds who signed in (their platform key and name), a random CSRF
 token, what a sign-in keeps between its redirect and its callback, and a
 one-time flash message. It is signed with `itsdangerous` (the Pallets
 library behind Flask's sessions), so it cannot be forged or altered, and it
-expires after `MAX_AGE`. It is HttpOnly (no script reads it), SameSite=Lax
+expires `MAX_AGE` after the last page (each page signs it afresh). It is HttpOnly (no script reads it), SameSite=Lax
 (no other site's form posts with it) and Secure when the server is reached
 over https. Nothing secret is in it: whoever holds the cookie is the person
 it names, which is what a session cookie is.

@@ -97,7 +97,7 @@ class AdminSite:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self._templates.globals["percent"] = charts.percent
+        self._templates.globals.update(percent=charts.percent, count=_count)
         self._css = ""
 
     def missing(self) -> list[str]:
@@ -397,6 +397,10 @@ class AdminSite:
 async def _secure_headers(request: web.Request, response: web.StreamResponse) -> None:
     if request.path == "/admin" or request.path.startswith("/admin/"):
         response.headers.update(HEADERS)
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
 
 
 def _number(raw: str) -> int:
