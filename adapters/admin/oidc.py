@@ -37,7 +37,7 @@ class Provider(Protocol):
         ...
 
     async def finish(
-        self, *, redirect_uri: str, query: Mapping[str, str], kept: dict[str, str]
+        self, *, redirect_uri: str, query: Mapping[str, str], kept: Mapping[str, str]
     ) -> Identity:
         """The identity from the callback's query; `SignInFailed` when it does not check out."""
         ...

@@ -32,7 +32,7 @@ class Pretend:
         return f"https://idp.test/authorize?{query}", {"state": state}
 
     async def finish(
-        self, *, redirect_uri: str, query: Mapping[str, str], kept: dict[str, str]
+        self, *, redirect_uri: str, query: Mapping[str, str], kept: Mapping[str, str]
     ) -> Identity:
         self.redirects.append(redirect_uri)
         if query.get("state") != kept["state"]:
