@@ -260,6 +260,45 @@ async def test_a_message_to_the_facilitator_needs_words(
     )
 
 
+async def test_end_survey_answers_fill_the_capability_chart_and_shared_words_stay_text(
+    visitor: Visitor, playground: Playground
+) -> None:
+    """Four end surveys (written as the end survey stores them): the capability chart and
+    the recommendation appear; only the words shared with the team are shown, as text."""
+    await run_programme(playground, days=0)
+    answers = {  # person: (ratings, recommend, what changed, shared)
+        "amara": ((4, 4, 3, 3), 10, "<script>alert('x')</script> I delegate now", True),
+        "bruno": ((3, 5, 3, 4), 9, "Kept to myself", False),
+        "carla": ((4, 3, 4, 3), 7, "", False),
+        "dev": ((5, 4, 3, 3), 3, "", False),
+    }
+    async with playground.uow() as uow:
+        for user, (ratings, recommend, changed, shared) in answers.items():
+            person = await uow.people.by_key(PersonKey("local", "playground", user))
+            assert person is not None and person.id is not None
+            await uow.surveys.add(
+                Survey(
+                    programme_id=1,
+                    person_id=person.id,
+                    asked_at=playground.clock.now(),
+                    ratings=ratings,
+                    changed=changed,
+                    shared=shared,
+                    recommend=recommend,
+                    answered_at=playground.clock.now(),
+                )
+            )
+        await uow.commit()
+    await visitor.sign_in_as("ana")
+    page = await visitor.page("/admin/programmes/1")
+    assert 'alt="Capability self-ratings at the start and the end, per area"' in page
+    assert '<p class="big">+25</p>' in page  # 2 promoters, 1 passive, 1 detractor of 4
+    assert "4 answers: 2 promoters, 1 passive, 1 detractor" in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; I delegate now" in page
+    assert "<script" not in page and "Kept to myself" not in page
+    assert "end survey" in page
+
+
 @pytest.mark.xfail(strict=True, reason="programme nudge lands with hpulse")
 async def test_nudging_a_circle_runs_the_managers_command(
     visitor: Visitor, playground: Playground
