@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     circles_retention_days: int = Field(default=365, ge=1)
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.CONSOLE
+    admin_secret_key: SecretStr | None = None  # signs the dashboard's session cookie (/admin/)
 
     @field_validator("circles_default_tz")
     @classmethod

@@ -1,9 +1,10 @@
 """`circles serve`: every part wired together around the core (SPEC §8, §9, §11).
 
 One aiohttp server carries Slack (`/slack/...`), Teams (`/api/messages`), the
-local playground (`/`, when no platform is configured) and the operations
-endpoints. Beside it run the delivery workers (every replica) and the
-scheduler (only the elected leader). The core itself comes from
+local playground (`/`, when no platform is configured), the programme
+dashboard (`/admin/`, on the playground's own database when it is the
+playground), calendar feeds and the operations endpoints. Beside it run the
+delivery workers (every replica) and the scheduler (only the elected leader). The core itself comes from
 `adapters.bootstrap`, as it does for every other process. SIGTERM stops accepting requests,
 finishes those in flight and the deliveries under way, and exits within 10 s.
 """
@@ -14,6 +15,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import secrets
 import signal
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,6 +27,9 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from sqlalchemy import func, select
 
+from adapters.admin.interim_reads import InterimReads
+from adapters.admin.oidc import FindPerson, providers
+from adapters.admin.site import AdminSite
 from adapters.bootstrap import bootstrap
 from adapters.calendar_feed import CalendarFeeds
 from adapters.clock import SystemClock
@@ -76,6 +81,7 @@ class Platforms:
     messengers: dict[str, Messenger] = field(default_factory=dict)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     spaces: dict[str, Spaces] = field(default_factory=dict)  # for programmes, by platform
+    find_person: FindPerson | None = None  # a Teams person by Entra ID (dashboard sign-in)
 
 
 class NotifyingCore:
@@ -138,6 +144,7 @@ def platforms_for(
         found.mounts.append(teams.adapter)
         found.messengers["teams"] = teams.messenger
         found.spaces["teams"] = teams.spaces
+        found.find_person = teams.users.person
     return found
 
 
@@ -200,6 +207,20 @@ async def playground_mount(public_url: str) -> AsyncIterator[Playground]:
             await engine.dispose()
 
 
+def playground_admin(playground: Playground, *, public_url: str) -> AdminSite:
+    """The dashboard on the playground's own database and core: anyone may sign in as one
+    of its people (the four, and #cohort's), with a key made for this process alone."""
+    from adapters.local.personas import CAST, COHORT
+
+    return AdminSite(
+        reads=InterimReads(playground.uow),
+        commands=playground,
+        public_url=public_url,
+        secret=secrets.token_urlsafe(32),
+        personas=[(p.key, p.name) for p in (*CAST, *COHORT)],
+    )
+
+
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Run until SIGTERM/SIGINT (or `stop` is set)."""
     configure_logging(level=settings.log_level, json=settings.log_format.value == "json")
@@ -258,12 +279,22 @@ async def _run(settings: Settings, *, engine: Database, stop: asyncio.Event) -> 
     async with contextlib.AsyncExitStack() as stack:
         mounts: list[Mount] = list(platforms.mounts)
         feeds: Core = core
+        secret = settings.admin_secret_key
+        admin = AdminSite(
+            reads=InterimReads(circles.uow),
+            commands=notifying,
+            public_url=config.public_url,
+            secret=secret.get_secret_value() if secret else None,
+            admins=settings.admins,
+            providers=providers(settings, clock=clock, find_person=platforms.find_person),
+        )
         if not mounts:
             log.info("no Slack or Teams credentials: serving the local playground at /")
             playground = await stack.enter_async_context(playground_mount(config.public_url))
             mounts.append(playground)
             feeds = playground.core  # its people's calendar links read its own database
-        mounts.append(CalendarFeeds(feeds, public_url=config.public_url))
+            admin = playground_admin(playground, public_url=config.public_url)
+        mounts += [CalendarFeeds(feeds, public_url=config.public_url), admin]
         app = create_app(mounts=mounts)
         ops_routes(app, engine=engine, metrics=metrics, election=election)
         web_runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN / 2, handle_signals=False)

@@ -45,7 +45,7 @@ from adapters.local.spaces import LocalSpaces
 from adapters.local.world import Arrival, LocalWorld, Post
 from bot.circles import Circle, CircleStatus
 from bot.context import Config
-from bot.core import Core
+from bot.core import Core, Outcome
 from bot.events import (
     ChoiceMade,
     CommandIssued,
@@ -650,6 +650,13 @@ class Playground:
 
     def _id(self) -> str:
         return f"playground-{next(self._ids)}"
+
+    async def handle(self, event: InboundEvent) -> Outcome:
+        """An event from beside the page (the dashboard's actions), handled as the page's own
+        are: one at a time, then delivered to the simulated workspace."""
+        async with self._lock:
+            outcome: Outcome = await self._send(event)
+            return outcome
 
     async def _send(self, event: InboundEvent) -> Any:
         outcome = await self.core.handle(event)

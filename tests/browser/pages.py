@@ -1,6 +1,6 @@
 """What the browser tests share: Chromium's place and flags, the viewports, and the
-visitor's moves on the playground page (open it, act as someone, move the clock, send
-a DM, answer a text box, take a screenshot)."""
+visitor's moves on the playground page (open it, act as someone, run a command, move the
+clock, send a DM, answer a text box, take a screenshot)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, ConsoleMessage, Page, ViewportSize
+    from playwright.async_api import Browser, ConsoleMessage, Locator, Page, ViewportSize
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -77,6 +77,20 @@ async def step(page: Page, which: str) -> None:
     await expect(page.locator("body")).not_to_have_class("busy")
 
 
+async def run(page: Page, command: str) -> Locator:
+    """Type a command in the open channel; its private answer ("Only visible to you")."""
+    from playwright.async_api import expect
+
+    answers = page.locator("#channel-feed .ephemeral")
+    before = await answers.count()
+    await page.locator("#command-input").fill(command)
+    await page.locator("#command-input").press("Enter")
+    await expect(answers).to_have_count(before + 1)
+    answer = answers.last
+    await expect(answer).to_contain_text(f"You ran /circle {command}")
+    return answer
+
+
 async def send_dm(page: Page, text: str) -> None:
     from playwright.async_api import expect
 
@@ -97,8 +111,8 @@ async def fill_box(page: Page, label: str, text: str) -> None:
     ).to_have_class("b-input sent")
 
 
-async def shoot(page: Page, name: str) -> Path:
+async def shoot(page: Page, name: str, *, full_page: bool = False) -> Path:
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    await page.screenshot(path=str(path), animations="disabled")
+    await page.screenshot(path=str(path), animations="disabled", full_page=full_page)
     return path

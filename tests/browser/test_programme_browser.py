@@ -24,33 +24,20 @@ from tests.browser.pages import (
     UPDATE_DOCS,
     act_as,
     open_page,
+    run,
     send_dm,
     shoot,
     step,
 )
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, Locator, Page
+    from playwright.async_api import Browser, Page
 
 AREAS = ("feedback", "delegation", "coaching", "strategy")
 # Ben's intake, one DM per question, as he would type it.
 INTAKES = {
     "Ben": ("feedback", "skip", "coaching, strategy", "engineering", "2-5y", "none", "none", "2 3 4 4"),
 }  # fmt: skip
-
-
-async def run(page: Page, command: str) -> Locator:
-    """Type a command in the open channel; its private answer ("Only visible to you")."""
-    from playwright.async_api import expect
-
-    answers = page.locator("#channel-feed .ephemeral")
-    before = await answers.count()
-    await page.locator("#command-input").fill(command)
-    await page.locator("#command-input").press("Enter")
-    await expect(answers).to_have_count(before + 1)
-    answer = answers.last
-    await expect(answer).to_contain_text(f"You ran /circle {command}")
-    return answer
 
 
 async def open_channel(page: Page, name: str) -> None:
