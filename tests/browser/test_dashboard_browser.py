@@ -123,6 +123,10 @@ async def test_a_manager_follows_a_programme_on_the_dashboard(browser: Browser, 
             if await ground.locator("#dm-feed").evaluate(CHECK_IN_OWED):
                 await send_dm(ground, f"Session notes from {name}: tried the feedback model")
     assert problems == []
+    # The playground points to the dashboard, in a tab of its own.
+    link = ground.get_by_role("link", name="Dashboard")
+    await expect(link).to_have_attribute("href", "/admin/")
+    await expect(link).to_have_attribute("target", "_blank")
 
     # Chen manages nothing: the dashboard says so.
     chen = await signed_in(browser, site, DESKTOP, "Chen")
