@@ -12,6 +12,7 @@ any state. The scheduler calls `open_session`, `send_due` and
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -51,7 +52,7 @@ from bot.grammar import Help
 from bot.messages import Authored, Block, Form, Message, Paragraph, Quote, ToPerson
 from bot.people import Person, PersonKey
 from bot.ports import Calendar, Clock
-from bot.programmes import intake, manage
+from bot.programmes import intake, manage, report, survey
 from bot.programmes.ports import Answer, AskPlatform, Request, SolverFor, Spaces, ask
 from bot.registry import Audience
 from bot.sessions import Session
@@ -237,6 +238,13 @@ class Core:
         async with self._job() as ctx:
             await intake.remind(ctx)
 
+    async def follow_up_programmes(self) -> None:
+        """End-survey reminders (at most two), then the reports of ended programmes whose
+        surveys had time (SPEC §15)."""
+        async with self._job() as ctx:
+            await survey.remind(ctx)
+            await report.send_due(ctx)
+
     async def erase_expired(self, *, days: int) -> int:
         """Erase the content of circles that ended more than `days` ago (SPEC §10)."""
         async with self._job() as ctx:
@@ -346,17 +354,29 @@ async def on_direct_message(
 ) -> None:
     """A plain DM is a command if it parses as one; otherwise an answer (SPEC §6)."""
     stripped = text.strip()
-    asked = await intake.asking(ctx, person)
-    if asked is not None and await intake.answer(ctx, asked, stripped, free_text_only=True):
-        return  # a programme's intake question that any line answers
+    asked = await _asking(ctx, person)
+    if asked is not None and await asked(stripped, True):
+        return  # a programme's intake or survey question that any line answers
     if commands.is_review_text(stripped) or _dm_command(stripped):
         await commands.run(
             ctx, person, commands.parse_command(stripped), conversation=None, names={}
         )
         return
-    if asked is not None and await intake.answer(ctx, asked, stripped):
-        return  # a programme's intake question is waiting
+    if asked is not None and await asked(stripped, False):
+        return  # a programme's intake or survey question is waiting
     await replies.answer(ctx, person, stripped, ref=ref, replying_to=replying_to)
+
+
+async def _asking(ctx: Ctx, person: Person) -> Callable[[str, bool], Awaitable[bool]] | None:
+    """What takes this person's next DM as an answer, with `free_text_only`: the intake
+    question or the end survey question waiting (one is asked at a time), if any."""
+    intake_asked = await intake.asking(ctx, person)
+    if intake_asked is not None:
+        return lambda text, free: intake.answer(ctx, intake_asked, text, free_text_only=free)
+    survey_asked = await survey.asking(ctx, person)
+    if survey_asked is not None:
+        return lambda text, free: survey.answer(ctx, survey_asked, text, free_text_only=free)
+    return None
 
 
 def _dm_command(text: str) -> bool:
@@ -391,6 +411,8 @@ async def on_choice(ctx: Ctx, person: Person, action: str, value: str) -> None:
             await answers.agree(ctx, circle, person)
         case "intake":
             await intake.on_button(ctx, person, value)
+        case "survey":
+            await survey.on_button(ctx, person, value)
         case "forget" if value == "confirm":
             await personal.forget_me(ctx, person, confirmed=True)
         case _:
@@ -418,6 +440,8 @@ async def on_filled(ctx: Ctx, person: Person, event: FormFilled) -> None:
     match event.action:
         case "intake":
             await intake.on_form(ctx, person, event)
+        case "survey":
+            await survey.on_form(ctx, person, event)
         case "programme":
             await manage.on_form(ctx, person, event)
         case _:

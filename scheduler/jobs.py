@@ -58,6 +58,8 @@ class Runtime(Protocol):
 
     async def remind_intakes(self) -> None: ...
 
+    async def follow_up_programmes(self) -> None: ...
+
 
 RUNTIME: ContextVar[Runtime] = ContextVar("circles_scheduler_runtime")
 
@@ -115,6 +117,11 @@ async def erase_expired() -> None:
 async def remind_intakes() -> None:
     """`intakes`, every 15 minutes: reminds invitees of an unfinished programme intake."""
     await _runtime().remind_intakes()
+
+
+async def follow_up_programmes() -> None:
+    """`follow-ups`, every 15 minutes: end-survey reminders, and programme reports once due."""
+    await _runtime().follow_up_programmes()
 
 
 # --- the executor -------------------------------------------------------------------

@@ -90,6 +90,7 @@ OPEN, DUE, CLOSE = "open", "due", "close"
 CHANGED, SAFETY, RETENTION = "rebuild:changed", "rebuild:safety", "retention"
 INTAKES = "intakes"  # programme intake reminders (SPEC §13)
 INTAKES_EVERY = timedelta(minutes=15)
+FOLLOW_UPS = "follow-ups"  # end-survey reminders and programme reports (SPEC §15)
 SESSION_JOBS: dict[str, Callable[..., Awaitable[None]]] = {
     OPEN: jobs.open_session,
     DUE: jobs.send_due,
@@ -123,6 +124,8 @@ class Jobs(Protocol):
     async def erase_expired(self, *, days: int) -> int: ...
 
     async def remind_intakes(self) -> None: ...
+
+    async def follow_up_programmes(self) -> None: ...
 
 
 class Runner:
@@ -206,6 +209,13 @@ class Runner:
             name=INTAKES,
             replace_existing=True,
         )
+        self.scheduler.add_job(
+            jobs.follow_up_programmes,
+            IntervalTrigger(seconds=INTAKES_EVERY.total_seconds(), timezone=UTC),
+            id=FOLLOW_UPS,
+            name=FOLLOW_UPS,
+            replace_existing=True,
+        )
         if not paused:
             self.scheduler.resume()
         log.info("scheduler started with %d jobs", len(self.scheduler.get_jobs()))
@@ -249,6 +259,9 @@ class Runner:
 
     async def remind_intakes(self) -> None:
         await self._core.remind_intakes()
+
+    async def follow_up_programmes(self) -> None:
+        await self._core.follow_up_programmes()
 
     async def rebuild_changed(self) -> None:
         async with self._rebuilding:  # changes made meanwhile gather for the next one

@@ -43,6 +43,7 @@ from bot.programmes.questions import (
     labels,
     rating_fields,
     read_ratings,
+    stop_asking,
     typed_ratings,
 )
 from bot.registry import Call
@@ -230,10 +231,7 @@ async def start(ctx: Ctx, person: Person, programme: Programme) -> None:
     """Ask the first question (again): the intake can be changed until the programme is matched."""
     enrolment = await _enrolment(ctx, person, programme)
     _require_open(programme)
-    for other in await ctx.uow.enrolments.find(person_id=person.id):
-        if other.step is not None and other.id != enrolment.id:  # one intake asked at a time
-            other.step = None
-            await ctx.uow.enrolments.save(other)
+    await stop_asking(ctx, person)
     enrolment.step = 0
     await ctx.uow.enrolments.save(enrolment)
     ctx.say(INTAKE.question(programme, 0))

@@ -28,7 +28,7 @@ from bot.matching.proposal import Proposal, propose
 from bot.matching.score import Emphasis
 from bot.messages import Block, Field, Form, Heading, Paragraph, Strong
 from bot.people import Person
-from bot.programmes import homes, intake
+from bot.programmes import homes, intake, survey
 from bot.programmes.cohort import (
     Cohort,
     cohort,
@@ -623,6 +623,7 @@ async def close(ctx: Ctx, call: Call[grammar.ProgrammeClose]) -> None:
         if enrolment.step is not None:
             enrolment.step = None
             await ctx.uow.enrolments.save(enrolment)
+    await survey.programme_closed(ctx, programme)
     after = " Its circles keep their schedules and end after their last session." if running else ""
     ctx.say(
         Paragraph((f"Closed {programme.name}: no more intakes, matching or reminders.{after}",))

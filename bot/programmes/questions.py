@@ -19,6 +19,7 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.events import FormFilled
 from bot.messages import Field, Paragraph
+from bot.people import Person
 from bot.programmes.model import Programme
 
 RATING = "rating:"  # a rating field's id is this and the area's index
@@ -100,6 +101,18 @@ class Questionnaire(Generic[R]):
             except UserError as error:
                 problems[field] = error.message
         return problems
+
+
+async def stop_asking(ctx: Ctx, person: Person) -> None:
+    """One questionnaire is asked by DM at a time: starting one puts the others' aside."""
+    for enrolment in await ctx.uow.enrolments.find(person_id=person.id):
+        if enrolment.step is not None:
+            enrolment.step = None
+            await ctx.uow.enrolments.save(enrolment)
+    for survey in await ctx.uow.surveys.find(person_id=person.id):
+        if survey.step is not None:
+            survey.step = None
+            await ctx.uow.surveys.save(survey)
 
 
 # --- the capability self-ratings -----------------------------------------------------------
