@@ -624,7 +624,12 @@ async def close(ctx: Ctx, call: Call[grammar.ProgrammeClose]) -> None:
             enrolment.step = None
             await ctx.uow.enrolments.save(enrolment)
     await survey.programme_closed(ctx, programme)
-    after = " Its circles keep their schedules and end after their last session." if running else ""
+    after = (
+        " Its circles keep their schedules and end after their last session. Each participant"
+        " gets the end survey; the report follows once all have answered, or a week after."
+        if running
+        else ""
+    )
     ctx.say(
         Paragraph((f"Closed {programme.name}: no more intakes, matching or reminders.{after}",))
     )

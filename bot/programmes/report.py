@@ -160,9 +160,17 @@ def _score(found: Recommendation) -> str:
 
 async def command(ctx: Ctx, call: Call[grammar.ProgrammeReport]) -> None:
     """`programme report`: the figures, as the report has them or will."""
-    programme = await programme_for(
-        ctx, call.person, call.command.circle, admin=call.admin, action="read its report"
-    )
+    person, named = call.person, call.command.circle
+    if named is None:  # an ended programme's report is read too: the one managed, if one
+        mine = [
+            p
+            for p in await ctx.uow.programmes.find(
+                platform=person.key.platform, workspace=person.key.workspace
+            )
+            if person.id in p.managers
+        ]
+        named = mine[0].name if len(mine) == 1 else None
+    programme = await programme_for(ctx, person, named, admin=call.admin, action="read its report")
     found = await figures(ctx, programme)
     ctx.say(*blocks(programme, found, final=programme.reported_at is not None))
 
