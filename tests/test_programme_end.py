@@ -102,7 +102,12 @@ async def test_the_survey_by_form_and_by_dm_reads_every_answer_the_same_way(
     await ended(h)
 
     assert await h.click(ANA, "survey", "1") == SURVEY_FORM
-    bad = {"rating:0": ("4",), "rating:1": ("9",), "rating:2": ("4",), "rating:3": ("2",)}
+    bad: dict[str, tuple[str, ...]] = {
+        "rating:0": ("4",),
+        "rating:1": ("9",),
+        "rating:2": ("4",),
+        "rating:3": ("2",),
+    }
     refusal = await h.fill(ANA, "survey", "1", {**bad, "recommend": ("11",)})
     assert "Nothing was saved" in refusal
     assert "Rate yourself in delegation: 1 (just starting) to 5 (strong): Give 4 numbers" in refusal
