@@ -705,6 +705,23 @@ async def test_a_paused_circle_ended_by_hand_still_asks_the_closing_question(
     assert "What did you learn, and what will you keep doing?" in "\n".join(h.inbox(DARA))
 
 
+async def test_an_end_moved_before_the_next_session_still_closes_with_the_closing_question(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await circle(h)
+    await h.run(later(days=1, hours=2))  # session 1 opened on Tuesday 09:00
+    moved = await h.command(ANA, f"{WEEKLY} until 2026-11-26")
+    assert "Next sessions: none (the end comes first)" in moved
+
+    await h.run(later(days=7))  # session 1 closes with no session after it
+    assert lines(h.kickoff(2).body)[0] == "Closing session · Growth Circle"
+    assert "What did you learn, and what will you keep doing?" in "\n".join(h.inbox(BEN))
+    await h.run(later(days=7))
+    assert "This was the circle's closing session." in h.thread(2)[-1]
+    assert "Status: ended" in lines(await status(h))
+
+
 # --- set, link, create … focus --------------------------------------------------------------
 
 
