@@ -223,3 +223,14 @@ async def test_programme_close_sends_the_survey_to_participants_of_its_running_c
         assert len(h.arrived(member, "survey")) == 1
         assert any("New Leads has ended." in b for b in h.inbox(member))
     assert h.arrived(MIA, "survey") == []
+
+
+async def test_forget_me_takes_a_shared_line_out_of_the_report(engine: Database) -> None:
+    h = Harness(engine)
+    await ended(h)
+    await answer_survey(
+        h, ANA, ratings="4 3 4 2", changed="I delegate now", share="yes", recommend="9"
+    )
+    assert "> I delegate now" in await h.command(MIA, "programme report", conversation=None)
+    await h.command(ANA, "forget me confirm", conversation=None)
+    assert "I delegate now" not in await h.command(MIA, "programme report", conversation=None)

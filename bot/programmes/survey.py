@@ -200,6 +200,14 @@ async def remind(ctx: Ctx) -> None:
         )
 
 
+async def forget(ctx: Ctx, person: Person) -> None:
+    """`forget me`: their "what changed" lines go, shared or not (SPEC §10)."""
+    for survey in await ctx.uow.surveys.find(person_id=person.id):
+        if survey.changed or survey.shared:
+            survey.changed, survey.shared = "", False
+            await ctx.uow.surveys.save(survey)
+
+
 # --- answering by DM ----------------------------------------------------------------------
 
 
