@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 from bot.circles import Circle
 from bot.programmes.model import ProgrammeStatus
+from scheduler import jobs
+from scheduler.runner import Runner
 from storage.db import Database
 from tests.harness import ANA, BEN, CHEN, Harness, Member, later
-from tests.test_programmes import COHORT, MIA, everyone_enrolled
+from tests.test_programmes import COHORT, MIA, enrol, everyone_enrolled
 
 SURVEY_FORM = "End survey: a form of 7 questions."  # four areas, then three questions
 
@@ -234,3 +236,38 @@ async def test_forget_me_takes_a_shared_line_out_of_the_report(engine: Database)
     assert "> I delegate now" in await h.command(MIA, "programme report", conversation=None)
     await h.command(ANA, "forget me confirm", conversation=None)
     assert "I delegate now" not in await h.command(MIA, "programme report", conversation=None)
+
+
+async def test_the_report_goes_at_once_when_everyone_answered_through_the_scheduled_job(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await ended(h)
+    runner = Runner(core=h.core, uow=h.uow, clock=h.clock)
+    for n, member in enumerate(COHORT):
+        await answer_survey(
+            h, member, ratings="4 4 4 4", changed="skip", share="", recommend=str(3 + n)
+        )
+    with jobs.using(runner):
+        await jobs.follow_up_programmes()
+        await jobs.follow_up_programmes()
+    assert await programme(h) == (ProgrammeStatus.ENDED, True)
+    await h.run(later(days=3))
+    (report,) = [b for b in h.inbox(MIA) if "programme report" in b]
+    assert "End survey: 8 of 8 answered." in report
+    # 3–6 detract, 7–8 are passive, 9–10 promote: (2 - 4) of 8.
+    assert "net promoter score -25 (8 answers: 2 promoters, 2 passive, 4 detractors)" in report
+
+
+async def test_a_programme_closed_before_launch_has_no_survey_and_no_report(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await enrol(h)
+    await h.command(MIA, "programme close", conversation=None)
+    await h.run(later(days=8))
+    await h.core.follow_up_programmes()
+    await h.run(later(days=3))
+    assert await programme(h) == (ProgrammeStatus.ENDED, False)
+    assert not any("programme report" in b for b in h.inbox(MIA))
+    assert all(h.arrived(member, "survey") == [] for member in COHORT)
