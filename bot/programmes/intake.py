@@ -13,7 +13,7 @@ its author's managers.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot import grammar, keys, membership
 from bot.context import Ctx
@@ -41,15 +41,15 @@ from bot.programmes.questions import (
     areas_listed,
     ask_ratings,
     labels,
+    programme_of,
     rating_fields,
     read_ratings,
+    reminder_due,
     stop_asking,
     typed_ratings,
 )
 from bot.registry import Call
 
-REMINDERS = 2
-REMIND_AFTER = timedelta(days=2)  # after the invitation, then after the first reminder
 MAX_OWN_WORDS = 300
 MAX_FUNCTION = 80
 _MENTION = re.compile(r"<@([^\s|>]+)(?:\|([^>]*))?>")
@@ -221,7 +221,7 @@ QUESTIONS: tuple[Question[Enrolment], ...] = (
     ),
     Question(lambda p: f"Last one: {ask_ratings(p)}", _read_ratings),
 )
-INTAKE = Questionnaire("intake", QUESTIONS, ESCAPES)
+INTAKE = Questionnaire("intake", "intake", QUESTIONS, ESCAPES)
 
 
 # --- starting, answering, reminding ----------------------------------------------------
@@ -256,34 +256,23 @@ async def command(ctx: Ctx, call: Call[grammar.IntakeCommand]) -> None:
     person, named = call.person, call.command.circle
     mine = [e for e in await ctx.uow.enrolments.find(person_id=person.id) if e.active]
     programmes = [await ctx.uow.programmes.get(e.programme_id) for e in mine]
-    if named is not None:
-        programmes = [p for p in programmes if p.name.lower() == named.strip().lower()]
-        if not programmes:
-            raise UserError(f"You're not invited to a programme called “{named}”.")
-    elif len(programmes) > 1:
-        open_ones = [p for p in programmes if p.status in _OPEN]
-        programmes = open_ones if len(open_ones) == 1 else programmes
-    if not programmes:
-        raise UserError("You're not invited to any programme.")
-    if len(programmes) > 1:
-        listed = ", ".join(p.name for p in programmes)
-        raise UserError(f"You're in several programmes ({listed}): type `intake in <programme>`.")
-    await start(ctx, person, programmes[0])
+    still_open = {p.id for p in programmes if p.id is not None and p.status in _OPEN}
+    chosen = INTAKE.pick(
+        programmes,
+        named,
+        still_open=still_open,
+        unknown=f"You're not invited to a programme called “{named}”.",
+        none="You're not invited to any programme.",
+    )
+    await start(ctx, person, chosen)
 
 
 async def on_button(ctx: Ctx, person: Person, value: str) -> None:
     """The invitation's button: the intake form, with the answers given so far."""
-    programme = await _programme(ctx, value, "button")
+    programme = await programme_of(ctx, value, "button")
     enrolment = await _enrolment(ctx, person, programme)
     _require_open(programme)
     ctx.say(await form(ctx, programme, enrolment))
-
-
-async def _programme(ctx: Ctx, value: str, what: str) -> Programme:
-    programme = await ctx.uow.programmes.first(id=int(value)) if value.isdigit() else None
-    if programme is None:
-        raise UserError(f"That {what} is no longer valid.")
-    return programme
 
 
 # --- the form: the same questions, all at once --------------------------------------------
@@ -391,7 +380,7 @@ def _as_typed(programme: Programme, filled: FormFilled) -> list[tuple[str, str]]
 
 async def on_form(ctx: Ctx, person: Person, filled: FormFilled) -> None:
     """The intake form submitted: every answer read as the DM reads it; one bad, none stored."""
-    programme = await _programme(ctx, filled.value, "form")
+    programme = await programme_of(ctx, filled.value, "form")
     enrolment = await _enrolment(ctx, person, programme)
     _require_open(programme)
     problems = await INTAKE.read_form(ctx, programme, enrolment, _as_typed(programme, filled))
@@ -482,32 +471,20 @@ async def remind(ctx: Ctx) -> None:
     days after that, each delivered inside their working hours; never a third time."""
     for programme in await ctx.uow.programmes.find(status=ProgrammeStatus.ENROLLING):
         for enrolment in await ctx.uow.enrolments.find(programme_id=programme.id):
-            due = enrolment.invited_at + REMIND_AFTER * (enrolment.reminders + 1)
             if (
                 not enrolment.active
                 or enrolment.intake_done_at is not None
-                or enrolment.reminders >= REMINDERS
-                or due > ctx.now
+                or not reminder_due(enrolment.invited_at, enrolment.reminders, ctx.now)
             ):
                 continue
             person = await ctx.uow.people.get(enrolment.person_id)
             enrolment.reminders += 1
             await ctx.uow.enrolments.save(enrolment)
-            assert programme.id is not None
-            await ctx.send_to(
+            reminder = INTAKE.reminder(
+                programme,
                 person,
-                Message(
-                    key=f"programme:{programme.id}:intake-reminder:{person.id}:{enrolment.reminders}",
-                    target=ToPerson(person.key),
-                    blocks=(
-                        Paragraph(
-                            (
-                                "A reminder: your intake for ",
-                                Strong(programme.name),
-                                " is still open. Matching starts once the intakes are in.",
-                            )
-                        ),
-                        _button(programme),
-                    ),
-                ),
+                count=enrolment.reminders,
+                why="Matching starts once the intakes are in.",
+                button=_button(programme),
             )
+            await ctx.send_to(person, reminder)

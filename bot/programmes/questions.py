@@ -13,15 +13,18 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.events import FormFilled
-from bot.messages import Field, Paragraph
+from bot.messages import Choices, Field, Message, Paragraph, Strong, ToPerson
 from bot.people import Person
 from bot.programmes.model import Programme
 
+REMINDERS = 2  # SPEC §4: at most two, each inside the person's working hours
+REMIND_AFTER = timedelta(days=2)  # after it was asked, then after the first reminder
 RATING = "rating:"  # a rating field's id is this and the area's index
 SCALE = tuple((str(n), str(n)) for n in range(1, 6))
 
@@ -46,8 +49,56 @@ class Question(Generic[R]):
 @dataclass(frozen=True)
 class Questionnaire(Generic[R]):
     name: str  # as the DM names it: "intake", "end survey"
+    command: str  # the command that asks it by DM: "intake", "survey"
     questions: tuple[Question[R], ...]
     escapes: tuple[str, ...]  # commands, even as a free-text answer
+
+    def pick(
+        self,
+        programmes: Sequence[Programme],
+        named: str | None,
+        *,
+        still_open: set[int],
+        unknown: str,
+        none: str,
+    ) -> Programme:
+        """The programme `command [in <programme>]` means among the caller's: the one named
+        (`unknown`: what to say when none is), else their only one, or their only one
+        `still_open` (programme ids); `none`: what to say when they have none."""
+        if named is not None:
+            programmes = [p for p in programmes if p.name.lower() == named.strip().lower()]
+            if not programmes:
+                raise UserError(unknown)
+        elif len(programmes) > 1:
+            open_ones = [p for p in programmes if p.id in still_open]
+            programmes = open_ones if len(open_ones) == 1 else programmes
+        if not programmes:
+            raise UserError(none)
+        if len(programmes) > 1:
+            listed = ", ".join(p.name for p in programmes)
+            raise UserError(
+                f"You're in several programmes ({listed}): type `{self.command} in <programme>`."
+            )
+        return programmes[0]
+
+    def reminder(
+        self, programme: Programme, person: Person, *, count: int, why: str, button: Choices
+    ) -> Message:
+        """Reminder `count` that the questionnaire is still open (see `reminder_due`)."""
+        return Message(
+            key=f"programme:{programme.id}:{self.command}-reminder:{person.id}:{count}",
+            target=ToPerson(person.key),
+            blocks=(
+                Paragraph(
+                    (
+                        f"A reminder: your {self.name} for ",
+                        Strong(programme.name),
+                        f" is still open. {why}",
+                    )
+                ),
+                button,
+            ),
+        )
 
     def question(self, programme: Programme, step: int) -> Paragraph:
         return Paragraph(
@@ -101,6 +152,19 @@ class Questionnaire(Generic[R]):
             except UserError as error:
                 problems[field] = error.message
         return problems
+
+
+def reminder_due(asked_at: datetime, reminders: int, now: datetime) -> bool:
+    """Two days after it was asked, and two days after that; never a third time."""
+    return reminders < REMINDERS and asked_at + REMIND_AFTER * (reminders + 1) <= now
+
+
+async def programme_of(ctx: Ctx, value: str, what: str) -> Programme:
+    """The programme a button's or a form's value names."""
+    programme = await ctx.uow.programmes.first(id=int(value)) if value.isdigit() else None
+    if programme is None:
+        raise UserError(f"That {what} is no longer valid.")
+    return programme
 
 
 async def stop_asking(ctx: Ctx, person: Person) -> None:

@@ -15,8 +15,6 @@ ends, the programme has ended: its report follows (`report`).
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from bot import grammar
 from bot.circles import Circle, CircleStatus
 from bot.context import Ctx
@@ -31,16 +29,16 @@ from bot.programmes.questions import (
     Questionnaire,
     ask_ratings,
     labels,
+    programme_of,
     rating_fields,
     read_ratings,
+    reminder_due,
     stop_asking,
     typed_ratings,
 )
 from bot.pulses import Survey
 from bot.registry import Call
 
-REMINDERS = 2
-REMIND_AFTER = timedelta(days=2)  # after the survey went, then after the first reminder
 MAX_CHANGED = 300
 SHARE = "yes"
 ESCAPES = ("survey", "help", "mine")  # commands, even as the free-text answer
@@ -92,7 +90,7 @@ QUESTIONS: tuple[Question[Survey], ...] = (
     ),
     Question(lambda p: f"Last one: {_recommend_question(p)}", _read_recommend),
 )
-SURVEY = Questionnaire("end survey", QUESTIONS, ESCAPES)
+SURVEY = Questionnaire("end survey", "survey", QUESTIONS, ESCAPES)
 
 
 # --- asking -----------------------------------------------------------------------------
@@ -172,8 +170,7 @@ async def remind(ctx: Ctx) -> None:
     """Remind whoever has not answered: two days after the survey went and two days after
     that, each delivered inside their working hours; never a third time, never after the report."""
     for survey in await ctx.uow.surveys.find(answered_at=None):
-        due = survey.asked_at + REMIND_AFTER * (survey.reminders + 1)
-        if survey.reminders >= REMINDERS or due > ctx.now:
+        if not reminder_due(survey.asked_at, survey.reminders, ctx.now):
             continue
         programme = await ctx.uow.programmes.get(survey.programme_id)
         if programme.reported_at is not None:
@@ -181,23 +178,14 @@ async def remind(ctx: Ctx) -> None:
         person = await ctx.uow.people.get(survey.person_id)
         survey.reminders += 1
         await ctx.uow.surveys.save(survey)
-        await ctx.send_to(
+        reminder = SURVEY.reminder(
+            programme,
             person,
-            Message(
-                key=f"programme:{programme.id}:survey-reminder:{person.id}:{survey.reminders}",
-                target=ToPerson(person.key),
-                blocks=(
-                    Paragraph(
-                        (
-                            "A reminder: your end survey for ",
-                            Strong(programme.name),
-                            " is still open. Four questions; your answers shape the next one.",
-                        )
-                    ),
-                    _button(programme),
-                ),
-            ),
+            count=survey.reminders,
+            why="Four questions; your answers shape the next programme.",
+            button=_button(programme),
         )
+        await ctx.send_to(person, reminder)
 
 
 async def forget(ctx: Ctx, person: Person) -> None:
@@ -232,19 +220,14 @@ async def command(ctx: Ctx, call: Call[grammar.SurveyCommand]) -> None:
         await ctx.uow.programmes.get(s.programme_id)
         for s in await ctx.uow.surveys.find(person_id=person.id)
     ]
-    if named is not None:
-        programmes = [p for p in programmes if p.name.lower() == named.strip().lower()]
-        if not programmes:
-            raise UserError(f"You have no end survey of a programme called “{named}”.")
-    elif len(programmes) > 1:
-        open_ones = [p for p in programmes if p.reported_at is None]
-        programmes = open_ones or programmes
-    if not programmes:
-        raise UserError("You have no end survey: it comes when your programme circle ends.")
-    if len(programmes) > 1:
-        listed = ", ".join(p.name for p in programmes)
-        raise UserError(f"You have several end surveys ({listed}): type `survey in <programme>`.")
-    programme = programmes[0]
+    still_open = {p.id for p in programmes if p.id is not None and p.reported_at is None}
+    programme = SURVEY.pick(
+        programmes,
+        named,
+        still_open=still_open,
+        unknown=f"You have no end survey of a programme called “{named}”.",
+        none="You have no end survey: it comes when your programme circle ends.",
+    )
     survey = await _mine(ctx, person, programme)
     waiting = survey.step
     await stop_asking(ctx, person)
@@ -337,22 +320,15 @@ def form(programme: Programme, survey: Survey) -> Form:
     )
 
 
-async def _programme(ctx: Ctx, value: str, what: str) -> Programme:
-    programme = await ctx.uow.programmes.first(id=int(value)) if value.isdigit() else None
-    if programme is None:
-        raise UserError(f"That {what} is no longer valid.")
-    return programme
-
-
 async def on_button(ctx: Ctx, person: Person, value: str) -> None:
     """The survey's button: the form, with the answers given so far."""
-    programme = await _programme(ctx, value, "button")
+    programme = await programme_of(ctx, value, "button")
     ctx.say(form(programme, await _mine(ctx, person, programme)))
 
 
 async def on_form(ctx: Ctx, person: Person, filled: FormFilled) -> None:
     """The survey form submitted: every answer read as the DM reads it; one bad, none stored."""
-    programme = await _programme(ctx, filled.value, "form")
+    programme = await programme_of(ctx, filled.value, "form")
     survey = await _mine(ctx, person, programme)
     typed = [
         typed_ratings(programme, filled),
