@@ -28,7 +28,7 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.grammar import Command, is_review_text
 from bot.people import Person
-from bot.programmes import homes, intake, midpoint
+from bot.programmes import homes, intake, midpoint, report, survey
 from bot.programmes import manage as programmes
 from bot.registry import Acts, Audience, Call, Handler, Menu, Registry, Spec
 from bot.routing import resolve_circle, split_circle
@@ -548,6 +548,12 @@ ROWS: tuple[Spec[Any], ...] = (
         grammar.read_bare(grammar.ProgrammeClose),
         programmes.close,
     ),
+    _managing(
+        "programme report",
+        "the programme's figures: participation, commitments, capability change, recommendation",
+        grammar.read_bare(grammar.ProgrammeReport),
+        report.command,
+    ),
     Spec(
         keyword="programme nudge",
         usage="programme nudge <circle>",
@@ -576,6 +582,15 @@ ROWS: tuple[Spec[Any], ...] = (
         acts=Acts.ON_CALLER,
         read=grammar.read_bare(grammar.IntakeCommand),
         run=intake.command,
+    ),
+    Spec(
+        keyword="survey",
+        usage="survey [in <programme>]",
+        summary="fill in (or change) your end survey for a programme whose circle ended",
+        who=(EVERYONE,),
+        acts=Acts.ON_CALLER,
+        read=grammar.read_bare(grammar.SurveyCommand),
+        run=survey.command,
     ),
     Spec(
         keyword="programme leave",

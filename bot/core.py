@@ -12,6 +12,7 @@ any state. The scheduler calls `open_session`, `send_due` and
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -52,7 +53,7 @@ from bot.grammar import Help, ProgrammeMessage, ProgrammeNudge
 from bot.messages import Authored, Block, Form, Message, Paragraph, Quote, ToPerson
 from bot.people import Person, PersonKey
 from bot.ports import Calendar, Clock
-from bot.programmes import intake, manage, midpoint
+from bot.programmes import intake, manage, midpoint, report, survey
 from bot.programmes.ports import Answer, AskPlatform, Request, SolverFor, Spaces, ask
 from bot.registry import Audience
 from bot.sessions import Session
@@ -238,10 +239,13 @@ class Core:
         async with self._job() as ctx:
             await intake.remind(ctx)
 
-    async def send_digests(self) -> None:
-        """Programme managers' midpoint digests that are due (SPEC §15, once a programme)."""
+    async def follow_up_programmes(self) -> None:
+        """Programmes' due follow-ups (SPEC §15): managers' midpoint digests, end-survey
+        reminders (at most two), then the reports of ended programmes whose surveys had time."""
         async with self._job() as ctx:
             await midpoint.send_digests(ctx)
+            await survey.remind(ctx)
+            await report.send_due(ctx)
 
     async def erase_expired(self, *, days: int) -> int:
         """Erase the content of circles that ended more than `days` ago (SPEC §10)."""
@@ -354,17 +358,29 @@ async def on_direct_message(
     stripped = text.strip()
     if await checkpoints.note_by_reply(ctx, person, stripped, replying_to):
         return  # a line in reply to the midpoint pulse: its note
-    asked = await intake.asking(ctx, person)
-    if asked is not None and await intake.answer(ctx, asked, stripped, free_text_only=True):
-        return  # a programme's intake question that any line answers
+    asked = await _asking(ctx, person)
+    if asked is not None and await asked(stripped, True):
+        return  # a programme's intake or survey question that any line answers
     if commands.is_review_text(stripped) or _dm_command(stripped):
         await commands.run(
             ctx, person, commands.parse_command(stripped), conversation=None, names={}
         )
         return
-    if asked is not None and await intake.answer(ctx, asked, stripped):
-        return  # a programme's intake question is waiting
+    if asked is not None and await asked(stripped, False):
+        return  # a programme's intake or survey question is waiting
     await replies.answer(ctx, person, stripped, ref=ref, replying_to=replying_to)
+
+
+async def _asking(ctx: Ctx, person: Person) -> Callable[[str, bool], Awaitable[bool]] | None:
+    """What takes this person's next DM as an answer, with `free_text_only`: the intake
+    question or the end survey question waiting (one is asked at a time), if any."""
+    intake_asked = await intake.asking(ctx, person)
+    if intake_asked is not None:
+        return lambda text, free: intake.answer(ctx, intake_asked, text, free_text_only=free)
+    survey_asked = await survey.asking(ctx, person)
+    if survey_asked is not None:
+        return lambda text, free: survey.answer(ctx, survey_asked, text, free_text_only=free)
+    return None
 
 
 def _dm_command(text: str) -> bool:
@@ -399,6 +415,8 @@ async def on_choice(ctx: Ctx, person: Person, action: str, value: str) -> None:
             await answers.agree(ctx, circle, person)
         case "intake":
             await intake.on_button(ctx, person, value)
+        case "survey":
+            await survey.on_button(ctx, person, value)
         case "forget" if value == "confirm":
             await personal.forget_me(ctx, person, confirmed=True)
         case checkpoints.TAP:
@@ -437,6 +455,8 @@ async def on_filled(ctx: Ctx, person: Person, event: FormFilled) -> None:
     match event.action:
         case "intake":
             await intake.on_form(ctx, person, event)
+        case "survey":
+            await survey.on_form(ctx, person, event)
         case "programme":
             await manage.on_form(ctx, person, event)
         case checkpoints.FORM:

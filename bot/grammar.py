@@ -987,6 +987,16 @@ class IntakeCommand(Command):
     keyword = "intake"
 
 
+@dataclass(frozen=True, kw_only=True)
+class SurveyCommand(Command):
+    keyword = "survey"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgrammeReport(Command):
+    keyword = "programme report"
+
+
 def read_programme_new(args: Args) -> ProgrammeNew:
     """`<name> areas a, b, c` and options in any order, each once; `focus` takes the rest.
 

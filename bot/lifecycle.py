@@ -42,6 +42,7 @@ from bot.lookups import (
 from bot.messages import Message
 from bot.nudges import FRACTIONS, NUDGES, Attendance, Stage
 from bot.people import Person
+from bot.programmes import survey
 from bot.prompts import Prompt, PromptKind, PromptState
 from bot.rotation import MISSED_IN_A_ROW, available, next_in_rotation, resting
 from bot.sessions import Session, SessionStatus
@@ -487,6 +488,8 @@ async def close_session(ctx: Ctx, session_id: int) -> None:
     await checkpoints.after_close(ctx, circle, session, checked_in | waiting)
     if session.final:
         await end_circle(ctx, circle)
+    elif upcoming is None and (circle.end_after is not None or circle.end_on is not None):
+        await closing_round(ctx, circle)  # its end came before another session: none planned
 
 
 async def _note_to_facilitator(
@@ -634,9 +637,71 @@ async def summary_now(ctx: Ctx, session: Session) -> Message | None:
 
 async def end_circle(ctx: Ctx, circle: Circle) -> None:
     """No more sessions or prompts: cancel what is scheduled and say goodbye."""
-    for session in await ctx.uow.sessions.find(circle_id=circle.id, status=SessionStatus.SCHEDULED):
-        session.transition("cancel")
-        await ctx.uow.sessions.save(session)
+    await _cancel_scheduled(ctx, circle)
     circle.transition("end")
     await ctx.uow.circles.save(circle)
     await ctx.send(compose.closing_note(circle=circle))
+    await survey.circle_ended(ctx, circle)
+
+
+async def _cancel_scheduled(ctx: Ctx, circle: Circle) -> None:
+    for session in await ctx.uow.sessions.find(circle_id=circle.id, status=SessionStatus.SCHEDULED):
+        session.transition("cancel")
+        await ctx.uow.sessions.save(session)
+
+
+async def end_by_hand(ctx: Ctx, circle: Circle) -> Session | None:
+    """`end confirm`: the open session closes and the next becomes the closing session,
+    now, unless the one open was it. Returns the closing session opened, None when the
+    circle ended at once."""
+    current = await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.OPEN)
+    if current is not None and current.final:
+        assert current.id is not None
+        await close_session(ctx, current.id)
+        return None
+    held = current or await last_held(ctx, circle)
+    circle.end_after = held.number if held else 0  # nothing more is planned after it
+    await ctx.uow.circles.save(circle)
+    closing = await _closing_session(ctx, circle, held)
+    if current is not None and current.id is not None:
+        await close_session(ctx, current.id)  # its summary names the closing session next
+    if closing is None or closing.id is None:
+        circle = await ctx.uow.circles.get(circle.id) if circle.id is not None else circle
+        if circle.live:
+            await end_circle(ctx, circle)
+        return None
+    await open_session(ctx, closing.id)
+    return closing
+
+
+async def closing_round(ctx: Ctx, circle: Circle) -> None:
+    """A circle whose end came before another session (its end moved) still asks the
+    closing question: its closing session opens now."""
+    closing = await _closing_session(ctx, circle, await last_held(ctx, circle))
+    if closing is None or closing.id is None:
+        await end_circle(ctx, circle)
+        return
+    await open_session(ctx, closing.id)
+
+
+async def _closing_session(ctx: Ctx, circle: Circle, held: Session | None) -> Session | None:
+    """Every circle that ends asks its members the closing question (SPEC §15): when it
+    ends without its closing session, the next session (or a new one) becomes it, from
+    now, for the usual window, prompts in each member's working hours; the circle ends
+    when it closes. None, without members or before any session was held: there is
+    nothing to look back on, and it ends at once."""
+    if held is None or not await active_members(ctx, circle):
+        return None
+    if circle.status is CircleStatus.PAUSED:
+        circle.transition("resume")
+        await ctx.uow.circles.save(circle)
+    session = await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.SCHEDULED)
+    if session is None:
+        session = await adhoc_session(ctx, circle)
+    session.opens_at, session.closes_at, session.final = ctx.now, ctx.now + circle.window, True
+    await ctx.uow.sessions.save(session)
+    for later in await ctx.uow.sessions.find(circle_id=circle.id, status=SessionStatus.SCHEDULED):
+        if later.id != session.id:
+            later.transition("cancel")
+            await ctx.uow.sessions.save(later)
+    return session

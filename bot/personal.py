@@ -24,6 +24,7 @@ from bot.messages import (
     Strong,
 )
 from bot.people import Person
+from bot.programmes import survey
 from bot.prompts import PromptKind
 from bot.retention import REMOVED
 from bot.sessions import SessionStatus
@@ -173,6 +174,7 @@ async def forget_me(ctx: Ctx, person: Person, *, confirmed: bool) -> None:
             key = keys.summary_forgetting(session.id, person.id)
             await ctx.send(replace(summary, key=key, replaces=summary.key))
     await checkpoints.erase_notes(ctx, await ctx.uow.pulses.find(person_id=person.id))
+    await survey.forget(ctx, person)
     await ctx.uow.outbox.forget(person.key)
     feed = await ctx.uow.calendar_feeds.first(person_id=person.id)
     if feed is not None:  # its link names them to whoever holds it: it stops working too

@@ -240,21 +240,29 @@ async def end(ctx: Ctx, person: Person, circle: Circle, *, confirmed: bool) -> N
         ctx.say(
             Paragraph(
                 (
-                    f"Ending {circle.name} closes its open session, cancels every session to"
-                    " come and stops all prompts. It can't be undone.",
+                    f"Ending {circle.name} closes its open session and cancels every session"
+                    " to come. Members who took part get one last question, what they learned"
+                    " and what they will keep doing, for the usual window; then it ends. It"
+                    " can't be undone.",
                 )
             ),
             Context((f"To end it, type `{ctx.prefix}end confirm`.",)),
         )
         return
-    current = await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.OPEN)
-    if current is not None and current.id is not None:
-        current.final = True
-        await ctx.uow.sessions.save(current)
-        await lifecycle.close_session(ctx, current.id)
-    else:
-        await lifecycle.end_circle(ctx, circle)
-    ctx.say(Paragraph((f"Ended {circle.name}. No more prompts will be sent.",)))
+    closing = await lifecycle.end_by_hand(ctx, circle)
+    if closing is None:
+        ctx.say(Paragraph((f"Ended {circle.name}. No more prompts will be sent.",)))
+        return
+    ctx.say(
+        Paragraph(
+            (
+                f"Ending {circle.name}: every session to come is cancelled, and its closing "
+                f"session asks each member what they learned and what they will keep doing. "
+                f"It ends when that closes, {when(closing.closes_at, person.tz)}; "
+                f"`{ctx.prefix}end confirm` again ends it now.",
+            )
+        )
+    )
 
 
 # --- cast, topic, rules ---------------------------------------------------------------

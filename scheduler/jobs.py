@@ -58,7 +58,7 @@ class Runtime(Protocol):
 
     async def remind_intakes(self) -> None: ...
 
-    async def send_digests(self) -> None: ...
+    async def follow_up_programmes(self) -> None: ...
 
 
 RUNTIME: ContextVar[Runtime] = ContextVar("circles_scheduler_runtime")
@@ -119,9 +119,10 @@ async def remind_intakes() -> None:
     await _runtime().remind_intakes()
 
 
-async def send_digests() -> None:
-    """`digests`, every 15 minutes: programme managers' midpoint digests that are due."""
-    await _runtime().send_digests()
+async def follow_up_programmes() -> None:
+    """`follow-ups`, every 15 minutes: managers' midpoint digests, end-survey reminders and
+    programme reports, each once due."""
+    await _runtime().follow_up_programmes()
 
 
 # --- the executor -------------------------------------------------------------------

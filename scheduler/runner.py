@@ -90,7 +90,7 @@ OPEN, DUE, CLOSE = "open", "due", "close"
 CHANGED, SAFETY, RETENTION = "rebuild:changed", "rebuild:safety", "retention"
 INTAKES = "intakes"  # programme intake reminders (SPEC §13)
 INTAKES_EVERY = timedelta(minutes=15)
-DIGESTS = "digests"  # programme managers' midpoint digests (SPEC §15), as often
+FOLLOW_UPS = "follow-ups"  # midpoint digests, end-survey reminders, reports (SPEC §15)
 SESSION_JOBS: dict[str, Callable[..., Awaitable[None]]] = {
     OPEN: jobs.open_session,
     DUE: jobs.send_due,
@@ -125,7 +125,7 @@ class Jobs(Protocol):
 
     async def remind_intakes(self) -> None: ...
 
-    async def send_digests(self) -> None: ...
+    async def follow_up_programmes(self) -> None: ...
 
 
 class Runner:
@@ -210,10 +210,10 @@ class Runner:
             replace_existing=True,
         )
         self.scheduler.add_job(
-            jobs.send_digests,
+            jobs.follow_up_programmes,
             IntervalTrigger(seconds=INTAKES_EVERY.total_seconds(), timezone=UTC),
-            id=DIGESTS,
-            name=DIGESTS,
+            id=FOLLOW_UPS,
+            name=FOLLOW_UPS,
             replace_existing=True,
         )
         if not paused:
@@ -260,8 +260,8 @@ class Runner:
     async def remind_intakes(self) -> None:
         await self._core.remind_intakes()
 
-    async def send_digests(self) -> None:
-        await self._core.send_digests()
+    async def follow_up_programmes(self) -> None:
+        await self._core.follow_up_programmes()
 
     async def rebuild_changed(self) -> None:
         async with self._rebuilding:  # changes made meanwhile gather for the next one

@@ -652,18 +652,74 @@ async def test_end_ends_the_circle(engine: Database) -> None:
     assert len(h.channel()) == 1
 
 
-async def test_end_during_a_session_closes_it_as_the_last(engine: Database) -> None:
+async def test_end_during_a_session_closes_it_and_its_closing_session_asks_what_they_learned(
+    engine: Database,
+) -> None:
     h = Harness(engine)
     await circle(h)
     await h.command(ANA, "open")
 
-    await h.command(ANA, "end confirm")
+    answer = await h.command(ANA, "end confirm")
 
+    assert "its closing session asks each member what they learned" in answer
     summary = h.thread(1)[-1]
     assert lines(summary)[0] == "Summary · Growth Circle, session 1"
-    assert "This was the circle's closing session." in summary
+    assert lines(h.kickoff(2).body)[0] == "Closing session · Growth Circle"
+    assert "Status: ended" not in lines(await status(h))
+    assert "What did you learn, and what will you keep doing?" in "\n".join(h.inbox(CHEN))
+    await h.dm(CHEN, "Ask before advising. I'll keep my weekly notes.")
+    assert "> Ask before advising. I'll keep my weekly notes." in "\n".join(h.thread(2))
+
+    await h.run(later(days=8))
+    assert "This was the circle's closing session." in h.thread(2)[-1]
+    assert h.channel()[-1].body == "Growth Circle has ended. No more prompts will be sent."
     assert "Status: ended" in lines(await status(h))
     assert "Open now" not in await status(h)
+
+
+async def test_end_confirm_during_the_closing_session_ends_the_circle_now(engine: Database) -> None:
+    h = Harness(engine)
+    await circle(h)
+    await h.command(ANA, "open")
+    await h.command(ANA, "end confirm")
+
+    assert await h.command(ANA, "end confirm") == (
+        "Ended Growth Circle. No more prompts will be sent."
+    )
+    assert "This was the circle's closing session." in h.thread(2)[-1]
+    assert "Status: ended" in lines(await status(h))
+
+
+async def test_a_paused_circle_ended_by_hand_still_asks_the_closing_question(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await circle(h)
+    await h.command(ANA, "open")
+    await h.command(ANA, "close")
+    await h.command(ANA, "pause")
+
+    await h.command(ANA, "end confirm")
+
+    assert lines(h.kickoff(2).body)[0] == "Closing session · Growth Circle"
+    assert "What did you learn, and what will you keep doing?" in "\n".join(h.inbox(DARA))
+
+
+async def test_an_end_moved_before_the_next_session_still_closes_with_the_closing_question(
+    engine: Database,
+) -> None:
+    h = Harness(engine)
+    await circle(h)
+    await h.run(later(days=1, hours=2))  # session 1 opened on Tuesday 09:00
+    moved = await h.command(ANA, f"{WEEKLY} until 2026-11-26")
+    assert "Next sessions: none (the end comes first)" in moved
+
+    await h.run(later(days=7))  # session 1 closes with no session after it
+    assert lines(h.kickoff(2).body)[0] == "Closing session · Growth Circle"
+    assert "What did you learn, and what will you keep doing?" in "\n".join(h.inbox(BEN))
+    await h.run(later(days=7))
+    assert "This was the circle's closing session." in h.thread(2)[-1]
+    assert "Status: ended" in lines(await status(h))
 
 
 # --- set, link, create … focus --------------------------------------------------------------

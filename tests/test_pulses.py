@@ -204,14 +204,14 @@ async def test_the_midpoint_asks_about_the_circle_and_the_managers_get_one_diges
     )
 
     # Before the answers had time (two days after the last midpoint close), no digest.
-    await h.core.send_digests()
+    await h.core.follow_up_programmes()
     await h.sim.deliver()
     assert not [b for b in h.inbox(MIA) if b.startswith("Midpoint")]
 
     async with h.uow() as uow:
         last = max(s.closes_at for s in await uow.sessions.find(number=2))
     await h.run_until(last + timedelta(days=2))
-    await h.core.send_digests()
+    await h.core.follow_up_programmes()
     await h.run(later(days=1))
     [digest] = [b for b in h.inbox(MIA) if b.startswith("Midpoint · New Leads")]
     [arrived] = [a.at for a in h.world.arrivals if a.person == MIA.key and ":midpoint:" in a.key]
@@ -232,7 +232,7 @@ async def test_the_midpoint_asks_about_the_circle_and_the_managers_get_one_diges
     assert not any(m.name in digest for m in COHORT)
 
     # Once: the job running again sends nothing more.
-    await h.core.send_digests()
+    await h.core.follow_up_programmes()
     await h.run(later(days=3))
     assert len([b for b in h.inbox(MIA) if b.startswith("Midpoint")]) == 1
 
@@ -283,7 +283,7 @@ async def test_a_skipped_session_moves_the_midpoint_to_the_session_that_takes_it
     await through_session(h, 2, busy)  # New Leads 2's session 2 is a week later
     assert all(pulses_to(h, m)[-1].startswith("Halfway · New Leads") for m in busy)
     await h.run(later(days=2))
-    await h.core.send_digests()
+    await h.core.follow_up_programmes()
     await h.run(later(days=3))  # to Mia's working hours, after a weekend
     assert len([b for b in h.inbox(MIA) if b.startswith("Midpoint · New Leads")]) == 1
 
@@ -304,14 +304,14 @@ async def test_the_digest_goes_early_when_a_circle_opens_its_next_session(
     _, busy = await launched_programme(h)
     for number in (1, 2):  # the busy circle takes part; the midpoint is session 2
         await through_session(h, number, busy)
-    await h.core.send_digests()
+    await h.core.follow_up_programmes()
     await h.sim.deliver()
     assert not [b for b in h.inbox(MIA) if b.startswith("Midpoint")]
     who = await _organiser(h, "New Leads 2")
     assert "Opened session 3 of New Leads 2" in await h.command(
         who, "open in New Leads 2", conversation=None
     )
-    await h.core.send_digests()
+    await h.core.follow_up_programmes()
     await h.run(later(days=1))
     assert len([b for b in h.inbox(MIA) if b.startswith("Midpoint · New Leads")]) == 1
 

@@ -129,9 +129,9 @@ async def test_start_builds_one_job_per_thing_that_will_happen(engine: Database)
     intakes = runner.scheduler.get_job("intakes")
     assert intakes.func_ref == "scheduler.jobs:remind_intakes"
     assert intakes.trigger.interval == timedelta(minutes=15)
-    digests = runner.scheduler.get_job("digests")
-    assert digests.func_ref == "scheduler.jobs:send_digests"
-    assert digests.trigger.interval == timedelta(minutes=15)
+    follow_ups = runner.scheduler.get_job("follow-ups")
+    assert follow_ups.func_ref == "scheduler.jobs:follow_up_programmes"
+    assert follow_ups.trigger.interval == timedelta(minutes=15)
 
     # Rebuilding again, fully or for the circle, changes nothing.
     await runner.rebuild()

@@ -544,6 +544,19 @@ def test_demo_review_promises_name_the_time_the_review_reaches_the_member(kind: 
         assert promises == reviews.get(name, [])[: len(promises)], name
 
 
+@pytest.mark.parametrize("kind", DEMO_KINDS)
+def test_every_demo_ends_with_its_closing_session_asking_what_they_learned(kind: str) -> None:
+    *_, closing = sessions_of(demo_transcript(kind))
+    assert closing[0].startswith("        │ Closing session · Growth Circle")
+    asked = [
+        line for line in closing if "What did you learn, and what will you keep doing?" in line
+    ]
+    answers = [line for line in closing if line.startswith("        │ > ") and "I'll keep" in line]
+    assert len(asked) >= 2 and len(answers) >= 2
+    assert "This was the circle's closing session." in "\n".join(closing)
+    assert "        │ Growth Circle has ended. No more prompts will be sent." in closing
+
+
 # --- issue 14: joining, other circles, hostile characters, ending ---------------------------
 
 

@@ -93,6 +93,14 @@ CHECKINS = {
         "Shipped the launch. Now learning to take a real break.",
     ),
 }
+# What each says to the closing question, in a circle's closing session.
+CLOSINGS = {
+    "ana": "Direct feedback lands better than I feared. I'll keep my weekly delegation log.",
+    "ben": "Saying no is part of the job, not a failing. I'll keep two focus afternoons a week.",
+    "chen": "One story beats ten charts. I'll keep pairing with a PM on discovery.",
+    "dara": "A sounding board makes asking for my rate easier. I'll keep my pricing page current.",
+    "eli": "Rest is part of the work. I'll keep writing a retro after every launch.",
+}
 COMMITS = {
     "ana": (
         "Give one piece of direct feedback in my next 1:1.",
@@ -182,6 +190,7 @@ class Demo:
         self._events = 0
         self._thread_of_session: dict[int, str] = {}
         self._number_of_session: dict[int, int] = {}
+        self._closing_sessions: set[int] = set()
         self.by_key = {p.key: p for p in members}
         sim.listeners.append(self.react)
 
@@ -219,6 +228,8 @@ class Demo:
         if parts[0] == "session" and parts[2] == "kickoff" and not arrival.edit:
             self._thread_of_session[int(parts[1])] = arrival.post.ref
             self._number_of_session[int(parts[1])] = len(self._number_of_session) + 1
+            if arrival.post.body.startswith("Closing session"):
+                self._closing_sessions.add(int(parts[1]))
         if (
             parts[0] == "session"
             and parts[2] == "hot_seat"
@@ -244,14 +255,20 @@ class Demo:
         if quiet or late_only:
             return
         when = arrival.at + who.delay
-        text = self._answer(who, stage, number)
+        closing = session_id in self._closing_sessions
+        text = (
+            CLOSINGS[who.user]
+            if closing and stage == "checkin"
+            else self._answer(who, stage, number)
+        )
         if stage == "hot_seat_notice":
             thread = self._thread_of_session.get(session_id)
             if thread is not None:
                 respond = self._respond(who, thread, (number - 1) % 3)
                 self.sim.at(when + timedelta(hours=1), respond)
         elif stage == "reminder" and who.user == "eli":
-            self.sim.at(when, self._dm(who, CHECKINS[who.user][min(number, 3) - 1]))
+            late = CLOSINGS[who.user] if closing else CHECKINS[who.user][min(number, 3) - 1]
+            self.sim.at(when, self._dm(who, late))
         elif text:
             self.sim.at(when, self._dm(who, text))
 

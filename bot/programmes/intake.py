@@ -13,9 +13,7 @@ its author's managers.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot import grammar, keys, membership
 from bot.context import Ctx
@@ -37,10 +35,21 @@ from bot.messages import (
 from bot.people import Person
 from bot.programmes.cohort import enrolments, people_by_id
 from bot.programmes.model import EXPERIENCE_BANDS, Enrolment, Programme, ProgrammeStatus
+from bot.programmes.questions import (
+    Question,
+    Questionnaire,
+    areas_listed,
+    ask_ratings,
+    labels,
+    programme_of,
+    rating_fields,
+    read_ratings,
+    reminder_due,
+    stop_asking,
+    typed_ratings,
+)
 from bot.registry import Call
 
-REMINDERS = 2
-REMIND_AFTER = timedelta(days=2)  # after the invitation, then after the first reminder
 MAX_OWN_WORDS = 300
 MAX_FUNCTION = 80
 _MENTION = re.compile(r"<@([^\s|>]+)(?:\|([^>]*))?>")
@@ -87,32 +96,18 @@ def _button(programme: Programme) -> Choices:
 # --- the questions --------------------------------------------------------------------
 
 
-Read = Callable[[Ctx, Programme, Enrolment, str], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Question:
-    ask: Callable[[Programme], str]
-    read: Read
-    free_text: bool = False  # any line answers it, even one that reads like a command
-
-
-def _areas_listed(programme: Programme) -> str:
-    return ", ".join(programme.areas)
-
-
 def _areas(programme: Programme, text: str, *, none_ok: bool) -> tuple[str, ...]:
     typed = [a.strip() for a in text.split(",") if a.strip()]
     if none_ok and [t.lower() for t in typed] == ["none"]:
         return ()
     if not typed:
-        raise UserError(f"Name at least one area: {_areas_listed(programme)}.")
+        raise UserError(f"Name at least one area: {areas_listed(programme)}.")
     found = []
     for area in typed:
         known = programme.area(area)
         if known is None:
             raise UserError(
-                f"“{area}” is not one of this programme's areas: {_areas_listed(programme)}."
+                f"“{area}” is not one of this programme's areas: {areas_listed(programme)}."
             )
         found.append(known)
     return tuple(a for a in programme.areas if a in found)
@@ -178,19 +173,13 @@ async def _read_not_with(ctx: Ctx, programme: Programme, enrolment: Enrolment, t
 
 
 async def _read_ratings(ctx: Ctx, programme: Programme, enrolment: Enrolment, text: str) -> None:
-    digits = re.findall(r"\S+", text.replace(",", " "))
-    if len(digits) != len(programme.areas) or not all(d in "12345" and len(d) == 1 for d in digits):
-        raise UserError(
-            f"Give {len(programme.areas)} numbers from 1 to 5, one per area in this order: "
-            f"{_areas_listed(programme)}; e.g. `{' '.join('3' for _ in programme.areas)}`."
-        )
-    enrolment.ratings = tuple(int(d) for d in digits)
+    enrolment.ratings = read_ratings(programme, text)
 
 
-QUESTIONS: tuple[Question, ...] = (
+QUESTIONS: tuple[Question[Enrolment], ...] = (
     Question(
         lambda p: (
-            f"Which areas do you want to develop? Name one or more, separated by commas: {_areas_listed(p)}."
+            f"Which areas do you want to develop? Name one or more, separated by commas: {areas_listed(p)}."
         ),
         _read_wants,
     ),
@@ -201,7 +190,7 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         lambda p: (
-            f"Which areas could you help others with? Name any, separated by commas, or `none`: {_areas_listed(p)}."
+            f"Which areas could you help others with? Name any, separated by commas, or `none`: {areas_listed(p)}."
         ),
         _read_offers,
     ),
@@ -230,23 +219,9 @@ QUESTIONS: tuple[Question, ...] = (
         ),
         _read_not_with,
     ),
-    Question(
-        lambda p: (
-            "Last one: rate yourself from 1 (just starting) to 5 (strong) in each area, in this "
-            f"order: {_areas_listed(p)}. E.g. `{' '.join('3' for _ in p.areas)}`."
-        ),
-        _read_ratings,
-    ),
+    Question(lambda p: f"Last one: {ask_ratings(p)}", _read_ratings),
 )
-
-
-def _question(programme: Programme, step: int) -> Paragraph:
-    return Paragraph(
-        (
-            f"{programme.name} intake, {step + 1} of {len(QUESTIONS)}: ",
-            QUESTIONS[step].ask(programme),
-        )
-    )
+INTAKE = Questionnaire("intake", "intake", QUESTIONS, ESCAPES)
 
 
 # --- starting, answering, reminding ----------------------------------------------------
@@ -256,13 +231,10 @@ async def start(ctx: Ctx, person: Person, programme: Programme) -> None:
     """Ask the first question (again): the intake can be changed until the programme is matched."""
     enrolment = await _enrolment(ctx, person, programme)
     _require_open(programme)
-    for other in await ctx.uow.enrolments.find(person_id=person.id):
-        if other.step is not None and other.id != enrolment.id:  # one intake asked at a time
-            other.step = None
-            await ctx.uow.enrolments.save(other)
+    await stop_asking(ctx, person)
     enrolment.step = 0
     await ctx.uow.enrolments.save(enrolment)
-    ctx.say(_question(programme, 0))
+    ctx.say(INTAKE.question(programme, 0))
 
 
 def _require_open(programme: Programme) -> None:
@@ -284,47 +256,34 @@ async def command(ctx: Ctx, call: Call[grammar.IntakeCommand]) -> None:
     person, named = call.person, call.command.circle
     mine = [e for e in await ctx.uow.enrolments.find(person_id=person.id) if e.active]
     programmes = [await ctx.uow.programmes.get(e.programme_id) for e in mine]
-    if named is not None:
-        programmes = [p for p in programmes if p.name.lower() == named.strip().lower()]
-        if not programmes:
-            raise UserError(f"You're not invited to a programme called “{named}”.")
-    elif len(programmes) > 1:
-        open_ones = [p for p in programmes if p.status in _OPEN]
-        programmes = open_ones if len(open_ones) == 1 else programmes
-    if not programmes:
-        raise UserError("You're not invited to any programme.")
-    if len(programmes) > 1:
-        listed = ", ".join(p.name for p in programmes)
-        raise UserError(f"You're in several programmes ({listed}): type `intake in <programme>`.")
-    await start(ctx, person, programmes[0])
+    still_open = {p.id for p in programmes if p.id is not None and p.status in _OPEN}
+    chosen = INTAKE.pick(
+        programmes,
+        named,
+        still_open=still_open,
+        unknown=f"You're not invited to a programme called “{named}”.",
+        none="You're not invited to any programme.",
+    )
+    await start(ctx, person, chosen)
 
 
 async def on_button(ctx: Ctx, person: Person, value: str) -> None:
     """The invitation's button: the intake form, with the answers given so far."""
-    programme = await _programme(ctx, value, "button")
+    programme = await programme_of(ctx, value, "button")
     enrolment = await _enrolment(ctx, person, programme)
     _require_open(programme)
     ctx.say(await form(ctx, programme, enrolment))
-
-
-async def _programme(ctx: Ctx, value: str, what: str) -> Programme:
-    programme = await ctx.uow.programmes.first(id=int(value)) if value.isdigit() else None
-    if programme is None:
-        raise UserError(f"That {what} is no longer valid.")
-    return programme
 
 
 # --- the form: the same questions, all at once --------------------------------------------
 
 # One field per question, in `QUESTIONS` order; the ratings' question has one per area.
 FIELDS = ("wants", "own_words", "offers", "function", "experience", "preference", "not_with")
-_RATING = "rating:"
 _PREFERENCES = (
     (FunctionPreference.SAME, "The same function as mine"),
     (FunctionPreference.DIFFERENT, "A different function"),
     (FunctionPreference.NONE, "Either"),
 )
-_SCALE = tuple((str(n), str(n)) for n in range(1, 6))
 
 
 async def form(ctx: Ctx, programme: Programme, enrolment: Enrolment) -> Form:
@@ -333,7 +292,6 @@ async def form(ctx: Ctx, programme: Programme, enrolment: Enrolment) -> Form:
     others = [e.person_id for e in await enrolments(ctx, programme) if e.id != enrolment.id]
     people = await people_by_id(ctx, sorted({*others, *enrolment.not_with}))
     done = enrolment.intake_done_at is not None
-    rated = dict(zip(programme.areas, enrolment.ratings, strict=False))
     return Form(
         title="Your intake",
         submit="Save",
@@ -392,16 +350,7 @@ async def form(ctx: Ctx, programme: Programme, enrolment: Enrolment) -> Form:
                 ),
                 required=False,
             ),
-            *(
-                Field(
-                    id=f"{_RATING}{n}",
-                    label=f"Rate yourself in {area}: 1 (just starting) to 5 (strong)",
-                    kind="one",
-                    options=_SCALE,
-                    initial=(str(rated[area]),) if area in rated else (),
-                )
-                for n, area in enumerate(programme.areas)
-            ),
+            *rating_fields(programme, enrolment.ratings),
         ),
     )
 
@@ -426,25 +375,18 @@ def _as_typed(programme: Programme, filled: FormFilled) -> list[tuple[str, str]]
         "preference": filled.text("preference"),
         "not_with": " ".join(f"<@{user}>" for user in filled.get("not_with")) or "none",
     }
-    ratings = [filled.text(f"{_RATING}{n}") for n in range(len(programme.areas))]
-    bad = next((n for n, r in enumerate(ratings) if r not in "12345" or len(r) != 1), 0)
-    return [*((f, typed[f]) for f in FIELDS), (f"{_RATING}{bad}", " ".join(ratings))]
+    return [*((f, typed[f]) for f in FIELDS), typed_ratings(programme, filled)]
 
 
 async def on_form(ctx: Ctx, person: Person, filled: FormFilled) -> None:
     """The intake form submitted: every answer read as the DM reads it; one bad, none stored."""
-    programme = await _programme(ctx, filled.value, "form")
+    programme = await programme_of(ctx, filled.value, "form")
     enrolment = await _enrolment(ctx, person, programme)
     _require_open(programme)
-    problems: dict[str, str] = {}
-    for question, (field, text) in zip(QUESTIONS, _as_typed(programme, filled), strict=True):
-        try:
-            await question.read(ctx, programme, enrolment, text.strip())
-        except UserError as error:
-            problems[field] = error.message
+    problems = await INTAKE.read_form(ctx, programme, enrolment, _as_typed(programme, filled))
     if problems:
         shown = await form(ctx, programme, enrolment)
-        raise FieldErrors(problems, {f.id: f.label for f in shown.fields})
+        raise FieldErrors(problems, labels(shown.fields))
     _complete(ctx, programme, enrolment)
     await ctx.uow.enrolments.save(enrolment)
 
@@ -486,18 +428,10 @@ async def answer(
     to be one.
     """
     programme, enrolment = asked
-    step = enrolment.step
-    assert step is not None
-    if free_text_only and (not QUESTIONS[step].free_text or text.lower() in ESCAPES):
+    last = await INTAKE.answer(ctx, programme, enrolment, text, free_text_only=free_text_only)
+    if last is None:
         return False
-    try:
-        await QUESTIONS[step].read(ctx, programme, enrolment, text.strip())
-    except UserError as error:
-        raise UserError(f"{error.message} {QUESTIONS[step].ask(programme)}") from None
-    if step + 1 < len(QUESTIONS):
-        enrolment.step = step + 1
-        ctx.say(_question(programme, step + 1))
-    else:
+    if last:
         _complete(ctx, programme, enrolment)
     await ctx.uow.enrolments.save(enrolment)
     return True
@@ -537,32 +471,20 @@ async def remind(ctx: Ctx) -> None:
     days after that, each delivered inside their working hours; never a third time."""
     for programme in await ctx.uow.programmes.find(status=ProgrammeStatus.ENROLLING):
         for enrolment in await ctx.uow.enrolments.find(programme_id=programme.id):
-            due = enrolment.invited_at + REMIND_AFTER * (enrolment.reminders + 1)
             if (
                 not enrolment.active
                 or enrolment.intake_done_at is not None
-                or enrolment.reminders >= REMINDERS
-                or due > ctx.now
+                or not reminder_due(enrolment.invited_at, enrolment.reminders, ctx.now)
             ):
                 continue
             person = await ctx.uow.people.get(enrolment.person_id)
             enrolment.reminders += 1
             await ctx.uow.enrolments.save(enrolment)
-            assert programme.id is not None
-            await ctx.send_to(
+            reminder = INTAKE.reminder(
+                programme,
                 person,
-                Message(
-                    key=f"programme:{programme.id}:intake-reminder:{person.id}:{enrolment.reminders}",
-                    target=ToPerson(person.key),
-                    blocks=(
-                        Paragraph(
-                            (
-                                "A reminder: your intake for ",
-                                Strong(programme.name),
-                                " is still open. Matching starts once the intakes are in.",
-                            )
-                        ),
-                        _button(programme),
-                    ),
-                ),
+                count=enrolment.reminders,
+                why="Matching starts once the intakes are in.",
+                button=_button(programme),
             )
+            await ctx.send_to(person, reminder)

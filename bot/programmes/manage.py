@@ -28,7 +28,7 @@ from bot.matching.proposal import Proposal, propose
 from bot.matching.score import Emphasis
 from bot.messages import Block, Field, Form, Heading, Paragraph, Strong
 from bot.people import Person
-from bot.programmes import homes, intake, moves
+from bot.programmes import homes, intake, moves, survey
 from bot.programmes.cohort import (
     Cohort,
     cohort,
@@ -629,7 +629,13 @@ async def close(ctx: Ctx, call: Call[grammar.ProgrammeClose]) -> None:
         if enrolment.step is not None:
             enrolment.step = None
             await ctx.uow.enrolments.save(enrolment)
-    after = " Its circles keep their schedules and end after their last session." if running else ""
+    await survey.programme_closed(ctx, programme)
+    after = (
+        " Its circles keep their schedules and end after their last session. Each participant"
+        " gets the end survey; the report follows once all have answered, or a week after."
+        if running
+        else ""
+    )
     ctx.say(
         Paragraph((f"Closed {programme.name}: no more intakes, matching or reminders.{after}",))
     )

@@ -59,6 +59,15 @@ def in_chat(bot: TeamsBot, who: Member, words: str) -> dict[str, Any]:
     )
 
 
+async def intakes_by_dm(bot: TeamsBot) -> None:
+    """Everyone, reachable any time, fills in their intake of New Leads by DM."""
+    for member in EVERYONE:
+        await bot.dm(member, "hours 00:00-24:00 mon-sun")
+        await bot.dm(member, "intake in New Leads")
+        for text in (*INTAKE, "none", "none", "3 2 4"):
+            await bot.dm(member, text)
+
+
 async def test_a_roster_invited_launched_and_a_home_bound_by_hand(bot: TeamsBot) -> None:
     connector = bot.connector
     connector.rosters[CHANNEL] = [MIA.user, EVERYONE[0].user, BOT, *(m.user for m in EVERYONE[1:])]
@@ -72,11 +81,7 @@ async def test_a_roster_invited_launched_and_a_home_bound_by_hand(bot: TeamsBot)
     pages = [r for r in connector.requests if r.path.endswith("/pagedmembers")]
     assert len(pages) == 3  # six on the roster, two a page: every page read
 
-    for member in EVERYONE:
-        await bot.dm(member, "hours 00:00-24:00 mon-sun")
-        await bot.dm(member, "intake in New Leads")
-        for text in (*INTAKE, "none", "none", "3 2 4"):
-            await bot.dm(member, text)
+    await intakes_by_dm(bot)
     await bot.command(MIA, "programme match")
     await bot.command(MIA, "programme launch")
     launched = "\n".join(bot.inbox(MIA)[-1:])
