@@ -370,20 +370,18 @@ async def _hand_made_page(conn: Connection, scope: Scope) -> ProgrammePage:
 
 async def _live_health(
     conn: Connection, platform: str, workspace: str
-) -> dict[int | None, list[Health]]:
-    """The health of each circle of the workspace not ended, by programme (None: hand-made),
-    from the last two closed sessions of each (a window over the sessions, one query)."""
+) -> dict[int | None, list[Health | None]]:
+    """The health of each circle of the workspace by programme (None: in none), None for
+    an ended circle; from the last two closed sessions of each (a window, one query)."""
     circles = (
-        select(CIRCLES.c.id, MATCHES.c.programme_id)
+        select(CIRCLES.c.id, CIRCLES.c.status, MATCHES.c.programme_id)
         .select_from(CIRCLES.outerjoin(MATCHES, MATCHES.c.circle_id == CIRCLES.c.id))
-        .where(
-            CIRCLES.c.platform == platform,
-            CIRCLES.c.workspace == workspace,
-            CIRCLES.c.status != CircleStatus.ENDED.value,
-        )
+        .where(CIRCLES.c.platform == platform, CIRCLES.c.workspace == workspace)
     )
-    found: dict[int | None, list[Health]] = defaultdict(list)
-    scope = {r.id: r.programme_id for r in await conn.execute(circles)}
+    scope = await _rows(conn, circles)
+    live = circles.with_only_columns(CIRCLES.c.id).where(
+        CIRCLES.c.status != CircleStatus.ENDED.value
+    )
     ranked = (
         select(
             SESSIONS.c.id,
@@ -392,10 +390,7 @@ async def _live_health(
             .over(partition_by=SESSIONS.c.circle_id, order_by=SESSIONS.c.number.desc())
             .label("back"),
         )
-        .where(
-            SESSIONS.c.circle_id.in_(circles.with_only_columns(CIRCLES.c.id)),
-            SESSIONS.c.status == SessionStatus.CLOSED.value,
-        )
+        .where(SESSIONS.c.circle_id.in_(live), SESSIONS.c.status == SessionStatus.CLOSED.value)
         .subquery()
     )
     recent = await _rows(
@@ -407,8 +402,10 @@ async def _live_health(
     turnouts: dict[int, list[Turnout]] = defaultdict(list)
     for circle_id, checked_in, expected in recent:
         turnouts[circle_id].append(Turnout(checked_in=checked_in, expected=expected))
-    for circle_id, programme_id in scope.items():
-        found[programme_id].append(health(turnouts[circle_id]))
+    found: dict[int | None, list[Health | None]] = defaultdict(list)
+    for circle_id, status, programme_id in scope:
+        ended = status == CircleStatus.ENDED.value
+        found[programme_id].append(None if ended else health(turnouts[circle_id]))
     return found
 
 

@@ -405,3 +405,13 @@ async def test_a_circle_that_stops_checking_in_is_at_risk_then_dormant(
     [line] = await dashboard.programmes(await as_manager(dashboard))
     assert (line.circles, line.at_risk) == (2, 2)
     assert [t.participation for t in page.trends] == [6 / 8, 1 / 8, 1 / 8]
+
+    # An ended circle is still listed, and no longer counted at risk.
+    async with h.uow() as uow:
+        dormant = await uow.circles.get(first)
+    organiser = launched.circles[first][0]
+    assert "Ended" in await h.command(organiser, "end confirm", conversation=dormant.home)
+    [line] = await dashboard.programmes(await as_manager(dashboard))
+    assert (line.circles, line.at_risk) == (2, 1)
+    page = await page_of(dashboard, await as_manager(dashboard), launched.programme_id)
+    assert (page.line.circles, page.line.at_risk) == (2, 1)
