@@ -143,7 +143,10 @@ def _taking_part() -> ColumnElement[bool]:
 class _Tally:
     """Sums for one circle or one session number, before they become figures."""
 
-    turnouts: list[Turnout] = field(default_factory=list)
+    sessions: int = 0  # closed ones
+    checked_in: int = 0
+    expected: int = 0
+    recent: list[Turnout] = field(default_factory=list)  # the last two closed sessions
     made: int = 0
     done: int = 0
     reviewed: int = 0
@@ -151,11 +154,15 @@ class _Tally:
     pulse_total: int = 0
     last: datetime | None = None
 
+    def closed(self, checked_in: int, expected: int) -> None:
+        """Count a closed session in; sessions come oldest first."""
+        self.sessions += 1
+        self.checked_in += checked_in
+        self.expected += expected
+
     @property
     def participation(self) -> float | None:
-        return _ratio(
-            sum(t.checked_in for t in self.turnouts), sum(t.expected for t in self.turnouts)
-        )
+        return _ratio(self.checked_in, self.expected)
 
 
 @dataclass(frozen=True)
@@ -425,9 +432,10 @@ async def _figures(conn: Connection, among: Among) -> _Figures:
         .order_by(SESSIONS.c.circle_id, SESSIONS.c.number),
     )
     for circle_id, number, checked_in, expected in closed:
-        turnout = Turnout(checked_in=checked_in, expected=expected)
-        by_circle[circle_id].turnouts.append(turnout)
-        by_number[number].turnouts.append(turnout)
+        circle = by_circle[circle_id]
+        circle.closed(checked_in, expected)
+        circle.recent = [*circle.recent[-1:], Turnout(checked_in=checked_in, expected=expected)]
+        by_number[number].closed(checked_in, expected)
     await _commitments(conn, among, by_circle, by_number)
     await _pulses(conn, among, by_circle, by_number)
     await _activity(conn, among, by_circle)
@@ -456,7 +464,7 @@ async def _figures(conn: Connection, among: Among) -> _Figures:
             pulse_answers=tally.pulses,
         )
         for number, tally in sorted(by_number.items())
-        if tally.turnouts  # closed sessions only
+        if tally.sessions  # closed sessions only
     )
     return _Figures(circles=circles, trends=trends)
 
@@ -469,7 +477,7 @@ def _circle_figures(
         name=name,
         kind=kind,
         status=status,
-        health=health(tally.turnouts),
+        health=health(tally.recent),
         members=members,
         participation=tally.participation,
         commitments_made=tally.made,
