@@ -235,6 +235,7 @@ class Cohort:
         reviewing: list[int],
     ) -> list[int]:
         rng, t = self.rng, tables
+        presenter = self.rows[_table(t.SessionRow)][session - 1]["presenter_id"]
         for commitment in reviewing:
             row = self.rows[_table(t.CommitmentRow)][commitment - 1]
             row["status"] = rng.choice(["done", "done", "partly", "not_yet", "dropped"])
@@ -252,16 +253,22 @@ class Cohort:
                 nudged=0,
             )
             took_part = rng.random() < engaged[person]
-            self.add(
-                _table(t.PromptRow),
-                session_id=session,
-                person_id=person,
-                kind="checkin",
-                required=True,
-                created_at=opens,
-                commitment_id=None,
-                state="answered" if took_part else "missed",
-            )
+            state = "answered" if took_part else "missed"
+            # Every member is asked to check in, commit, and review what they committed
+            # to last time; the presenter for the hot seat; members reply to it.
+            for kind in ("checkin", "commitment", "review", "hot_seat", "response"):
+                if kind == "hot_seat" and person != presenter:
+                    continue
+                self.add(
+                    _table(t.PromptRow),
+                    session_id=session,
+                    person_id=person,
+                    kind=kind,
+                    required=kind != "response",
+                    created_at=opens,
+                    commitment_id=None,
+                    state=state,
+                )
             if not took_part:
                 continue
             self.add(

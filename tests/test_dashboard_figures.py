@@ -380,6 +380,17 @@ async def test_a_manager_sees_only_their_programmes_and_a_member_nothing(
     assert [c.name for c in page.circles] == ["Growth Circle"]
     assert await dashboard.circle(zoe, hand_made.id) is not None
 
+    # A workspace admin by their own flag (as Slack or Teams reported it) needs no list.
+    async with h.uow() as uow:
+        ana = await uow.people.by_key(ANA.key)
+        assert ana is not None
+        ana.admin = True
+        await uow.people.save(ana)
+        await uow.commit()
+    ana_now = await dashboard.access(ANA.key, admins=frozenset())
+    assert ana_now is not None and ana_now.admin
+    assert await dashboard.programme(ana_now, theirs) is not None
+
     # An admin elsewhere (same user id, another workspace) sees nothing of this one.
     elsewhere = await dashboard.access(PersonKey("local", "globex", ZOE.user), admins=ADMINS)
     assert elsewhere is not None and elsewhere.admin

@@ -6,7 +6,8 @@ Revises: 0010
 A pulse is one person's 1–5 answer about a session (and, at a programme's
 midpoint, an optional line and whether to share it). A survey is a programme
 participant's end survey. A programme records when its midpoint digest and its
-report went, so neither goes twice (SPEC §15).
+report went, so neither goes twice (SPEC §15). The dashboard counts a session's
+check-ins from an index of prompts by session, kind and state (SPEC §16).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("programme_id", "person_id", name="uq_surveys"),
     )
     op.create_index("ix_surveys_person", "surveys", ["person_id"])
+    op.create_index("ix_prompts_turnout", "prompts", ["session_id", "kind", "state"])
 
 
 def downgrade() -> None:
@@ -74,3 +76,4 @@ def downgrade() -> None:
     with op.batch_alter_table("programmes") as batch:
         batch.drop_column("reported_at")
         batch.drop_column("midpoint_at")
+    op.drop_index("ix_prompts_turnout", table_name="prompts")
