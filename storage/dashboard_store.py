@@ -659,10 +659,10 @@ async def _shared(
                 SURVEYS.c.answered_at.is_not(None),
             )
         )
-    found: list[SharedWords] = []
-    for query in notes:
-        for text, at, source in await _rows(conn, query):
-            found.append(SharedWords(text=text, at=codec.utc(at), source=_source(source)))
+    found = [
+        SharedWords(text=text, at=codec.utc(_moment(at)), source=_source(source))
+        for text, at, source in await _rows(conn, union_all(*notes))
+    ]
     return tuple(sorted(found, key=lambda w: w.at))
 
 
