@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from sqlalchemy import func, select
 
-from adapters.admin.interim_reads import InterimReads
 from adapters.admin.oidc import FindPerson, providers
 from adapters.admin.site import AdminSite
 from adapters.bootstrap import bootstrap
@@ -47,6 +46,7 @@ from scheduler.leader import Election, leader_for
 from scheduler.messenger import Messenger
 from scheduler.runner import Runner
 from storage import codec
+from storage.dashboard_store import SqlDashboard
 from storage.db import Database, create_engine, is_current, upgrade
 from storage.delivery import OUTBOX, OutboxStore
 
@@ -213,7 +213,7 @@ def playground_admin(playground: Playground, *, public_url: str) -> AdminSite:
     from adapters.local.personas import CAST, COHORT
 
     return AdminSite(
-        reads=InterimReads(playground.uow),
+        reads=SqlDashboard(playground.uow.engine),
         commands=playground,
         public_url=public_url,
         secret=secrets.token_urlsafe(32),
@@ -281,7 +281,7 @@ async def _run(settings: Settings, *, engine: Database, stop: asyncio.Event) -> 
         feeds: Core = core
         secret = settings.admin_secret_key
         admin = AdminSite(
-            reads=InterimReads(circles.uow),
+            reads=SqlDashboard(engine),
             commands=notifying,
             public_url=config.public_url,
             secret=secret.get_secret_value() if secret else None,

@@ -63,7 +63,7 @@ class Funnel:
     invited: int
     intake_done: int
     matched: int
-    active: int  # in a launched circle that is running and took part in its last session
+    active: int  # in a launched circle that is active: counted as `programme status` counts
 
 
 @dataclass(frozen=True)

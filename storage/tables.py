@@ -123,6 +123,8 @@ class PromptRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_prompts_person_state", "person_id", "state"),
         Index("ix_prompts_session", "session_id", "person_id", "kind"),
+        # A session's check-ins counted from the index alone (the dashboard's turnout).
+        Index("ix_prompts_turnout", "session_id", "kind", "state"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -15,13 +15,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from adapters.admin.interim_reads import InterimReads
 from adapters.admin.oidc import Provider
 from adapters.admin.site import AdminSite
 from adapters.local.personas import CAST, COHORT
 from adapters.local.playground import Playground
 from adapters.server import create_app
 from bot.dashboard import DashboardReads
+from storage.dashboard_store import SqlDashboard
 from storage.db import Database
 
 PUBLIC = "http://circles.test"
@@ -40,7 +40,7 @@ async def playground(sqlite_engine: Database) -> Playground:
 
 @pytest.fixture
 def reads(playground: Playground) -> DashboardReads:
-    return InterimReads(playground.uow)
+    return SqlDashboard(playground.uow.engine)
 
 
 def site_for(

@@ -8,8 +8,6 @@ import io
 import re
 from datetime import UTC, datetime
 
-import pytest
-
 from adapters.admin.circles_table import to_csv
 from adapters.local.playground import Playground
 from bot.dashboard import CircleFigures
@@ -299,7 +297,6 @@ async def test_end_survey_answers_fill_the_capability_chart_and_shared_words_sta
     assert "end survey" in page
 
 
-@pytest.mark.xfail(strict=True, reason="programme nudge lands with hpulse")
 async def test_nudging_a_circle_runs_the_managers_command(
     visitor: Visitor, playground: Playground
 ) -> None:
@@ -307,7 +304,6 @@ async def test_nudging_a_circle_runs_the_managers_command(
     assert flash.startswith("Nudged ") and "in Spring Mentoring 1, kindly and by DM" in flash
 
 
-@pytest.mark.xfail(strict=True, reason="programme message lands with hpulse")
 async def test_messaging_the_facilitator_runs_the_managers_command(
     visitor: Visitor, playground: Playground
 ) -> None:

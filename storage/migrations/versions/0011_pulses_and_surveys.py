@@ -8,7 +8,8 @@ midpoint, an optional line and whether to share it). A survey is a programme
 participant's end survey. A programme records when its midpoint digest and its
 report went, so neither goes twice (SPEC §15). The Teams adapter keeps each
 Teams user's Entra ID object id, so signing in to the dashboard with Entra ID
-finds the person (SPEC §16).
+finds the person (SPEC §16). The dashboard counts a session's
+check-ins from an index of prompts by session, kind and state (SPEC §16).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def upgrade() -> None:
         _when("updated_at"),
         sa.PrimaryKeyConstraint("tenant", "aad_object_id"),
     )
+    op.create_index("ix_prompts_turnout", "prompts", ["session_id", "kind", "state"])
 
 
 def downgrade() -> None:
@@ -85,3 +87,4 @@ def downgrade() -> None:
     with op.batch_alter_table("programmes") as batch:
         batch.drop_column("reported_at")
         batch.drop_column("midpoint_at")
+    op.drop_index("ix_prompts_turnout", table_name="prompts")
