@@ -218,6 +218,7 @@ def playground_admin(playground: Playground, *, public_url: str) -> AdminSite:
         public_url=public_url,
         secret=secrets.token_urlsafe(32),
         personas=[(p.key, p.name) for p in (*CAST, *COHORT)],
+        admins=frozenset(p.user for p in CAST if p.admin),
     )
 
 

@@ -301,6 +301,16 @@ async def test_commands_in_the_channel_are_answered_to_the_caller_only(
         assert roles == ["organiser", "member", "member", "member"]
 
 
+async def test_dara_administers_the_playground_so_health_answers_her_alone(
+    sqlite_engine: Database,
+) -> None:
+    async with playground(sqlite_engine) as visitor:
+        state = (await visitor.post("command", member="dara", text="health"))["state"]
+        assert "Growth Circle" in words(state["channel"]["posts"][-1])
+        state = (await visitor.post("command", member="chen", text="health"))["state"]
+        assert "admins" in words(state["channel"]["posts"][-1])
+
+
 async def test_member_text_travels_as_inert_authored_runs(sqlite_engine: Database) -> None:
     hostile = '<img src=x onerror="alert(1)"> <!channel> **bold** `code`'
     async with playground(sqlite_engine) as visitor:

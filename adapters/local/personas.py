@@ -30,6 +30,7 @@ class Persona:
     tz: str
     hours: str | None = None  # as typed after `hours`; None: the default hours
     seed: int = 0  # which intake answers this person gives (`intake_answers`)
+    admin: bool = False  # the workspace's admin (`health`, the dashboard's every programme)
 
     @property
     def key(self) -> PersonKey:
@@ -37,7 +38,7 @@ class Persona:
 
     @property
     def actor(self) -> Actor:
-        return Actor(key=self.key, name=self.name, tz=self.tz)
+        return Actor(key=self.key, name=self.name, tz=self.tz, admin=self.admin)
 
     def intake_answers(self, areas: tuple[str, ...]) -> tuple[str, ...]:
         """The eight DM answers this person gives an intake over `areas`, in order: what
@@ -67,7 +68,7 @@ CAST = (
     Persona("ana", "Ana", "Europe/Berlin"),
     Persona("ben", "Ben", "America/New_York"),
     Persona("chen", "Chen", "Asia/Tokyo"),
-    Persona("dara", "Dara", "Australia/Sydney"),
+    Persona("dara", "Dara", "Australia/Sydney", admin=True),
 )
 
 _ZONES = (
