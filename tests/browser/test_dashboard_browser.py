@@ -1,8 +1,9 @@
 """The programme dashboard in a real browser (SPEC §16): a manager's weeks at a glance.
 
 In the playground, Ana runs Spring Mentoring with #cohort through the page
-(new, invite, intakes, match, launch) and moves the clock through two
-sessions in which only three people of the first circle check in. She signs in
+(new, invite, intakes, match, launch), looks at its dashboard page (no session
+held yet) and moves the clock through two sessions in which only three people
+of the first circle check in; the page, reloaded, has filled. She signs in
 to /admin/ as herself, sees the funnel, the circles table (sorting and
 filtering it), the trends and capability charts each with its table, opens a
 struggling circle, sees who is quiet, acts on it, and downloads the CSV.
@@ -115,6 +116,11 @@ async def test_a_manager_follows_a_programme_on_the_dashboard(browser: Browser, 
     keen = re.findall(r"[A-Z][a-z]+", first.group(1))[:3]  # three of circle 1 take part
     launched = await run(ground, "programme launch")
     await expect(launched).to_contain_text("Launched Spring Mentoring")
+    # Launched, nothing held yet: Ana's page has its funnel and circles, no trends.
+    early = await signed_in(browser, site, DESKTOP, "Ana")
+    await early.get_by_role("link", name="Spring Mentoring").click()
+    await expect(early.locator("#circles-table tbody tr")).to_have_count(4)
+    await expect(early.locator("main")).to_contain_text("No session has closed yet.")
     # Two sessions of every circle: day by day, the keen answer their check-in when it comes.
     for _ in range(21):
         await step(ground, "day")
@@ -123,6 +129,11 @@ async def test_a_manager_follows_a_programme_on_the_dashboard(browser: Browser, 
             if await ground.locator("#dm-feed").evaluate(CHECK_IN_OWED):
                 await send_dm(ground, f"Session notes from {name}: tried the feedback model")
     assert problems == []
+    # The same page, reloaded, has filled: two sessions' trends, and circles gone quiet.
+    await early.reload()
+    await expect(early.locator("main")).not_to_contain_text("No session has closed yet.")
+    await expect(early.locator("figure.chart").nth(1).locator("tbody tr")).to_have_count(2)
+    await expect(early.locator("#circles-table")).to_contain_text("dormant")
     # The playground points to the dashboard, in a tab of its own.
     link = ground.get_by_role("link", name="Dashboard")
     await expect(link).to_have_attribute("href", "/admin/")
