@@ -27,6 +27,7 @@ from bot.checkpoints import midpoint_number, programme_of
 from bot.circles import Circle, CircleStatus
 from bot.context import Ctx
 from bot.errors import UserError
+from bot.figures import guarded_mean
 from bot.health import Health
 from bot.lookups import active_members, circle_health, current_or_next
 from bot.messages import (
@@ -144,7 +145,7 @@ async def digest(ctx: Ctx, programme: Programme) -> tuple[Block, ...]:
             if pulse.shared and pulse.note:
                 shared.append(pulse.note)
         health = await circle_health(ctx, circle)
-        mean = sum(scores) / len(scores) if len(scores) >= MIN_ANSWERS else None
+        mean = guarded_mean(sum(scores), len(scores))
         if health is Health.HEALTHY and (mean is None or mean >= LOW):
             fine.append(circle.name)
             continue
