@@ -217,10 +217,13 @@ async def posted_checkin(ctx: Ctx, session: Session, person: Person) -> CheckIn 
     return await ctx.uow.checkins.first(session_id=session.id, person_id=person.id)
 
 
-async def owed_everywhere(ctx: Ctx, person: Person) -> list[tuple[Circle, list[str]]]:
+async def owed_everywhere(
+    ctx: Ctx, person: Person, circles: list[Circle]
+) -> list[tuple[Circle, list[str]]]:
+    """What this person still owes in the open session of each of `circles` (theirs, from
+    `circles_of`: an open session is only ever in a circle that is not over)."""
     result = []
-    for membership in await ctx.uow.memberships.find(person_id=person.id, left_at=None):
-        circle = await ctx.uow.circles.get(membership.circle_id)
+    for circle in circles:
         session = await ctx.uow.sessions.first(circle_id=circle.id, status=SessionStatus.OPEN)
         if session is not None:
             items = await owed_items(ctx, session, person)

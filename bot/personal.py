@@ -62,7 +62,7 @@ async def mine(ctx: Ctx, person: Person) -> None:
     if not said and (not joined or any(c.commitments is not Commitments.OFF for c in joined)):
         ctx.say(Paragraph(("You have no open commitments.",)))  # not where nobody makes any
         said = True
-    owed = await owed_everywhere(ctx, person)
+    owed = await owed_everywhere(ctx, person, joined)
     if owed:
         ctx.say(Paragraph((Strong("Still open for you"),)))
         for circle, items in owed:
