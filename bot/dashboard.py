@@ -121,10 +121,10 @@ class Recommendation:
 
 @dataclass(frozen=True)
 class SharedWords:
-    """A free-text survey or pulse answer its author chose to share, without their name."""
+    """A free-text survey or pulse answer its author chose to share, without their name or
+    its time; listed only where at least MIN_ANSWERS people answered (`bot.figures.shareable`)."""
 
     text: str
-    at: datetime
     source: str  # "midpoint" or "end survey"
 
 

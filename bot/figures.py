@@ -1,9 +1,10 @@
 """The survey arithmetic, once: recommendation score and capability change (SPEC §15).
 
-The programme report (`bot.programmes.report`) and the dashboard's figures
-(`storage.dashboard_store`) both show these, so they are computed here, into
-the dashboard's own read model (`bot.dashboard`), with its privacy rule: no
-aggregate from fewer than `MIN_ANSWERS` answers.
+The programme report (`bot.programmes.report`), the midpoint digest and the
+dashboard's figures (`storage.dashboard_store`) all show these, so they are
+computed here, into the dashboard's own read model (`bot.dashboard`), with its
+privacy rules: no aggregate, and no shared line, from fewer than `MIN_ANSWERS`
+answers.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ def recommendation(scores: Iterable[int]) -> Recommendation:
         passives=len(given) - promoters - detractors,
         detractors=detractors,
     )
+
+
+def shareable(lines: Iterable[str], answers: int) -> tuple[str, ...]:
+    """Free text its authors chose to share with the programme team, in alphabetical order
+    (so nothing ties a line to a moment or a person), and only where at least MIN_ANSWERS
+    people answered those questions: among fewer, a line points at its author."""
+    return tuple(sorted(lines)) if answers >= MIN_ANSWERS else ()
 
 
 def guarded_mean(total: float, answers: int) -> float | None:

@@ -48,7 +48,7 @@ from bot.dashboard import (
     SessionTrend,
     SharedWords,
 )
-from bot.figures import DETRACTOR, PROMOTER, capability_changes, guarded_mean
+from bot.figures import DETRACTOR, PROMOTER, capability_changes, guarded_mean, shareable
 from bot.health import Health, Turnout, health
 from bot.people import PersonKey
 from bot.programmes.model import Programme
@@ -77,6 +77,7 @@ PULSES = tables.PulseRow.__table__  # type: ignore[attr-defined]
 SURVEYS = tables.SurveyRow.__table__  # type: ignore[attr-defined]
 
 NO_PROGRAMME = "Circles in no programme"
+END_SURVEY = "end survey"
 AT_RISK = (Health.AT_RISK, Health.DORMANT)
 
 # Which circles a query reads: a condition on a circle id column.
@@ -627,9 +628,15 @@ async def _shared(
     conn: Connection, among: Among, programme_id: int | None
 ) -> tuple[SharedWords, ...]:
     """Free text whose author ticked "share anonymously": pulse notes and what changed, with
-    when and where from, never who (no person column is read)."""
-    notes: list[Select[Any]] = [
-        select(PULSES.c.note, PULSES.c.answered_at, PULSES.c.kind).where(
+    where from, never who or when (no person column is read), and each kind only where at
+    least MIN_ANSWERS people answered it (`bot.figures.shareable`)."""
+    answered: list[Select[Any, Any]] = [
+        select(PULSES.c.kind, func.count())
+        .where(among(PULSES.c.circle_id), PULSES.c.answered_at.is_not(None))
+        .group_by(PULSES.c.kind)
+    ]
+    lines: list[Select[Any]] = [
+        select(PULSES.c.kind, PULSES.c.note).where(
             among(PULSES.c.circle_id),
             PULSES.c.shared.is_(True),
             PULSES.c.note != "",
@@ -637,19 +644,29 @@ async def _shared(
         )
     ]
     if programme_id is not None:
-        notes.append(
-            select(SURVEYS.c.changed, SURVEYS.c.answered_at, literal("end survey")).where(
+        survey = literal(END_SURVEY)
+        answered.append(
+            select(survey, func.count()).where(
+                SURVEYS.c.programme_id == programme_id, SURVEYS.c.answered_at.is_not(None)
+            )
+        )
+        lines.append(
+            select(survey, SURVEYS.c.changed).where(
                 SURVEYS.c.programme_id == programme_id,
                 SURVEYS.c.shared.is_(True),
                 SURVEYS.c.changed != "",
                 SURVEYS.c.answered_at.is_not(None),
             )
         )
-    found = [
-        SharedWords(text=text, at=codec.utc(_moment(at)), source=_source(source))
-        for text, at, source in await _rows(conn, union_all(*notes))
-    ]
-    return tuple(sorted(found, key=lambda w: w.at))
+    counts = {kind: count for kind, count in await _rows(conn, union_all(*answered))}
+    by_kind: dict[str, list[str]] = {}
+    for kind, text in await _rows(conn, union_all(*lines)):
+        by_kind.setdefault(kind, []).append(text)
+    return tuple(
+        SharedWords(text=text, source=_source(kind))
+        for kind in sorted(by_kind)
+        for text in shareable(by_kind[kind], counts.get(kind, 0))
+    )
 
 
 def _source(kind: str) -> str:

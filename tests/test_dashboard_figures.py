@@ -320,7 +320,8 @@ async def test_a_programme_page_shows_its_figures_and_never_a_circles_words(
 
 
 async def test_figures_need_three_answers(engine: Database) -> None:
-    """Two answers give no pulse, capability or recommendation figure; the third gives it."""
+    """Two answers give no pulse, capability or recommendation figure, and no shared line
+    (among two, a line points at its author); the third gives them."""
     h, launched = await running(engine, sessions=1)
     circle_id = min(launched.circles)
     members = launched.circles[circle_id]
@@ -329,8 +330,11 @@ async def test_figures_need_three_answers(engine: Database) -> None:
 
     for member, score in zip(members[:2], (2, 5), strict=True):
         await pulse(h, launched, member, circle_id, 1, score)
-        await survey(h, launched, member, ratings=(5, 5, 5, 5), recommend=10)
+        await survey(
+            h, launched, member, ratings=(5, 5, 5, 5), recommend=10, changed="I listen", shared=True
+        )
     page = await page_of(dashboard, access, launched.programme_id)
+    assert page.shared == ()
     shown = next(c for c in page.circles if c.circle_id == circle_id)
     assert (shown.pulse, shown.pulse_answers) == (None, 2)
     assert (page.trends[0].pulse, page.trends[0].pulse_answers) == (None, 2)
@@ -345,6 +349,7 @@ async def test_figures_need_three_answers(engine: Database) -> None:
     assert page.trends[0].pulse == 3.0
     assert [(c.start, c.end) for c in page.capabilities] == [(3, 5), (2, 5), (4, 5), (1, 5)]
     assert page.recommendation is not None and page.recommendation.score == 33
+    assert [(w.text, w.source) for w in page.shared] == [("I listen", "end survey")] * 2
 
 
 async def test_a_manager_sees_only_their_programmes_and_a_member_nothing(

@@ -233,6 +233,11 @@ async def test_forget_me_takes_a_shared_line_out_of_the_report(engine: Database)
     await answer_survey(
         h, ANA, ratings="4 3 4 2", changed="I delegate now", share="yes", recommend="9"
     )
+    # One answer: her line would point at her, so it waits for two more answers.
+    assert "I delegate now" not in await h.command(MIA, "programme report", conversation=None)
+    others = [member for member in COHORT if member != ANA][:2]
+    for member in others:
+        await answer_survey(h, member, ratings="3 3 3 3", changed="skip", share="", recommend="7")
     assert "> I delegate now" in await h.command(MIA, "programme report", conversation=None)
     await h.command(ANA, "forget me confirm", conversation=None)
     assert "I delegate now" not in await h.command(MIA, "programme report", conversation=None)

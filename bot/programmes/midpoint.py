@@ -27,7 +27,7 @@ from bot.checkpoints import midpoint_number, programme_of
 from bot.circles import Circle, CircleStatus
 from bot.context import Ctx
 from bot.errors import UserError
-from bot.figures import guarded_mean
+from bot.figures import guarded_mean, shareable
 from bot.health import Health
 from bot.lookups import active_members, circle_health, current_or_next
 from bot.messages import (
@@ -136,14 +136,16 @@ async def digest(ctx: Ctx, programme: Programme) -> tuple[Block, ...]:
         ),
     ]
     fine: list[str] = []
-    shared: list[str] = []
+    notes: list[str] = []
+    answered = 0
     for circle in circles:
         scores = []
         for pulse in await ctx.uow.pulses.find(circle_id=circle.id, kind=PulseKind.MIDPOINT):
+            answered += pulse.answered_at is not None
             if pulse.score is not None:
                 scores.append(pulse.score)
             if pulse.shared and pulse.note:
-                shared.append(pulse.note)
+                notes.append(pulse.note)
         health = await circle_health(ctx, circle)
         mean = guarded_mean(sum(scores), len(scores))
         if health is Health.HEALTHY and (mean is None or mean >= LOW):
@@ -168,9 +170,10 @@ async def digest(ctx: Ctx, programme: Programme) -> tuple[Block, ...]:
         blocks.append(Paragraph((f"No {unit} is at risk, dormant or under 3/5.",)))
     elif fine:
         blocks.append(Paragraph((f"Doing well: {', '.join(fine)}.",)))
+    shared = shareable(notes, answered)
     if shared:
         blocks.append(Paragraph(("Shared with you by their authors, without their names:",)))
-        blocks += [Quote((Authored(note),)) for note in sorted(shared)]
+        blocks += [Quote((Authored(note),)) for note in shared]
     blocks.append(
         Context(
             (

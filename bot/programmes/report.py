@@ -25,7 +25,7 @@ from bot import grammar
 from bot.commitments import CommitmentStatus
 from bot.context import Ctx
 from bot.dashboard import CapabilityChange, Recommendation
-from bot.figures import capability_changes, recommendation
+from bot.figures import capability_changes, recommendation, shareable
 from bot.messages import Authored, Block, Context, Heading, Message, Paragraph, Quote, ToPerson
 from bot.programmes.cohort import people_by_id, programme_for
 from bot.programmes.model import Programme, ProgrammeStatus
@@ -99,7 +99,7 @@ async def figures(ctx: Ctx, programme: Programme) -> Figures:
         surveys_answered=len(answered),
         capabilities=capability_changes(programme.areas, rated),
         recommendation=recommendation(s.recommend for s in answered if s.recommend is not None),
-        shared=tuple(sorted(s.changed for s in answered if s.shared and s.changed)),
+        shared=shareable((s.changed for s in answered if s.shared and s.changed), len(answered)),
     )
 
 
