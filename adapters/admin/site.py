@@ -208,6 +208,7 @@ class AdminSite:
             error=error,
             providers=list(self._providers.values()),
             personas=[(key.user, name) for key, name in self._personas.values()],
+            administering=[n for k, n in self._personas.values() if k.user in self._admins],
         )
 
     async def _sign_in_as(self, request: web.Request) -> web.StreamResponse:

@@ -12,6 +12,8 @@ async def test_dara_the_admin_sees_the_hand_made_circle_and_ana_is_turned_away(
     playground: Playground,
 ) -> None:
     async for visitor in open_site(playground_admin(playground, public_url=PUBLIC)):
+        page = await visitor.page("/admin/sign-in")
+        assert "Dara administers this workspace and sees every programme and circle." in page
         await visitor.sign_in_as("dara")
         home = await visitor.page("/admin/")
         assert "No programme" in home and "You are an admin" in home
