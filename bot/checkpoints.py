@@ -20,7 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from bot import answers
 from bot.circles import Circle
 from bot.context import Ctx
-from bot.errors import UserError
+from bot.errors import FieldErrors, UserError
 from bot.events import FormFilled
 from bot.grammar import MAX_SESSIONS
 from bot.lookups import active_members
@@ -234,12 +234,14 @@ async def on_form(ctx: Ctx, person: Person, filled: FormFilled) -> None:
     pulse, circle, session = await _open_pulse(ctx, person, filled.value)
     if pulse.kind is not PulseKind.MIDPOINT:
         raise UserError("That form is no longer valid.")
-    typed = filled.text("score")
+    typed, note = filled.text("score"), filled.text("note")
+    problems: dict[str, str] = {}
     if not typed.isdigit() or int(typed) not in SCALE:
-        raise UserError("Pick how useful your circle is, from 1 to 5.")
-    note = filled.text("note")
+        problems["score"] = "Pick how useful your circle is, from 1 to 5."
     if len(note) > MAX_NOTE:
-        raise UserError(f"Please keep it to {MAX_NOTE} characters; this is {len(note)}.")
+        problems["note"] = f"Please keep it to {MAX_NOTE} characters; this is {len(note)}."
+    if problems:  # each beside its field (a Slack modal's), or named by its label in a DM
+        raise FieldErrors(problems, {f.id: f.label for f in form(pulse, circle).fields})
     note = answers.check_length(ctx, note) if note else ""
     pulse.score, pulse.note, pulse.answered_at = int(typed), note, ctx.now
     pulse.shared = bool(note) and SHARED in filled.get(SHARED)

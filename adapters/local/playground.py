@@ -585,17 +585,6 @@ class Playground:
                         persona = people[enrolment.person_id]
                         waiting.append((persona, programme.name, programme.areas))
         return waiting
-        async with self.uow() as uow:
-            for persona in COHORT:
-                person = await uow.people.by_key(persona.key)
-                if person is None:
-                    continue
-                for enrolment in await uow.enrolments.find(person_id=person.id):
-                    if enrolment.active and enrolment.intake_done_at is None:
-                        joined = await uow.programmes.get(enrolment.programme_id)
-                        if joined.status in (ProgrammeStatus.DRAFT, ProgrammeStatus.ENROLLING):
-                            waiting.append((persona, joined.name, joined.areas))
-        return waiting
 
     # --- helpers ----------------------------------------------------------------------------
 

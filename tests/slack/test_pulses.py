@@ -1,8 +1,9 @@
 """Pulses through Slack (SPEC §15): a launched programme's circle meets twice; after
 session 1 those who checked in get the one-tap pulse as buttons, and a tap is stored;
 after session 2 (half of four) the midpoint's button opens a modal whose answers are
-stored, the note shared only when its author ticks it. Signed requests over a socket,
-Web API calls on the fake Slack.
+stored, the note shared only when its author ticks it, and a note too long is refused
+beside it with nothing stored. Signed requests over a socket, Web API calls on the fake
+Slack.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ async def test_a_tap_and_the_midpoint_modal_are_recorded(slack: Workspace) -> No
     [modal] = slack.fake.opened
     assert modal["title"]["text"] == "Halfway"
     score, note, shared = (b["block_id"] for b in modal["blocks"] if b["type"] == "input")
+    bad = await slack.fill(DARA, modal, {score: ("2",), note: ("x" * 501,)})
+    assert bad.json["response_action"] == "errors"  # beside the note, not the score
+    assert bad.json["errors"] == {note: "Please keep it to 500 characters; this is 501."}
+    assert (await pulse_of(slack, DARA)).answered_at is None
     await slack.fill(
         DARA,
         modal,
