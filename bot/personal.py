@@ -121,12 +121,13 @@ async def tz(ctx: Ctx, person: Person, command: grammar.Tz) -> None:
 
 
 async def forget_me(ctx: Ctx, person: Person, *, confirmed: bool) -> None:
-    """Erase the caller's check-ins, asks and commitments everywhere, after a confirmation."""
+    """Erase the caller's check-ins, asks, commitments and pulse and survey lines everywhere,
+    after a confirmation."""
     if not confirmed:
         ctx.say(
             Paragraph(
                 (
-                    "This erases the text of all your check-ins, hot-seat posts and commitments, in every circle. It can't be undone.",
+                    "This erases the text of all your check-ins, hot-seat posts and commitments, in every circle, and the lines you wrote in pulses and surveys (your scores stay, without words). It can't be undone.",
                 )
             ),
             Choices((Choice("Yes, erase my texts", "forget", "confirm", "danger"),)),

@@ -1242,7 +1242,7 @@ async def test_forget_me_asks_first_then_erases_the_texts_everywhere(engine: Dat
 
     ask = await unchanged(h, lambda: h.command(BEN, "forget me"))
     assert lines(ask) == [
-        "This erases the text of all your check-ins, hot-seat posts and commitments, in every circle. It can't be undone.",
+        "This erases the text of all your check-ins, hot-seat posts and commitments, in every circle, and the lines you wrote in pulses and surveys (your scores stay, without words). It can't be undone.",
         "[Yes, erase my texts]",
         "Or type `forget me confirm`.",
     ]
