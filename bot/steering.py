@@ -19,6 +19,7 @@ from bot.kinds import HotSeat, Kind
 from bot.lookups import (
     active_members,
     current_or_next,
+    last_held,
     membership_of,
     open_session_of,
     people_of,
@@ -237,15 +238,16 @@ async def end(ctx: Ctx, person: Person, circle: Circle, *, confirmed: bool) -> N
     await require_organiser(ctx, circle, person, "end the circle")
     require_live(circle)
     if not confirmed:
+        what = (
+            f"Ending {circle.name} closes its open session and cancels every session to"
+            " come. Members who took part get one last question, what they learned and what"
+            " they will keep doing, for the usual window; then it ends."
+            if await last_held(ctx, circle) is not None
+            else f"Ending {circle.name} cancels every session to come; it has held none, so"
+            " it ends at once."
+        )
         ctx.say(
-            Paragraph(
-                (
-                    f"Ending {circle.name} closes its open session and cancels every session"
-                    " to come. Members who took part get one last question, what they learned"
-                    " and what they will keep doing, for the usual window; then it ends. It"
-                    " can't be undone.",
-                )
-            ),
+            Paragraph((f"{what} It can't be undone.",)),
             Context((f"To end it, type `{ctx.prefix}end confirm`.",)),
         )
         return

@@ -636,7 +636,10 @@ async def test_end_ends_the_circle(engine: Database) -> None:
     await circle(h)
 
     assert "Only the circle's organiser can end the circle" in await refused(h, BEN, "end")
-    assert "can't be undone" in await h.command(ANA, "end")
+    assert await h.command(ANA, "end") == (  # a circle that never met: no closing question
+        "Ending Growth Circle cancels every session to come; it has held none, so it ends at"
+        " once. It can't be undone.\nTo end it, type `/circle end confirm`."
+    )
     assert "Status: ended" not in lines(await status(h))  # asked, not yet ended
     assert await h.command(ANA, "end confirm") == (
         "Ended Growth Circle. No more prompts will be sent."
@@ -659,6 +662,8 @@ async def test_end_during_a_session_closes_it_and_its_closing_session_asks_what_
     await circle(h)
     await h.command(ANA, "open")
 
+    warned = await h.command(ANA, "end")
+    assert "Members who took part get one last question, what they learned" in warned
     answer = await h.command(ANA, "end confirm")
 
     assert "its closing session asks each member what they learned" in answer
