@@ -132,7 +132,7 @@ def _managing(usage: str, summary: str, read: grammar.Parser[Any], run: Handler[
         keyword=" ".join(usage.split()[:2]),
         usage=f"{usage} [in <programme>]",
         summary=summary,
-        who=(ORGANISERS, ADMINS),  # the help's nearest audiences to programme managers
+        who=(MANAGERS, ADMINS),
         acts=Acts.ON_CALLER,
         read=read,
         run=run,
@@ -160,7 +160,7 @@ def _setting(
     )
 
 
-EVERYONE, MEMBERS, STEWARDS, ORGANISERS, ADMINS = Audience
+EVERYONE, MEMBERS, STEWARDS, ORGANISERS, MANAGERS, ADMINS = Audience
 BOTH = frozenset(Menu)
 
 ROWS: tuple[Spec[Any], ...] = (
@@ -558,7 +558,7 @@ ROWS: tuple[Spec[Any], ...] = (
         keyword="programme nudge",
         usage="programme nudge <circle>",
         summary="a kind DM to the circle's members who missed its last session, once a session",
-        who=(ORGANISERS, ADMINS),
+        who=(MANAGERS, ADMINS),
         acts=Acts.ON_CALLER,
         read=grammar.read_programme_nudge,
         run=midpoint.nudge,
@@ -568,7 +568,7 @@ ROWS: tuple[Spec[Any], ...] = (
         keyword="programme message",
         usage="programme message <circle> <text>",
         summary="a DM from you to a programme circle's facilitator",
-        who=(ORGANISERS, ADMINS),
+        who=(MANAGERS, ADMINS),
         acts=Acts.ON_CALLER,
         read=grammar.read_programme_message,
         run=midpoint.message,

@@ -61,6 +61,11 @@ async def show(
         roles.add(Audience.STEWARDS)  # facilitation rotates to every member
     if any(m.organiser for m in memberships):
         roles.add(Audience.ORGANISERS)
+    programmes = await ctx.uow.programmes.find(
+        platform=person.key.platform, workspace=person.key.workspace
+    )
+    if any(person.id in p.managers for p in programmes):
+        roles.add(Audience.MANAGERS)
     if admin:
         roles.add(Audience.ADMINS)
     ctx.say(*overview(ctx.prefix, rows=rows, roles=frozenset(roles)))

@@ -27,6 +27,7 @@ class Audience(Enum):
     MEMBERS = "For members"
     STEWARDS = "For organisers and facilitators"
     ORGANISERS = "For organisers"
+    MANAGERS = "For programme managers"
     ADMINS = "For admins"
 
 

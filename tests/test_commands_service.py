@@ -144,6 +144,17 @@ async def test_help_shows_what_the_bot_does_and_the_callers_commands(engine: Dat
     admin = await h.command(ZOE, "help")
     assert "For admins" in lines(admin)
     assert "`/circle health` — " in admin
+    assert "`/circle programme nudge <circle>` — " in admin  # admins may act on every programme
+    assert "For programme managers" not in lines(organiser)
+
+    # Eli organises no circle; once he starts a programme, the help shows what he may run.
+    await h.command(
+        ELI, "programme new New Leads areas feedback, delegation, hiring", conversation=None
+    )
+    manager = await h.command(ELI, "help", conversation=None)
+    assert "For programme managers" in lines(manager) and "For organisers" not in lines(manager)
+    assert "`/circle programme invite <@person>|<#channel> … [in <programme>]` — " in manager
+    assert "`/circle programme message <circle> <text>` — " in manager
 
 
 async def test_help_on_one_command_gives_its_usage(engine: Database) -> None:
