@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.circles import Circle
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.kinds import Kind
@@ -68,6 +69,13 @@ async def people_by_id(ctx: Ctx, ids: Sequence[int]) -> dict[int, Person]:
 
 async def grouping_of(ctx: Ctx, programme: Programme) -> Grouping | None:
     return await ctx.uow.groupings.first(programme_id=programme.id)
+
+
+async def launched_circles(ctx: Ctx, programme: Programme) -> list[Circle]:
+    """The circles launched for the programme (its match records say), by name."""
+    records = await ctx.uow.match_records.find(programme_id=programme.id)
+    found = await ctx.uow.circles.among("id", sorted({r.circle_id for r in records}))
+    return sorted(found, key=lambda c: c.name)
 
 
 def names(people: Sequence[Person]) -> str:

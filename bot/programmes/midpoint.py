@@ -47,7 +47,7 @@ from bot.messages import (
 )
 from bot.people import Person
 from bot.permissions import require_manager
-from bot.programmes.cohort import names, people_by_id, programme_for
+from bot.programmes.cohort import launched_circles, names, people_by_id, programme_for
 from bot.programmes.homes import title
 from bot.programmes.model import Programme, ProgrammeStatus
 from bot.pulses import MIN_ANSWERS, PulseKind
@@ -86,13 +86,6 @@ async def send_digests(ctx: Ctx) -> None:
                 )
 
 
-async def circles_of(ctx: Ctx, programme: Programme) -> list[Circle]:
-    """The circles launched for the programme, by name."""
-    records = await ctx.uow.match_records.find(programme_id=programme.id)
-    found = await ctx.uow.circles.among("id", sorted(r.circle_id for r in records))
-    return sorted(found, key=lambda c: c.name)
-
-
 async def _held(ctx: Ctx, circle: Circle, number: int | None) -> Session | None:
     """The circle's session `number` that was held (closed or open); a skipped session
     leaves its number to the next, so several may carry it."""
@@ -105,7 +98,7 @@ async def _held(ctx: Ctx, circle: Circle, number: int | None) -> Session | None:
 async def _due(ctx: Ctx, programme: Programme) -> bool:
     """Every running circle past its midpoint, and its answers given time (or the next opened)."""
     closed: list[tuple[Circle, Session]] = []
-    for circle in await circles_of(ctx, programme):
+    for circle in await launched_circles(ctx, programme):
         number = midpoint_number(ctx, circle)
         session = await _held(ctx, circle, number)
         if session is not None and session.status is SessionStatus.CLOSED:
@@ -125,7 +118,7 @@ async def _due(ctx: Ctx, programme: Programme) -> bool:
 async def digest(ctx: Ctx, programme: Programme) -> tuple[Block, ...]:
     """The digest's words: figures and names of circles only, never what was said in them."""
     unit = "pair" if programme.forms_pairs else "circle"
-    circles = await circles_of(ctx, programme)
+    circles = await launched_circles(ctx, programme)
     blocks: list[Block] = [
         Heading(f"Midpoint · {programme.name}"),
         Paragraph(

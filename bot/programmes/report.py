@@ -26,13 +26,12 @@ from bot.commitments import CommitmentStatus
 from bot.context import Ctx
 from bot.dashboard import CapabilityChange, Recommendation
 from bot.figures import capability_changes, recommendation, shareable
+from bot.lookups import turnouts
 from bot.messages import Authored, Block, Context, Heading, Message, Paragraph, Quote, ToPerson
-from bot.programmes.cohort import people_by_id, programme_for
+from bot.programmes.cohort import launched_circles, people_by_id, programme_for
 from bot.programmes.model import Programme, ProgrammeStatus
-from bot.prompts import PromptKind, PromptState
 from bot.pulses import MIN_ANSWERS
 from bot.registry import Call
-from bot.sessions import SessionStatus
 
 SURVEY_TIME = timedelta(days=7)  # after the last end survey went: both reminders fit in it
 TOO_FEW = f"too few answers (fewer than {MIN_ANSWERS})"
@@ -55,26 +54,15 @@ class Figures:
 
 
 async def figures(ctx: Ctx, programme: Programme) -> Figures:
-    records = await ctx.uow.match_records.find(programme_id=programme.id)
-    circles = await ctx.uow.circles.among("id", sorted({r.circle_id for r in records}))
+    circles = await launched_circles(ctx, programme)
     placed = [
         e
         for e in await ctx.uow.enrolments.find(programme_id=programme.id)
         if e.active and e.circle_id is not None
     ]
-    sessions = [
-        s
-        for c in circles
-        for s in await ctx.uow.sessions.find(circle_id=c.id, status=SessionStatus.CLOSED)
-    ]
-    expected = checked_in = 0
-    for session in sessions:
-        expected += len(await ctx.uow.attendance.find(session_id=session.id))
-        checked_in += len(
-            await ctx.uow.prompts.find(
-                session_id=session.id, kind=PromptKind.CHECKIN, state=PromptState.ANSWERED
-            )
-        )
+    held = [t for circle in circles for t in await turnouts(ctx, circle)]  # closed sessions
+    expected = sum(t.expected for t in held)
+    checked_in = sum(t.checked_in for t in held)
     commitments = [
         c for circle in circles for c in await ctx.uow.commitments.find(circle_id=circle.id)
     ]
@@ -91,7 +79,7 @@ async def figures(ctx: Ctx, programme: Programme) -> Figures:
         participants=len(placed),
         circles=len(circles),
         ended=sum(1 for c in circles if not c.live),
-        sessions=len(sessions),
+        sessions=len(held),
         participation=checked_in / expected if expected else None,
         commitments_made=len(commitments),
         commitments_done=sum(1 for c in commitments if c.status is CommitmentStatus.DONE),

@@ -22,7 +22,7 @@ from bot.errors import FieldErrors, UserError
 from bot.events import FormFilled
 from bot.messages import Choice, Choices, Field, Form, Message, Paragraph, Strong, ToPerson
 from bot.people import Person
-from bot.programmes.cohort import enrolments, grouping_of
+from bot.programmes.cohort import enrolments, grouping_of, launched_circles
 from bot.programmes.model import Programme, ProgrammeStatus
 from bot.programmes.questions import (
     Question,
@@ -151,10 +151,9 @@ async def circle_ended(ctx: Ctx, circle: Circle) -> None:
 
 async def _all_ended(ctx: Ctx, programme: Programme) -> bool:
     grouping = await grouping_of(ctx, programme)
-    records = await ctx.uow.match_records.find(programme_id=programme.id)
-    if grouping is None or len(records) < len(grouping.circles):
+    circles = await launched_circles(ctx, programme)
+    if grouping is None or len(circles) < len(grouping.circles):
         return False  # a circle still waits for its home
-    circles = await ctx.uow.circles.among("id", sorted({r.circle_id for r in records}))
     return all(c.status is CircleStatus.ENDED for c in circles)
 
 
