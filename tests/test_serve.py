@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import sqlite3
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -260,3 +261,16 @@ async def test_a_port_in_use_is_one_line_saying_what_to_do(tmp_path: Path) -> No
     assert f"Port {port} on 127.0.0.1 is already in use" in line
     assert "Stop that process, or choose a free port: PORT=" in line
     assert not (tmp_path / "circles.db").exists(), "nothing else happens"
+
+
+def test_the_server_loads_a_platforms_sdk_only_when_that_platform_is_configured() -> None:
+    """Bolt and the Bot Framework are loaded by `platforms_for`, for the platforms configured:
+    a playground, or a Teams-only deployment, never pays for Bolt (nor Slack-only for
+    botbuilder), whatever else imports a light part of an adapter."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, adapters.serve; print(sorted(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "'slack_bolt'" not in loaded and "'botbuilder.core'" not in loaded

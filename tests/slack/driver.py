@@ -32,7 +32,7 @@ from adapters.bootstrap import bootstrap
 from adapters.clock import FakeClock
 from adapters.config import Settings
 from adapters.server import create_app
-from adapters.slack import SlackAdapter
+from adapters.slack.app import SlackAdapter
 from adapters.slack.wiring import create_slack
 from bot.context import Config
 from bot.core import Core

@@ -9,8 +9,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft7Validator  # type: ignore[import-untyped]
 
-from adapters.slack import BOT_EVENTS, BOT_SCOPES
-from adapters.slack.app import COMMAND
+from adapters.slack.app import BOT_EVENTS, BOT_SCOPES, COMMAND
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = (
