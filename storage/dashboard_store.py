@@ -76,7 +76,7 @@ MATCHES = tables.MatchRecordRow.__table__  # type: ignore[attr-defined]
 PULSES = tables.PulseRow.__table__  # type: ignore[attr-defined]
 SURVEYS = tables.SurveyRow.__table__  # type: ignore[attr-defined]
 
-NO_PROGRAMME = "Circles in no programme"
+NO_PROGRAMME = "No programme"  # what the dashboard calls the circles made by hand
 END_SURVEY = "end survey"
 AT_RISK = (Health.AT_RISK, Health.DORMANT)
 

@@ -28,7 +28,7 @@ import jinja2
 from aiohttp import web
 
 from bot.core import Outcome
-from bot.dashboard import Access, DashboardReads, ProgrammeLine, Scope
+from bot.dashboard import Access, DashboardReads, Scope
 from bot.events import Actor, CommandIssued, InboundEvent
 from bot.messages import plain_text
 from bot.people import PersonKey
@@ -40,7 +40,6 @@ from .session import Session, Sessions
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-NO_PROGRAMME = "No programme"
 MESSAGE_LIMIT = 1000  # characters in a message to a facilitator
 HEADERS = {
     "Content-Security-Policy": (
@@ -98,7 +97,7 @@ class AdminSite:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self._templates.globals.update(percent=charts.percent, count=_count, title=title)
+        self._templates.globals.update(percent=charts.percent, count=_count)
         self._css = ""
 
     def missing(self) -> list[str]:
@@ -310,7 +309,7 @@ class AdminSite:
         if page is None:
             raise web.HTTPNotFound()
         rows = View.from_query(request.query).apply(page.circles)
-        filename = _filename(title(page.line))
+        filename = _filename(page.line.name)
         return web.Response(
             text=to_csv(rows),
             content_type="text/csv",
@@ -332,7 +331,7 @@ class AdminSite:
             access=access,
             page=page,
             flash=flash,
-            programme=next((title(line) for line in lines if line.scope == page.scope), ""),
+            programme=next((line.name for line in lines if line.scope == page.scope), ""),
             scope="none" if page.scope.programme_id is None else str(page.scope.programme_id),
             sessions=charts.trends_chart(page.sessions, title="Sessions")
             if page.sessions
@@ -399,11 +398,6 @@ class AdminSite:
 async def _secure_headers(request: web.Request, response: web.StreamResponse) -> None:
     if request.path == "/admin" or request.path.startswith("/admin/"):
         response.headers.update(HEADERS)
-
-
-def title(line: ProgrammeLine) -> str:
-    """A programme's name; the circles made by hand are "No programme" whatever reads them."""
-    return NO_PROGRAMME if line.scope.programme_id is None else line.name
 
 
 def _count(n: int, thing: str) -> str:
