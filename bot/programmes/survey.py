@@ -22,7 +22,7 @@ from bot.errors import FieldErrors, UserError
 from bot.events import FormFilled
 from bot.messages import Choice, Choices, Field, Form, Message, Paragraph, Strong, ToPerson
 from bot.people import Person
-from bot.programmes.cohort import enrolments, grouping_of, launched_circles
+from bot.programmes.cohort import enrolments, grouping_of, launched_circles, people_by_id
 from bot.programmes.model import Programme, ProgrammeStatus
 from bot.programmes.questions import (
     Question,
@@ -136,14 +136,21 @@ async def circle_ended(ctx: Ctx, circle: Circle) -> None:
     """A circle ended: its programme participants get the end survey, and a running
     programme whose circles have all ended has ended too."""
     placed = [e for e in await ctx.uow.enrolments.find(circle_id=circle.id) if e.active]
-    for enrolment in placed:
-        programme = await ctx.uow.programmes.get(enrolment.programme_id)
-        person = await ctx.uow.people.get(enrolment.person_id)
-        await ask(
-            ctx, programme, person, why=f"{circle.name} has ended. Thank you for taking part!"
+    programmes = {
+        programme.id: programme
+        for programme in await ctx.uow.programmes.among(
+            "id", sorted({e.programme_id for e in placed})
         )
-    for programme_id in sorted({e.programme_id for e in placed}):
-        programme = await ctx.uow.programmes.get(programme_id)
+    }
+    people = await people_by_id(ctx, [e.person_id for e in placed])
+    for enrolment in placed:
+        await ask(
+            ctx,
+            programmes[enrolment.programme_id],
+            people[enrolment.person_id],
+            why=f"{circle.name} has ended. Thank you for taking part!",
+        )
+    for programme in programmes.values():
         if programme.status is ProgrammeStatus.RUNNING and await _all_ended(ctx, programme):
             programme.transition("close")
             await ctx.uow.programmes.save(programme)
